@@ -1,0 +1,56 @@
+//! `nodefit disk`: one fio-style workload, printed as fio prints it or as results JSON.
+
+use super::{emit, stderr_is_tty, OutputFormat};
+use crate::disk::spec::{DiskOptions, JobSpec};
+use crate::results::ResultsDocument;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct DiskCmd {
+    #[command(flatten)]
+    pub options: DiskOptions,
+    /// Output format
+    #[arg(long, value_enum, default_value = "normal")]
+    pub output_format: OutputFormat,
+    /// Write the output to FILE instead of stdout
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// No progress line
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
+    let spec = JobSpec::resolve(&cmd.options)?;
+    let started = std::time::SystemTime::now();
+    let mut doc = ResultsDocument::new(started);
+    let opts = crate::disk::RunOptions {
+        progress: stderr_is_tty() && !cmd.quiet,
+        label: None,
+    };
+    let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
+    doc.workloads = results;
+    doc.finish();
+    let interrupted = crate::signals::stop_requested();
+    if let Some(w) = doc.workloads.iter().find(|w| !w.complete) {
+        doc.complete = false;
+        doc.incomplete_reason = w.error.clone();
+    }
+    let bytes = match cmd.output_format {
+        OutputFormat::Json => {
+            let mut v = serde_json::to_vec_pretty(&doc)?;
+            v.push(b'\n');
+            v
+        }
+        OutputFormat::Normal => crate::output::disk_text(&doc).into_bytes(),
+    };
+    emit(cmd.output.as_deref(), &bytes)?;
+    Ok(if interrupted {
+        130
+    } else if doc.complete {
+        0
+    } else {
+        // Disk full or an I/O error mid-run: the partial result is out, but the run failed.
+        2
+    })
+}

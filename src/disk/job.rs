@@ -1,0 +1,457 @@
+//! The job loop: one thread per job, shared by every engine. It decides what the next operation is
+//! (sequential or random offset, read or write, a flush every N writes), keeps up to `iodepth` of
+//! them in flight, times each from submission to completion and records it in the histogram of its
+//! kind. Flushes are issued after the writes before them have completed and are timed on their own,
+//! as fio does, so the sync histogram holds the flush cost alone.
+
+use super::spec::{JobSpec, SyncKind};
+use crate::engine::{Completion, IoEngine, IoRequest, OpKind, Queued};
+use crate::stats::Recorder;
+use rand::RngExt as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use std::time::{Duration, Instant};
+
+/// Live counters a progress line reads while jobs run.
+#[derive(Default)]
+pub struct LiveCounters {
+    /// Data + sync ops completed so far (including ramp).
+    pub ops: AtomicU64,
+    /// p99 of the last completed second, ns.
+    pub last_p99_ns: AtomicU64,
+}
+
+/// Shared between the jobs of one run.
+pub struct JobShared {
+    /// Set by any job that hits a fatal error (e.g. ENOSPC) so the others stop too.
+    pub abort: AtomicBool,
+    pub live: LiveCounters,
+}
+
+/// What one job measured.
+pub struct JobOutcome {
+    pub write: Recorder,
+    pub read: Recorder,
+    pub sync: Recorder,
+    pub bytes_written: u64,
+    pub bytes_read: u64,
+    pub runtime: Duration,
+    pub measure_start: Option<Instant>,
+    /// Per second of the measured phase: (data ops, sync ops, latencies).
+    pub seconds: Vec<(u64, u64, Recorder)>,
+    pub error: Option<String>,
+    pub interrupted: bool,
+}
+
+#[derive(Clone, Copy)]
+struct InFlight {
+    kind: OpKind,
+    issued: Instant,
+    len: usize,
+}
+
+/// Offsets in the order the job visits them: sequential, or a random permutation of all blocks
+/// per pass (fio's random map: each block once per pass).
+struct OffsetPlan {
+    blocks: u64,
+    bs: u64,
+    random: bool,
+    perm: Vec<u64>,
+    next_seq: [u64; 2],
+    next_rand: u64,
+}
+
+impl OffsetPlan {
+    fn new(spec: &JobSpec) -> Self {
+        let blocks = spec.blocks().max(1);
+        let random = spec.rw.random();
+        let mut p = OffsetPlan {
+            blocks,
+            bs: spec.bs,
+            random,
+            perm: Vec::new(),
+            next_seq: [0, 0],
+            next_rand: 0,
+        };
+        if random && blocks <= (1 << 26) {
+            p.reshuffle();
+        }
+        p
+    }
+    fn reshuffle(&mut self) {
+        let mut rng = rand::rng();
+        self.perm = (0..self.blocks).collect();
+        for i in (1..self.perm.len()).rev() {
+            let j = rng.random_range(0..=i);
+            self.perm.swap(i, j);
+        }
+        self.next_rand = 0;
+    }
+    /// Offset for the next op in direction `dir` (0 read, 1 write).
+    fn next(&mut self, dir: usize) -> u64 {
+        if self.random {
+            if self.perm.is_empty() {
+                return rand::rng().random_range(0..self.blocks) * self.bs;
+            }
+            if self.next_rand >= self.blocks {
+                self.reshuffle();
+            }
+            let b = self.perm[self.next_rand as usize];
+            self.next_rand += 1;
+            b * self.bs
+        } else {
+            let b = self.next_seq[dir];
+            self.next_seq[dir] = (b + 1) % self.blocks;
+            b * self.bs
+        }
+    }
+}
+
+/// Run one job to its end: size done, runtime reached, stop requested or a fatal error.
+pub fn run_job(
+    spec: &JobSpec,
+    engine: &mut dyn IoEngine,
+    shared: &JobShared,
+    start: Instant,
+) -> JobOutcome {
+    let mut out = JobOutcome {
+        write: Recorder::new(),
+        read: Recorder::new(),
+        sync: Recorder::new(),
+        bytes_written: 0,
+        bytes_read: 0,
+        runtime: Duration::ZERO,
+        measure_start: None,
+        seconds: Vec::new(),
+        error: None,
+        interrupted: false,
+    };
+    let iodepth = spec.iodepth.max(1) as usize;
+    let bs = spec.bs as usize;
+    let ramp = Duration::from_nanos(spec.ramp_time_ns);
+    let ramp_end = start + ramp;
+    let deadline = spec
+        .runtime_ns
+        .map(|r| ramp_end + Duration::from_nanos(r));
+    let sync_every = spec.sync_every();
+    // Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
+    let budget = if spec.time_based {
+        u64::MAX
+    } else {
+        spec.blocks().max(1)
+    };
+    let mut plan = OffsetPlan::new(spec);
+    let mut rng = rand::rng();
+    let mut slots: Vec<Option<InFlight>> = vec![None; iodepth];
+    let mut free: Vec<usize> = (0..iodepth).rev().collect();
+    let mut inflight = 0usize;
+    let mut issued_data = 0u64;
+    let mut writes_since_sync = 0u32;
+    let mut measuring = ramp.is_zero();
+    let mut measure_start = if measuring { Some(start) } else { None };
+    let mut cur_sec: (u64, u64, u64, Recorder) = (0, 0, 0, Recorder::new());
+    let mut completions: Vec<Completion> = Vec::with_capacity(iodepth);
+    let rate_interval = spec.rate_iops.map(|r| Duration::from_secs_f64(1.0 / r as f64));
+    let mut fatal: Option<String> = None;
+
+    // Record one completed op. Returns an error text when the op failed.
+    let finish = |slot: InFlight,
+                      result: Result<usize, nix::errno::Errno>,
+                      now: Instant,
+                      out: &mut JobOutcome,
+                      measuring: bool,
+                      measure_start: Option<Instant>,
+                      cur_sec: &mut (u64, u64, u64, Recorder)|
+     -> Option<String> {
+        let done = match result {
+            Ok(n) if slot.kind.is_sync() || n == slot.len => n,
+            Ok(n) => {
+                return Some(format!(
+                    "short {} ({} of {} bytes)",
+                    if slot.kind == OpKind::Read {
+                        "read"
+                    } else {
+                        "write"
+                    },
+                    n,
+                    slot.len
+                ))
+            }
+            Err(nix::errno::Errno::ENOSPC) => {
+                return Some("disk full (ENOSPC): no space left on device".into())
+            }
+            Err(e) => return Some(format!("{:?} failed: {}", slot.kind, e.desc())),
+        };
+        shared.live.ops.fetch_add(1, Ordering::Relaxed);
+        if !measuring {
+            return None;
+        }
+        let ns = now.saturating_duration_since(slot.issued).as_nanos() as u64;
+        match slot.kind {
+            OpKind::Write => {
+                out.write.record(ns);
+                out.bytes_written += done as u64;
+            }
+            OpKind::Read => {
+                out.read.record(ns);
+                out.bytes_read += done as u64;
+            }
+            OpKind::Fsync | OpKind::Fdatasync => out.sync.record(ns),
+        }
+        if let Some(ms) = measure_start {
+            let sec = now.saturating_duration_since(ms).as_secs();
+            if sec != cur_sec.0 {
+                let closed = std::mem::replace(cur_sec, (sec, 0, 0, Recorder::new()));
+                if closed.3.count() > 0 {
+                    shared
+                        .live
+                        .last_p99_ns
+                        .store(closed.3.percentile(99.0), Ordering::Relaxed);
+                }
+                while out.seconds.len() < closed.0 as usize {
+                    out.seconds.push((0, 0, Recorder::new()));
+                }
+                out.seconds.push((closed.1, closed.2, closed.3));
+            }
+            if slot.kind.is_sync() {
+                cur_sec.2 += 1;
+            } else {
+                cur_sec.1 += 1;
+            }
+            cur_sec.3.record(ns);
+        }
+        None
+    };
+
+    'main: loop {
+        let now = Instant::now();
+        if !measuring && now >= ramp_end {
+            measuring = true;
+            measure_start = Some(now);
+            out.write.reset();
+            out.read.reset();
+            out.sync.reset();
+            out.bytes_read = 0;
+            out.bytes_written = 0;
+        }
+        let stop = crate::signals::stop_requested() || shared.abort.load(Ordering::Relaxed);
+        if stop {
+            out.interrupted = crate::signals::stop_requested();
+        }
+        let timed_out = deadline.is_some_and(|d| now >= d);
+        let can_issue = !stop && !timed_out && fatal.is_none();
+        let more = can_issue && issued_data < budget;
+
+        // A flush is due: let the writes before it complete, then time the flush alone. The
+        // last writes of a size-bound job get their flush too, as in fio.
+        let sync_due = can_issue && sync_every.is_some_and(|(n, _)| writes_since_sync >= n);
+        let mut queued_any = false;
+        if more && !sync_due && inflight < iodepth {
+            // Rate limit on an absolute schedule: op i is due at start + i × interval.
+            if let Some(iv) = rate_interval {
+                let due = start + iv.mul_f64(issued_data as f64);
+                if due > now {
+                    if inflight > 0 {
+                        completions.clear();
+                        if let Err(e) = engine.getevents(0, &mut completions) {
+                            fatal = Some(format!("reaping completions failed: {}", e.desc()));
+                            continue 'main;
+                        }
+                        let t = Instant::now();
+                        for c in completions.drain(..) {
+                            if let Some(s) = slots[c.slot].take() {
+                                inflight -= 1;
+                                free.push(c.slot);
+                                if let Some(e) = finish(s, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                                    fatal.get_or_insert(e);
+                                }
+                            }
+                        }
+                    }
+                    let wait = (due - Instant::now().min(due)).min(Duration::from_micros(if inflight > 0 { 200 } else { 20_000 }));
+                    std::thread::sleep(wait);
+                    continue 'main;
+                }
+            }
+            let is_read = match spec.rwmixread {
+                100 => true,
+                0 => false,
+                pct => rng.random_range(0..100) < pct,
+            };
+            let kind = if is_read { OpKind::Read } else { OpKind::Write };
+            let slot = free.pop().expect("inflight < iodepth implies a free slot");
+            let req = IoRequest {
+                slot,
+                kind,
+                offset: plan.next(if is_read { 0 } else { 1 }),
+                len: bs,
+            };
+            let issued = Instant::now();
+            slots[slot] = Some(InFlight {
+                kind,
+                issued,
+                len: bs,
+            });
+            match engine.queue(req) {
+                Queued::Completed(c) => {
+                    let t = Instant::now();
+                    let s = slots[slot].take().expect("slot just filled");
+                    free.push(slot);
+                    if let Some(e) = finish(s, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                        fatal.get_or_insert(e);
+                    }
+                }
+                Queued::Queued => {
+                    inflight += 1;
+                    queued_any = true;
+                }
+                Queued::Busy => {
+                    slots[slot] = None;
+                    free.push(slot);
+                    // Fall through to commit/reap below, then try again.
+                }
+            }
+            issued_data += 1;
+            if !is_read {
+                writes_since_sync += 1;
+            }
+            // Keep filling the ring before submitting: one syscall per batch.
+            if queued_any && inflight < iodepth && issued_data < budget && !sync_due {
+                let next_sync_due = sync_every.is_some_and(|(n, _)| writes_since_sync >= n);
+                if !next_sync_due && rate_interval.is_none() {
+                    continue 'main;
+                }
+            }
+        }
+
+        if inflight > 0 {
+            if let Err(e) = engine.commit() {
+                fatal.get_or_insert(format!("submitting I/O failed: {}", e.desc()));
+            }
+            // Reap at least one; all that are ready.
+            completions.clear();
+            match engine.getevents(1, &mut completions) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    fatal.get_or_insert(format!("reaping completions failed: {}", e.desc()));
+                    // Nothing more will come back reliably; stop here.
+                    break 'main;
+                }
+            }
+            let t = Instant::now();
+            for c in completions.drain(..) {
+                if let Some(s) = slots[c.slot].take() {
+                    inflight -= 1;
+                    free.push(c.slot);
+                    if let Some(e) = finish(s, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                        fatal.get_or_insert(e);
+                    }
+                }
+            }
+            continue 'main;
+        }
+
+        if sync_due && fatal.is_none() {
+            let (_, which) = sync_every.expect("sync_due implies sync_every");
+            let kind = match which {
+                SyncKind::Fsync => OpKind::Fsync,
+                SyncKind::Fdatasync => OpKind::Fdatasync,
+            };
+            let slot = free.pop().expect("no I/O in flight, all slots free");
+            let issued = Instant::now();
+            let fl = InFlight {
+                kind,
+                issued,
+                len: 0,
+            };
+            slots[slot] = Some(fl);
+            match engine.queue(IoRequest {
+                slot,
+                kind,
+                offset: 0,
+                len: 0,
+            }) {
+                Queued::Completed(c) => {
+                    let t = Instant::now();
+                    slots[slot] = None;
+                    free.push(slot);
+                    if let Some(e) = finish(fl, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                        fatal.get_or_insert(e);
+                    }
+                }
+                Queued::Queued => {
+                    // Wait for the flush alone before any further write is queued.
+                    let mut reaped = None;
+                    let mut submit_err = engine.commit().err();
+                    while reaped.is_none() && submit_err.is_none() {
+                        completions.clear();
+                        match engine.getevents(1, &mut completions) {
+                            Ok(()) | Err(nix::errno::Errno::EINTR) => {}
+                            Err(e) => submit_err = Some(e),
+                        }
+                        let t = Instant::now();
+                        for c in completions.drain(..) {
+                            if c.slot == slot {
+                                reaped = Some((c.result, t));
+                            }
+                        }
+                    }
+                    slots[slot] = None;
+                    free.push(slot);
+                    match (reaped, submit_err) {
+                        (Some((r, t)), _) => {
+                            if let Some(e) = finish(fl, r, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                                fatal.get_or_insert(e);
+                            }
+                        }
+                        (None, Some(e)) => {
+                            fatal.get_or_insert(format!("flush failed: {}", e.desc()));
+                        }
+                        (None, None) => {}
+                    }
+                }
+                Queued::Busy => {
+                    slots[slot] = None;
+                    free.push(slot);
+                    fatal.get_or_insert("engine refused a flush with nothing in flight".into());
+                }
+            }
+            writes_since_sync = 0;
+            continue 'main;
+        }
+
+        if !more {
+            break 'main;
+        }
+    }
+
+    let end = Instant::now();
+    if let Some(e) = fatal {
+        shared.abort.store(true, Ordering::Relaxed);
+        out.error = Some(e);
+    }
+    if spec.end_fsync && out.error.is_none() && !out.interrupted && spec.rw.writes() {
+        // Not timed: fio doesn't count end_fsync in the sync histogram either.
+        let _ = engine.queue(IoRequest {
+            slot: 0,
+            kind: OpKind::Fsync,
+            offset: 0,
+            len: 0,
+        });
+        let _ = engine.commit();
+        let mut c = Vec::new();
+        let _ = engine.getevents(1, &mut c);
+    }
+    if let Some(ms) = measure_start {
+        out.runtime = end.saturating_duration_since(ms);
+        if cur_sec.3.count() > 0 {
+            while out.seconds.len() < cur_sec.0 as usize {
+                out.seconds.push((0, 0, Recorder::new()));
+            }
+            out.seconds.push((cur_sec.1, cur_sec.2, cur_sec.3));
+        }
+    }
+    out.measure_start = measure_start;
+    out
+}

@@ -1,0 +1,304 @@
+//! Disk workloads: resolve specs, lay out scratch files, run every job on its engine (all specs of
+//! one call at the same time, so contention can be measured), and fold the jobs' histograms into one
+//! [`WorkloadResult`] per spec.
+
+pub mod job;
+pub mod layout;
+pub mod spec;
+
+use crate::error::Error;
+use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
+use crate::stats::Recorder;
+use job::{JobOutcome, JobShared, LiveCounters};
+use spec::JobSpec;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+/// How a run reports progress.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Show a progress line on stderr (callers pass `stderr is a TTY && !quiet`).
+    pub progress: bool,
+    /// Label for the progress line.
+    pub label: Option<String>,
+}
+
+fn rusage_self() -> (Duration, Duration) {
+    match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let tv = |t: nix::sys::time::TimeVal| {
+                Duration::from_secs(t.tv_sec().max(0) as u64)
+                    + Duration::from_micros(t.tv_usec().max(0) as u64)
+            };
+            (tv(u.user_time()), tv(u.system_time()))
+        }
+        Err(_) => (Duration::ZERO, Duration::ZERO),
+    }
+}
+
+/// Run the given workloads concurrently and return one result per spec, in order. A workload cut
+/// short (Ctrl-C, ENOSPC, I/O error) comes back with `complete: false` and what it measured; errors
+/// before any I/O (bad directory, no space, existing file) come back as `Err` with nothing left
+/// behind.
+pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<WorkloadResult>, Error> {
+    layout::preflight(specs)?;
+    let keep = specs.iter().all(|s| s.keep);
+    let mut scratch = layout::ScratchFiles::new(keep);
+    let mut files: Vec<(usize, layout::JobFile)> = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        for path in layout::job_paths(spec) {
+            let f = layout::prepare(spec, &path, &mut scratch)?;
+            files.push((i, f));
+        }
+    }
+    let mut engines = Vec::with_capacity(files.len());
+    for (i, f) in &files {
+        let spec = &specs[*i];
+        use std::os::fd::AsRawFd;
+        let e = crate::engine::open(
+            spec.ioengine,
+            f.fd.as_raw_fd(),
+            spec.iodepth as usize,
+            spec.bs as usize,
+            spec.direct,
+        )?;
+        engines.push((*i, e));
+    }
+
+    let shared = Arc::new(JobShared {
+        abort: AtomicBool::new(false),
+        live: LiveCounters::default(),
+    });
+    let barrier = Arc::new(Barrier::new(engines.len() + 1));
+    let longest_ramp = specs.iter().map(|s| s.ramp_time_ns).max().unwrap_or(0);
+    let done = AtomicBool::new(false);
+    let (outcomes, cpu, wall) = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (i, mut engine) in engines.drain(..) {
+            let spec = &specs[i];
+            let shared = shared.clone();
+            let barrier = barrier.clone();
+            handles.push((
+                i,
+                scope.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    job::run_job(spec, engine.as_mut(), &shared, start)
+                }),
+            ));
+        }
+        let progress = opts.progress.then(|| {
+            let shared = shared.clone();
+            let done = &done;
+            let label = opts.label.clone();
+            scope.spawn(move || progress_loop(specs, &shared.live, done, label))
+        });
+        barrier.wait();
+        let t0 = Instant::now();
+        // CPU is measured over the measured phase, from the end of the longest ramp.
+        if longest_ramp > 0 {
+            let ramp_end = t0 + Duration::from_nanos(longest_ramp);
+            while Instant::now() < ramp_end && handles.iter().any(|(_, h)| !h.is_finished()) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let (u0, s0) = rusage_self();
+        let c0 = Instant::now();
+        let outcomes: Vec<(usize, JobOutcome)> = handles
+            .into_iter()
+            .map(|(i, h)| {
+                let o = h.join().unwrap_or_else(|_| JobOutcome {
+                    error: Some("job thread panicked".into()),
+                    ..empty_outcome()
+                });
+                (i, o)
+            })
+            .collect();
+        let (u1, s1) = rusage_self();
+        let wall = c0.elapsed();
+        done.store(true, Ordering::Relaxed);
+        if let Some(p) = progress {
+            let _ = p.join();
+        }
+        (outcomes, (u1 - u0, s1 - s0), wall)
+    });
+    drop(files);
+    scratch.remove_all();
+
+    let mut results = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let mine: Vec<&JobOutcome> = outcomes
+            .iter()
+            .filter(|(j, _)| *j == i)
+            .map(|(_, o)| o)
+            .collect();
+        results.push(fold(spec, &mine, cpu, wall));
+    }
+    Ok(results)
+}
+
+fn empty_outcome() -> JobOutcome {
+    JobOutcome {
+        write: Recorder::new(),
+        read: Recorder::new(),
+        sync: Recorder::new(),
+        bytes_written: 0,
+        bytes_read: 0,
+        runtime: Duration::ZERO,
+        measure_start: None,
+        seconds: Vec::new(),
+        error: None,
+        interrupted: false,
+    }
+}
+
+/// Fold a spec's jobs into one result, as fio's group_reporting: histograms merged, runtime the
+/// longest job's.
+fn fold(
+    spec: &JobSpec,
+    jobs: &[&JobOutcome],
+    cpu: (Duration, Duration),
+    wall: Duration,
+) -> WorkloadResult {
+    let mut write = Recorder::new();
+    let mut read = Recorder::new();
+    let mut sync = Recorder::new();
+    let mut bytes_w = 0;
+    let mut bytes_r = 0;
+    let mut runtime = Duration::ZERO;
+    let mut error = None;
+    let mut interrupted = false;
+    let mut seconds: Vec<(u64, u64, Recorder)> = Vec::new();
+    for j in jobs {
+        write.merge(&j.write);
+        read.merge(&j.read);
+        sync.merge(&j.sync);
+        bytes_w += j.bytes_written;
+        bytes_r += j.bytes_read;
+        runtime = runtime.max(j.runtime);
+        if error.is_none() {
+            error = j.error.clone();
+        }
+        interrupted |= j.interrupted;
+        for (k, (ops, sops, rec)) in j.seconds.iter().enumerate() {
+            if seconds.len() <= k {
+                seconds.push((0, 0, Recorder::new()));
+            }
+            seconds[k].0 += ops;
+            seconds[k].1 += sops;
+            seconds[k].2.merge(rec);
+        }
+    }
+    let p = &spec.percentile_list;
+    let ops = write.count() + read.count();
+    let secs = runtime.as_secs_f64();
+    let (iops, bw) = if secs > 0.0 {
+        (ops as f64 / secs, (bytes_w + bytes_r) as f64 / secs)
+    } else {
+        (0.0, 0.0)
+    };
+    let wall_s = wall.as_secs_f64().max(1e-9);
+    let last = seconds.len();
+    let timeseries = seconds
+        .iter()
+        .enumerate()
+        .map(|(k, (o, so, rec))| SecondSample {
+            t_s: if k + 1 == last {
+                secs
+            } else {
+                (k + 1) as f64
+            },
+            ops: *o,
+            sync_ops: *so,
+            p50_ns: if rec.count() > 0 { rec.percentile(50.0) } else { 0 },
+            p99_ns: if rec.count() > 0 { rec.percentile(99.0) } else { 0 },
+        })
+        .collect();
+    let error = match (error, interrupted) {
+        (Some(e), _) => Some(e),
+        (None, true) => Some("interrupted (SIGINT/SIGTERM)".into()),
+        (None, false) => None,
+    };
+    WorkloadResult {
+        spec: spec.clone(),
+        round: None,
+        concurrent_group: None,
+        complete: error.is_none(),
+        error,
+        latency_ns: LatencyByKind {
+            write: write.summary(p),
+            read: read.summary(p),
+            sync: sync.summary(p),
+        },
+        ops,
+        sync_ops: sync.count(),
+        iops,
+        bw_bytes: bw,
+        bytes_written: bytes_w,
+        bytes_read: bytes_r,
+        runtime_ns: runtime.as_nanos() as u64,
+        cpu: CpuUsage {
+            usr_pct: cpu.0.as_secs_f64() / wall_s * 100.0,
+            sys_pct: cpu.1.as_secs_f64() / wall_s * 100.0,
+        },
+        timeseries,
+        fio_command: spec.fio_command(),
+    }
+}
+
+/// Expected length of a run, when it can be known: ramp + runtime for time-based workloads.
+fn expected_duration(specs: &[JobSpec]) -> Option<Duration> {
+    specs
+        .iter()
+        .map(|s| {
+            s.runtime_ns
+                .map(|r| Duration::from_nanos(r + s.ramp_time_ns))
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|v| v.into_iter().max())
+}
+
+fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, label: Option<String>) {
+    use std::io::Write;
+    let start = Instant::now();
+    let total_ops: u64 = specs
+        .iter()
+        .filter(|s| !s.time_based)
+        .map(|s| s.blocks() * s.numjobs as u64)
+        .sum();
+    let all_size_bound = specs.iter().all(|s| !s.time_based);
+    let bound = expected_duration(specs);
+    let mut last_ops = 0u64;
+    let mut last_t = start;
+    let label = label.unwrap_or_default();
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = Instant::now();
+        let ops = live.ops.load(Ordering::Relaxed);
+        let dt = now.duration_since(last_t).as_secs_f64().max(1e-6);
+        let iops = (ops - last_ops) as f64 / dt;
+        last_ops = ops;
+        last_t = now;
+        let elapsed = now.duration_since(start).as_secs_f64();
+        let mut eta: Option<f64> = bound.map(|b| (b.as_secs_f64() - elapsed).max(0.0));
+        if all_size_bound && ops > 0 && total_ops > 0 {
+            let by_ops = elapsed * (total_ops.saturating_sub(ops)) as f64 / ops as f64;
+            eta = Some(eta.map_or(by_ops, |e| e.min(by_ops)));
+        }
+        let p99 = live.last_p99_ns.load(Ordering::Relaxed);
+        let eta_s = eta.map_or("?".into(), |e| format!("{e:.0}s"));
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} IOPS, p99 {}",
+            if p99 > 0 {
+                crate::units::format_ns(p99 as f64)
+            } else {
+                "-".into()
+            }
+        );
+        let _ = err.flush();
+    }
+    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+}

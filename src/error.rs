@@ -1,0 +1,54 @@
+//! Library errors for the disk side of nodefit. Every variant is something a user can cause or meet,
+//! worded so that the one line printed at the binary's edge tells them what to do.
+
+use std::path::PathBuf;
+
+/// Errors from parsing options, laying out scratch files and running disk workloads.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("malformed size '{0}' (expected e.g. 2300, 4k, 1m, 22m, 1g)")]
+    BadSize(String),
+    #[error("malformed duration '{0}' (expected e.g. 60, 500ms, 30s, 2m)")]
+    BadDuration(String),
+    #[error("malformed percentile list '{0}' (expected e.g. 50:90:99:99.9, each in (0, 100])")]
+    BadPercentiles(String),
+    #[error("invalid option: {0}")]
+    Invalid(String),
+    #[error("directory {0} does not exist")]
+    NoDirectory(PathBuf),
+    #[error("{0} is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("directory {0} is not writable: {1}")]
+    ReadOnly(PathBuf, String),
+    #[error("{0} is a block or character device; nodefit never writes to raw devices")]
+    RawDevice(PathBuf),
+    #[error("{0} already exists and was not created by nodefit; pass --allow-existing to use it (its contents will be overwritten for write workloads)")]
+    ExistingFile(PathBuf),
+    #[error("not enough free space in {dir}: need {need} bytes, {free} available")]
+    NoSpace { dir: PathBuf, need: u64, free: u64 },
+    #[error("--direct needs a block size that is a multiple of the device's logical block size ({logical} bytes for {path}); got --bs {bs}")]
+    DirectAlignment { path: PathBuf, bs: u64, logical: u64 },
+    #[error("{path} does not support O_DIRECT (the file system refused it: {source})")]
+    DirectUnsupported {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("io_uring is not available here ({0}); try --ioengine sync")]
+    UringUnavailable(String),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {0}: {1}")]
+    Output(PathBuf, std::io::Error),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

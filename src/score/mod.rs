@@ -1,0 +1,3 @@
+//! Scoring results against a profile's checks.
+
+pub mod profile;
