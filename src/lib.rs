@@ -8,6 +8,7 @@ pub mod disk;
 pub mod engine;
 pub mod error;
 pub mod etcd;
+pub mod fingerprint;
 pub mod output;
 pub mod qualify;
 pub mod report;

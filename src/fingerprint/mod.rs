@@ -1,0 +1,1 @@
+//! What the node is: virtualisation, CPU, memory, the block device and file system under test.
