@@ -27,7 +27,11 @@ pub enum Error {
     #[error("not enough free space in {dir}: need {need} bytes, {free} available")]
     NoSpace { dir: PathBuf, need: u64, free: u64 },
     #[error("--direct needs a block size that is a multiple of the device's logical block size ({logical} bytes for {path}); got --bs {bs}")]
-    DirectAlignment { path: PathBuf, bs: u64, logical: u64 },
+    DirectAlignment {
+        path: PathBuf,
+        bs: u64,
+        logical: u64,
+    },
     #[error("{path} does not support O_DIRECT (the file system refused it: {source})")]
     DirectUnsupported {
         path: PathBuf,

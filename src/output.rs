@@ -55,7 +55,11 @@ fn workload_text(s: &mut String, w: &WorkloadResult) {
         ("write", &w.latency_ns.write, w.bytes_written),
     ] {
         if let Some(l) = lat {
-            let iops = if secs > 0.0 { l.count as f64 / secs } else { 0.0 };
+            let iops = if secs > 0.0 {
+                l.count as f64 / secs
+            } else {
+                0.0
+            };
             let bw = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
             let _ = writeln!(
                 s,
@@ -109,7 +113,11 @@ fn summary_text(s: &mut String, label: &str, l: &LatencySummary) {
         let cells: Vec<String> = row
             .iter()
             .map(|(p, k, v)| {
-                let flag = if l.insufficient_samples.contains(k) { "*" } else { "" };
+                let flag = if l.insufficient_samples.contains(k) {
+                    "*"
+                } else {
+                    ""
+                };
                 format!("{p:6.2}th=[{v:>9}]{flag}")
             })
             .collect();

@@ -130,9 +130,7 @@ pub fn run_job(
     let bs = spec.bs as usize;
     let ramp = Duration::from_nanos(spec.ramp_time_ns);
     let ramp_end = start + ramp;
-    let deadline = spec
-        .runtime_ns
-        .map(|r| ramp_end + Duration::from_nanos(r));
+    let deadline = spec.runtime_ns.map(|r| ramp_end + Duration::from_nanos(r));
     let sync_every = spec.sync_every();
     // Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
     let budget = if spec.time_based {
@@ -151,17 +149,19 @@ pub fn run_job(
     let mut measure_start = if measuring { Some(start) } else { None };
     let mut cur_sec: (u64, u64, u64, Recorder) = (0, 0, 0, Recorder::new());
     let mut completions: Vec<Completion> = Vec::with_capacity(iodepth);
-    let rate_interval = spec.rate_iops.map(|r| Duration::from_secs_f64(1.0 / r as f64));
+    let rate_interval = spec
+        .rate_iops
+        .map(|r| Duration::from_secs_f64(1.0 / r as f64));
     let mut fatal: Option<String> = None;
 
     // Record one completed op. Returns an error text when the op failed.
     let finish = |slot: InFlight,
-                      result: Result<usize, nix::errno::Errno>,
-                      now: Instant,
-                      out: &mut JobOutcome,
-                      measuring: bool,
-                      measure_start: Option<Instant>,
-                      cur_sec: &mut (u64, u64, u64, Recorder)|
+                  result: Result<usize, nix::errno::Errno>,
+                  now: Instant,
+                  out: &mut JobOutcome,
+                  measuring: bool,
+                  measure_start: Option<Instant>,
+                  cur_sec: &mut (u64, u64, u64, Recorder)|
      -> Option<String> {
         let done = match result {
             Ok(n) if slot.kind.is_sync() || n == slot.len => n,
@@ -262,13 +262,23 @@ pub fn run_job(
                             if let Some(s) = slots[c.slot].take() {
                                 inflight -= 1;
                                 free.push(c.slot);
-                                if let Some(e) = finish(s, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                                if let Some(e) = finish(
+                                    s,
+                                    c.result,
+                                    t,
+                                    &mut out,
+                                    measuring,
+                                    measure_start,
+                                    &mut cur_sec,
+                                ) {
                                     fatal.get_or_insert(e);
                                 }
                             }
                         }
                     }
-                    let wait = (due - Instant::now().min(due)).min(Duration::from_micros(if inflight > 0 { 200 } else { 20_000 }));
+                    let wait = (due - Instant::now().min(due)).min(Duration::from_micros(
+                        if inflight > 0 { 200 } else { 20_000 },
+                    ));
                     std::thread::sleep(wait);
                     continue 'main;
                 }
@@ -297,7 +307,15 @@ pub fn run_job(
                     let t = Instant::now();
                     let s = slots[slot].take().expect("slot just filled");
                     free.push(slot);
-                    if let Some(e) = finish(s, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                    if let Some(e) = finish(
+                        s,
+                        c.result,
+                        t,
+                        &mut out,
+                        measuring,
+                        measure_start,
+                        &mut cur_sec,
+                    ) {
                         fatal.get_or_insert(e);
                     }
                 }
@@ -344,7 +362,15 @@ pub fn run_job(
                 if let Some(s) = slots[c.slot].take() {
                     inflight -= 1;
                     free.push(c.slot);
-                    if let Some(e) = finish(s, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                    if let Some(e) = finish(
+                        s,
+                        c.result,
+                        t,
+                        &mut out,
+                        measuring,
+                        measure_start,
+                        &mut cur_sec,
+                    ) {
                         fatal.get_or_insert(e);
                     }
                 }
@@ -376,7 +402,15 @@ pub fn run_job(
                     let t = Instant::now();
                     slots[slot] = None;
                     free.push(slot);
-                    if let Some(e) = finish(fl, c.result, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                    if let Some(e) = finish(
+                        fl,
+                        c.result,
+                        t,
+                        &mut out,
+                        measuring,
+                        measure_start,
+                        &mut cur_sec,
+                    ) {
                         fatal.get_or_insert(e);
                     }
                 }
@@ -401,7 +435,9 @@ pub fn run_job(
                     free.push(slot);
                     match (reaped, submit_err) {
                         (Some((r, t)), _) => {
-                            if let Some(e) = finish(fl, r, t, &mut out, measuring, measure_start, &mut cur_sec) {
+                            if let Some(e) =
+                                finish(fl, r, t, &mut out, measuring, measure_start, &mut cur_sec)
+                            {
                                 fatal.get_or_insert(e);
                             }
                         }

@@ -147,9 +147,7 @@ pub fn check_directory(dir: &Path) -> Result<(), Error> {
     }
     // access() says yes as root on a read-only mount's permissions; statvfs knows the mount flag.
     if let Ok(s) = nix::sys::statvfs::statvfs(dir) {
-        if s.flags()
-            .contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
-        {
+        if s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
             return Err(Error::ReadOnly(
                 dir.to_path_buf(),
                 "read-only file system".into(),
@@ -226,11 +224,7 @@ fn open_flags(spec: &JobSpec) -> OFlag {
 }
 
 /// Create (or reuse) and lay out one job's file, then open it for the workload.
-pub fn prepare(
-    spec: &JobSpec,
-    path: &Path,
-    scratch: &mut ScratchFiles,
-) -> Result<JobFile, Error> {
+pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Result<JobFile, Error> {
     let exists = path.exists();
     let remove_after = !exists;
     if !exists {

@@ -204,15 +204,19 @@ fn fold(
         .iter()
         .enumerate()
         .map(|(k, (o, so, rec))| SecondSample {
-            t_s: if k + 1 == last {
-                secs
-            } else {
-                (k + 1) as f64
-            },
+            t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
             ops: *o,
             sync_ops: *so,
-            p50_ns: if rec.count() > 0 { rec.percentile(50.0) } else { 0 },
-            p99_ns: if rec.count() > 0 { rec.percentile(99.0) } else { 0 },
+            p50_ns: if rec.count() > 0 {
+                rec.percentile(50.0)
+            } else {
+                0
+            },
+            p99_ns: if rec.count() > 0 {
+                rec.percentile(99.0)
+            } else {
+                0
+            },
         })
         .collect();
     let error = match (error, interrupted) {

@@ -247,11 +247,15 @@ impl JobSpec {
         }
         let numjobs = o.numjobs.unwrap_or(1);
         if numjobs == 0 || numjobs > 1024 {
-            return Err(Error::Invalid("--numjobs must be between 1 and 1024".into()));
+            return Err(Error::Invalid(
+                "--numjobs must be between 1 and 1024".into(),
+            ));
         }
         let iodepth = o.iodepth.unwrap_or(1);
         if iodepth == 0 || iodepth > 4096 {
-            return Err(Error::Invalid("--iodepth must be between 1 and 4096".into()));
+            return Err(Error::Invalid(
+                "--iodepth must be between 1 and 4096".into(),
+            ));
         }
         let rwmixread = match rw {
             Rw::Read | Rw::Randread => 100,
@@ -259,7 +263,9 @@ impl JobSpec {
             _ => o.rwmixread.unwrap_or(50),
         };
         if rwmixread > 100 {
-            return Err(Error::Invalid("--rwmixread must be between 0 and 100".into()));
+            return Err(Error::Invalid(
+                "--rwmixread must be between 0 and 100".into(),
+            ));
         }
         let ioengine = EngineKind::parse(o.ioengine.as_deref().unwrap_or("sync"))?;
         let runtime_ns = match &o.runtime {

@@ -20,8 +20,8 @@ pub struct UringEngine {
 impl UringEngine {
     pub fn new(fd: RawFd, bufs: BufferPool, iodepth: usize) -> Result<Self, crate::error::Error> {
         let entries = (iodepth.max(1) as u32).next_power_of_two();
+        // Not SINGLE_ISSUER: the ring is built on the coordinating thread and driven by the job's.
         let ring = IoUring::<squeue::Entry>::builder()
-            .setup_single_issuer()
             .setup_coop_taskrun()
             .build(entries)
             .or_else(|_| IoUring::new(entries))

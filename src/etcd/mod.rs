@@ -18,5 +18,7 @@ pub enum EtcdError {
 
 /// Run the probe described by `args` on its own tokio runtime.
 pub fn probe_blocking(_args: &cli::EtcdArgs, _progress: bool) -> Result<EtcdResult, EtcdError> {
-    Err(EtcdError::Other("the etcd probe is not implemented yet".into()))
+    Err(EtcdError::Other(
+        "the etcd probe is not implemented yet".into(),
+    ))
 }
