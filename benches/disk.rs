@@ -12,11 +12,13 @@
 //!   written out once before the first run and shared by every run of both tools;
 //! - `null`: the null engine (no I/O), 4 KiB writes, to compare the tools' own cost per operation.
 //!
-//! Environment: `NODEFIT_BENCH_PAIRS` (default 3, minimum 1), `NODEFIT_BENCH_DIR` (default
+//! Environment: `NODEFIT_BENCH_PAIRS` (default 5, minimum 1), `NODEFIT_BENCH_RECIPE_PAIRS`
+//! (default 3 × pairs: a recipe run takes a second), `NODEFIT_BENCH_DIR` (default
 //! `target/bench-scratch`; must be on the disk you want to measure, not tmpfs),
 //! `NODEFIT_BENCH_RUNTIME` seconds for the time-based runs (default 5), `NODEFIT_BENCH_ONLY` a comma
 //! list of scenarios (`recipe,uring,null`; default all), `NODEFIT_BENCH_NULL_SIZE` (default `8g`,
-//! i.e. 2 Mi null ops per run), `NODEFIT_BENCH_FIO` (default `fio`).
+//! i.e. 2 Mi null ops per run), `NODEFIT_BENCH_FIO` (default `fio`), `NODEFIT_BENCH_BIN` (another
+//! nodefit binary, e.g. an older build to compare; default the one cargo just built).
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
@@ -89,9 +91,10 @@ fn median(v: &[f64]) -> f64 {
 }
 
 fn min_max(v: &[f64]) -> (f64, f64) {
-    v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-        (lo.min(*x), hi.max(*x))
-    })
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        })
 }
 
 fn fmt_val(v: f64, unit: &str) -> String {
@@ -154,6 +157,7 @@ struct Bench {
     fio: String,
     dir: PathBuf,
     pairs: usize,
+    recipe_pairs: usize,
     runtime_s: u64,
     null_size: String,
     metrics: Vec<Metric>,
@@ -182,7 +186,10 @@ fn nf_workload(v: &Value) -> Result<&Value> {
         .and_then(|w| w.get(0))
         .ok_or_else(|| anyhow!("nodefit JSON has no workloads[0]"))?;
     if w.get("complete").and_then(Value::as_bool) != Some(true) {
-        bail!("nodefit run incomplete: {}", w.get("error").unwrap_or(&Value::Null));
+        bail!(
+            "nodefit run incomplete: {}",
+            w.get("error").unwrap_or(&Value::Null)
+        );
     }
     Ok(w)
 }
@@ -201,7 +208,12 @@ fn fio_job(v: &Value) -> Result<&Value> {
 fn read_recipe_nodefit(v: &Value) -> Result<Reading> {
     let w = nf_workload(v)?;
     Ok(vec![
-        ("IOPS (writes/s)", "IOPS", Target::Within(0.05), num(w, &["iops"])?),
+        (
+            "IOPS (writes/s)",
+            "IOPS",
+            Target::Within(0.05),
+            num(w, &["iops"])?,
+        ),
         (
             "sync p50",
             "ns",
@@ -221,7 +233,12 @@ fn read_recipe_nodefit(v: &Value) -> Result<Reading> {
 fn read_recipe_fio(v: &Value) -> Result<Reading> {
     let j = fio_job(v)?;
     Ok(vec![
-        ("IOPS (writes/s)", "IOPS", Target::Within(0.05), num(j, &["write", "iops"])?),
+        (
+            "IOPS (writes/s)",
+            "IOPS",
+            Target::Within(0.05),
+            num(j, &["write", "iops"])?,
+        ),
         (
             "sync p50",
             "ns",
@@ -234,7 +251,12 @@ fn read_recipe_fio(v: &Value) -> Result<Reading> {
             Target::Within(0.05),
             num(j, &["sync", "lat_ns", "percentile", "99.000000"])?,
         ),
-        ("sync ops (count)", "", Target::Info, num(j, &["sync", "lat_ns", "N"])?),
+        (
+            "sync ops (count)",
+            "",
+            Target::Info,
+            num(j, &["sync", "lat_ns", "N"])?,
+        ),
     ])
 }
 
@@ -253,19 +275,39 @@ fn read_uring_nodefit(v: &Value) -> Result<Reading> {
     let cpu = num(w, &["cpu", "usr_pct"])? + num(w, &["cpu", "sys_pct"])?;
     Ok(vec![
         ("IOPS", "IOPS", Target::AtLeast(1.0), num(w, &["iops"])?),
+        // nodefit times an op from just before it is queued to just after its completion is
+        // reaped: that is fio's `lat` (slat + clat). fio's `clat` starts after io_uring_enter has
+        // returned, so it leaves out the submission; both are shown against the same nodefit figure.
         (
-            "write p50 (clat)",
+            "write p50 vs fio lat",
             "ns",
             Target::Info,
             num(w, &["latency_ns", "write", "percentiles", "50"])?,
         ),
         (
-            "write p99 (clat)",
+            "write p99 vs fio lat",
             "ns",
             Target::Info,
             num(w, &["latency_ns", "write", "percentiles", "99"])?,
         ),
-        ("CPU per IO", "µs", Target::AtMost(1.0), cpu_per_io_us(cpu, runtime, ops)),
+        (
+            "write p50 vs fio clat",
+            "ns",
+            Target::Info,
+            num(w, &["latency_ns", "write", "percentiles", "50"])?,
+        ),
+        (
+            "write p99 vs fio clat",
+            "ns",
+            Target::Info,
+            num(w, &["latency_ns", "write", "percentiles", "99"])?,
+        ),
+        (
+            "CPU per IO",
+            "µs",
+            Target::AtMost(1.0),
+            cpu_per_io_us(cpu, runtime, ops),
+        ),
     ])
 }
 
@@ -275,31 +317,63 @@ fn read_uring_fio(v: &Value) -> Result<Reading> {
     let runtime = num(j, &["job_runtime"])? / 1e3;
     let cpu = num(j, &["usr_cpu"])? + num(j, &["sys_cpu"])?;
     Ok(vec![
-        ("IOPS", "IOPS", Target::AtLeast(1.0), num(j, &["write", "iops"])?),
         (
-            "write p50 (clat)",
+            "IOPS",
+            "IOPS",
+            Target::AtLeast(1.0),
+            num(j, &["write", "iops"])?,
+        ),
+        (
+            "write p50 vs fio lat",
+            "ns",
+            Target::Info,
+            num(j, &["write", "lat_ns", "percentile", "50.000000"])?,
+        ),
+        (
+            "write p99 vs fio lat",
+            "ns",
+            Target::Info,
+            num(j, &["write", "lat_ns", "percentile", "99.000000"])?,
+        ),
+        (
+            "write p50 vs fio clat",
             "ns",
             Target::Info,
             num(j, &["write", "clat_ns", "percentile", "50.000000"])?,
         ),
         (
-            "write p99 (clat)",
+            "write p99 vs fio clat",
             "ns",
             Target::Info,
             num(j, &["write", "clat_ns", "percentile", "99.000000"])?,
         ),
-        ("CPU per IO", "µs", Target::AtMost(1.0), cpu_per_io_us(cpu, runtime, ops)),
+        (
+            "CPU per IO",
+            "µs",
+            Target::AtMost(1.0),
+            cpu_per_io_us(cpu, runtime, ops),
+        ),
     ])
 }
 
 fn read_null_nodefit(v: &Value) -> Result<Reading> {
     let w = nf_workload(v)?;
-    Ok(vec![("ops/s", "ops/s", Target::AtLeast(1.0), num(w, &["iops"])?)])
+    Ok(vec![(
+        "ops/s",
+        "ops/s",
+        Target::AtLeast(1.0),
+        num(w, &["iops"])?,
+    )])
 }
 
 fn read_null_fio(v: &Value) -> Result<Reading> {
     let j = fio_job(v)?;
-    Ok(vec![("ops/s", "ops/s", Target::AtLeast(1.0), num(j, &["write", "iops"])?)])
+    Ok(vec![(
+        "ops/s",
+        "ops/s",
+        Target::AtLeast(1.0),
+        num(j, &["write", "iops"])?,
+    )])
 }
 
 // ---- running -----------------------------------------------------------------------------
@@ -370,11 +444,15 @@ impl Bench {
         Ok(())
     }
 
-    fn run_pairs(&mut self, sc: &Scenario) -> Result<()> {
-        eprintln!("== {} ({} pairs)", sc.name, self.pairs);
-        for p in 0..self.pairs {
+    fn run_pairs(&mut self, sc: &Scenario, pairs: usize) -> Result<()> {
+        eprintln!("== {} ({pairs} pairs)", sc.name);
+        for p in 0..pairs {
             // Flip the order every pair so a drifting disk favours neither tool.
-            let order = if p % 2 == 0 { [false, true] } else { [true, false] };
+            let order = if p % 2 == 0 {
+                [false, true]
+            } else {
+                [true, false]
+            };
             for fio in order {
                 self.run_one(sc, fio)?;
             }
@@ -389,8 +467,20 @@ impl Bench {
         let sc = Scenario {
             name: "recipe".into(),
             nodefit_args: args(&[
-                "--rw", "write", "--ioengine", "sync", "--fdatasync", "1", "--bs", "2300",
-                "--size", "22m", "--name", "etcdbench", "--directory", &d,
+                "--rw",
+                "write",
+                "--ioengine",
+                "sync",
+                "--fdatasync",
+                "1",
+                "--bs",
+                "2300",
+                "--size",
+                "22m",
+                "--name",
+                "etcdbench",
+                "--directory",
+                &d,
             ]),
             fio_args: args(&[
                 "--rw=write",
@@ -408,7 +498,7 @@ impl Bench {
         for p in &sc.cleanup {
             let _ = std::fs::remove_file(p);
         }
-        self.run_pairs(&sc)
+        self.run_pairs(&sc, self.recipe_pairs)
     }
 
     /// Write the shared 1 GiB file out once (sequential 1 MiB writes, then fsync), so every
@@ -417,7 +507,10 @@ impl Bench {
         if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 1 << 30 {
             return Ok(());
         }
-        eprintln!("== laying out {} (1 GiB, written once with fio)", path.display());
+        eprintln!(
+            "== laying out {} (1 GiB, written once with fio)",
+            path.display()
+        );
         let mut cmd = Command::new(&self.fio);
         cmd.args([
             "--name=layout",
@@ -443,9 +536,26 @@ impl Bench {
             let sc = Scenario {
                 name: format!("uring-qd{qd}"),
                 nodefit_args: args(&[
-                    "--rw", "randwrite", "--ioengine", "io_uring", "--direct", "--bs", "4k",
-                    "--size", "1g", "--iodepth", &q, "--runtime", &rt, "--time-based",
-                    "--name", "uring", "--filename", &f, "--allow-existing", "--keep",
+                    "--rw",
+                    "randwrite",
+                    "--ioengine",
+                    "io_uring",
+                    "--direct",
+                    "--bs",
+                    "4k",
+                    "--size",
+                    "1g",
+                    "--iodepth",
+                    &q,
+                    "--runtime",
+                    &rt,
+                    "--time-based",
+                    "--name",
+                    "uring",
+                    "--filename",
+                    &f,
+                    "--allow-existing",
+                    "--keep",
                 ]),
                 fio_args: args(&[
                     "--rw=randwrite",
@@ -456,6 +566,8 @@ impl Bench {
                     &format!("--iodepth={q}"),
                     &format!("--runtime={rt}"),
                     "--time_based",
+                    // Percentiles of lat (submission included) as well as clat; see read_uring_*.
+                    "--lat_percentiles=1",
                     "--name=uring",
                     &format!("--filename={f}"),
                 ]),
@@ -463,7 +575,7 @@ impl Bench {
                 read_fio: read_uring_fio,
                 cleanup: vec![],
             };
-            self.run_pairs(&sc)?;
+            self.run_pairs(&sc, self.pairs)?;
         }
         Ok(())
     }
@@ -476,8 +588,18 @@ impl Bench {
         let sc = Scenario {
             name: "null".into(),
             nodefit_args: args(&[
-                "--rw", "write", "--ioengine", "null", "--bs", "4k", "--size", &size, "--name",
-                "nullbench", "--directory", &d,
+                "--rw",
+                "write",
+                "--ioengine",
+                "null",
+                "--bs",
+                "4k",
+                "--size",
+                &size,
+                "--name",
+                "nullbench",
+                "--directory",
+                &d,
             ]),
             fio_args: args(&[
                 "--rw=write",
@@ -491,26 +613,31 @@ impl Bench {
             read_fio: read_null_fio,
             cleanup: vec![dir.join("nullbench.0.0")],
         };
-        self.run_pairs(&sc)
+        self.run_pairs(&sc, self.pairs)
     }
 
     fn report(&self) {
         println!();
         println!(
-            "nodefit vs fio, {} pair(s) per scenario, medians (min–max); ratio = nodefit/fio medians",
-            self.pairs
+            "nodefit vs fio: {} pair(s) per scenario ({} for the recipe), medians (min–max); \
+             ratio = nodefit median / fio median; paired = median of the per-pair ratios (each \
+             pair ran back to back, so it cancels the disk's drift); the verdict reads the paired \
+             ratio",
+            self.pairs, self.recipe_pairs
         );
         println!(
-            "| scenario | metric | nodefit median (min–max) | fio median (min–max) | ratio | target | |"
+            "| scenario | metric | nodefit median (min–max) | fio median (min–max) | ratio | paired | target | |"
         );
-        println!("|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|");
         for m in &self.metrics {
             let (nm, fm) = (median(&m.nodefit), median(&m.fio));
             let (nlo, nhi) = min_max(&m.nodefit);
             let (flo, fhi) = min_max(&m.fio);
             let ratio = nm / fm;
+            let per_pair: Vec<f64> = m.nodefit.iter().zip(&m.fio).map(|(n, f)| n / f).collect();
+            let paired = median(&per_pair);
             println!(
-                "| {} | {} | {} ({}–{}) | {} ({}–{}) | {:.3} | {} | {} |",
+                "| {} | {} | {} ({}–{}) | {} ({}–{}) | {:.3} | {:.3} | {} | {} |",
                 m.scenario,
                 m.name,
                 fmt_val(nm, m.unit),
@@ -520,8 +647,9 @@ impl Bench {
                 fmt_val(flo, m.unit),
                 fmt_val(fhi, m.unit),
                 ratio,
+                paired,
                 m.target.text(),
-                m.target.verdict(ratio),
+                m.target.verdict(paired),
             );
         }
     }
@@ -539,12 +667,18 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let pairs: usize = match std::env::var("NODEFIT_BENCH_PAIRS") {
-        Ok(s) => s
-            .parse()
-            .with_context(|| format!("NODEFIT_BENCH_PAIRS={s} is not a number"))?,
-        Err(_) => 3,
+    let env_count = |name: &str, default: usize| -> Result<usize> {
+        match std::env::var(name) {
+            Ok(s) => s
+                .parse::<usize>()
+                .map(|n| n.max(1))
+                .with_context(|| format!("{name}={s} is not a number")),
+            Err(_) => Ok(default),
+        }
     };
+    let pairs = env_count("NODEFIT_BENCH_PAIRS", 5)?;
+    // A recipe run lasts about a second and this class of disk is noisy: take more pairs.
+    let recipe_pairs = env_count("NODEFIT_BENCH_RECIPE_PAIRS", pairs * 3)?;
     let runtime_s: u64 = match std::env::var("NODEFIT_BENCH_RUNTIME") {
         Ok(s) => s
             .parse()
@@ -563,10 +697,13 @@ fn run() -> Result<()> {
         _ => bail!("`{fio} --version` failed: install fio (Debian: apt-get install fio)"),
     }
     let mut b = Bench {
-        nodefit: PathBuf::from(env!("CARGO_BIN_EXE_nodefit")),
+        nodefit: std::env::var_os("NODEFIT_BENCH_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nodefit"))),
         fio,
         dir,
-        pairs: pairs.max(1),
+        pairs,
+        recipe_pairs,
         runtime_s: runtime_s.max(1),
         null_size: std::env::var("NODEFIT_BENCH_NULL_SIZE").unwrap_or_else(|_| "8g".into()),
         metrics: Vec::new(),
