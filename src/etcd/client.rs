@@ -238,21 +238,26 @@ pub fn classify(e: &etcd_client::Error) -> ErrorKind {
 /// The error and its sources in one line, without repeats (etcd-client does not chain sources
 /// itself, and tonic hides the useful part — "connection refused", "UnknownIssuer" — in them).
 pub fn error_chain(e: &etcd_client::Error) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
-    let mut push = |t: String| {
-        if !t.is_empty() && !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-    };
+    let mut parts: Vec<String> = vec![match e {
+        // tonic's Display of a Status dumps its whole debug form; the message is what matters.
+        etcd_client::Error::GRpcStatus(s) => s.message().to_string(),
+        other => other.to_string(),
+    }];
     let mut src: Option<&(dyn std::error::Error + 'static)> = match e {
         etcd_client::Error::TransportError(t) => std::error::Error::source(t),
         etcd_client::Error::GRpcStatus(s) => std::error::Error::source(s),
         etcd_client::Error::IoError(i) => std::error::Error::source(i),
         _ => None,
     };
+    let mut deepest = None;
     while let Some(s) = src {
-        push(s.to_string());
+        deepest = Some(s.to_string());
         src = s.source();
+    }
+    if let Some(t) = deepest {
+        if !t.is_empty() && !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
     }
     parts.join(": ")
 }

@@ -172,6 +172,17 @@ pub fn estimate(before: Option<&Buckets>, after: Option<&Buckets>) -> Option<Met
     })
 }
 
+/// An estimate with no observations (the metric was not exported yet).
+pub fn empty_estimate() -> MetricEstimate {
+    MetricEstimate {
+        count: 0,
+        p50_ns: None,
+        p99_ns: None,
+        window: "since_start".to_string(),
+        source: SOURCE.to_string(),
+    }
+}
+
 /// TLS material for https scrapes.
 #[derive(Clone, Debug, Default)]
 pub struct ScrapeTls {

@@ -126,6 +126,7 @@ pub async fn probe(args: &EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdEr
         notes.insert(0, "interrupted".into());
     }
     target.member_count = ctx.members.len() as u32;
+
     Ok(assemble(
         target,
         load,
@@ -250,6 +251,8 @@ async fn run(
     ctx.prefix_taken = true;
 
     ctx.members = status::member_list(&mut main, timeout).await?;
+    ctx.members
+        .sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let mut member_clients = status::member_clients(settings, &ctx.members).await;
     ctx.before = status::all_status(&mut member_clients, timeout).await;
     let tls = ScrapeTls {
@@ -386,7 +389,13 @@ fn assemble(
                 after,
                 wal_fsync: est(metrics::WAL_FSYNC),
                 backend_commit: est(metrics::BACKEND_COMMIT),
-                peer_rtt: if multi { est(metrics::PEER_RTT) } else { None },
+                // etcd probes its peers every few seconds, so a young cluster may not have
+                // recorded a round trip yet: say so with an empty estimate.
+                peer_rtt: if multi {
+                    est(metrics::PEER_RTT).or_else(|| ma.map(|_| metrics::empty_estimate()))
+                } else {
+                    None
+                },
                 metrics_error,
             }
         })
