@@ -160,11 +160,23 @@ impl ConnSettings {
             {
                 EtcdError::Invalid(msg)
             }
-            _ => EtcdError::Unreachable {
-                endpoints: eps,
-                timeout_s: self.dial_timeout.as_secs_f64(),
-                reason: msg,
-            },
+            _ => {
+                let closed = lower.contains("connection closed")
+                    || lower.contains("broken pipe")
+                    || lower.contains("connection reset");
+                let hint = match (closed, self.uses_tls()) {
+                    (true, false) => " (the server may expect TLS: use https:// and --cacert)",
+                    (true, true) if self.cert.is_none() => {
+                        " (the server may require a client certificate: --cert/--key)"
+                    }
+                    _ => "",
+                };
+                EtcdError::Unreachable {
+                    endpoints: eps,
+                    timeout_s: self.dial_timeout.as_secs_f64(),
+                    reason: format!("{msg}{hint}"),
+                }
+            }
         }
     }
 }

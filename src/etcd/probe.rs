@@ -103,12 +103,37 @@ pub async fn probe(args: &EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdEr
     let mut notes: Vec<String> = Vec::new();
     let mut cleaned_up = false;
     if ctx.prefix_taken {
+        let t = args.command_timeout.max(args.dial_timeout);
+        let mut last_err = String::new();
         if let Some(c) = ctx.main.as_mut() {
-            match delete_prefix(c, &load.prefix, args.command_timeout.max(args.dial_timeout)).await
-            {
+            match delete_prefix(c, &load.prefix, t).await {
                 Ok(()) => cleaned_up = true,
-                Err(e) => notes.push(format!("could not delete prefix {}: {e}", load.prefix)),
+                Err(e) => last_err = e,
             }
+        }
+        // The shared connection may be pinned to a member that died: try each member alone.
+        if !cleaned_up {
+            let mut eps: Vec<String> = ctx.members.iter().map(|m| m.endpoint.clone()).collect();
+            eps.extend(settings.endpoints.iter().cloned());
+            eps.dedup();
+            for ep in eps.into_iter().filter(|e| !e.is_empty()) {
+                let one = settings.with_endpoints(vec![ep]);
+                if let Ok(mut c) = one.connect_lazy().await {
+                    match delete_prefix(&mut c, &load.prefix, t).await {
+                        Ok(()) => {
+                            cleaned_up = true;
+                            break;
+                        }
+                        Err(e) => last_err = e,
+                    }
+                }
+            }
+        }
+        if !cleaned_up {
+            notes.push(format!(
+                "could not delete prefix {}: {last_err}",
+                load.prefix
+            ));
         }
     }
     drop(ctx.main.take());
