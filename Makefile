@@ -1,0 +1,35 @@
+# nodefit — the two commands of the quick start, and the pieces they are made of.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+NODEFIT := target/release/nodefit
+DIR ?= .
+
+.PHONY: qualify test deps test-deps build lint bench clean
+
+## Set up, build and qualify this node (disk under DIR, default: the current directory).
+qualify: deps build
+	$(NODEFIT) disk --name etcd-wal --directory $(DIR) --rw write --ioengine sync --fdatasync 1 --bs 2300 --size 22m
+
+## Set up and run the whole test suite.
+test: test-deps
+	cargo build --release --bin nodefit
+	cargo test --all-targets -- --test-threads=2
+
+deps:
+	@scripts/setup.sh
+
+test-deps:
+	@scripts/setup.sh --test
+
+build:
+	cargo build --release --bin nodefit
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+bench: deps build
+	cargo bench
+
+clean:
+	cargo clean
