@@ -126,7 +126,10 @@ impl Recorder {
         let mut insufficient = Vec::new();
         for &p in percentiles {
             let key = crate::units::percentile_key(p);
-            pct.insert(key.clone(), self.percentile(p));
+            // HDR answers with the highest value equivalent to the bucket; never report more than
+            // the exact maximum (or less than the exact minimum) that was actually seen.
+            let v = self.percentile(p).clamp(self.min.min(self.max), self.max);
+            pct.insert(key.clone(), v);
             if !percentile_supported(self.count, p) {
                 insufficient.push(key);
             }
