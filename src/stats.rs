@@ -154,8 +154,9 @@ pub fn percentile_supported(count: u64, p: f64) -> bool {
     if p >= 100.0 {
         return true;
     }
-    let needed = (10.0 / (1.0 - p / 100.0)).ceil();
-    count as f64 >= needed - 1e-9
+    // Round away float noise first: 10 / (1 - 0.999) is 10000.000000000009, not 10001.
+    let needed = ((10.0 / (1.0 - p / 100.0)) * 1e6).round() / 1e6;
+    count as f64 >= needed.ceil()
 }
 
 /// Latency figures for one kind of operation. All values are nanoseconds.
