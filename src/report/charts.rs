@@ -110,6 +110,8 @@ pub struct BarChart {
     pub limits: Vec<Option<f64>>,
     pub y_unit: YUnit,
     pub y_label: String,
+    /// What the groups are ("check", "metric").
+    pub x_label: String,
 }
 
 /// A latency histogram with log-spaced bins (low ns, high ns, count).
@@ -284,7 +286,7 @@ fn draw_lines<DB: DrawingBackend>(
         .chain(l.hlines.iter().map(|h| h.value));
     let ymax_data = ys.fold(0f64, f64::max);
     let (div, unit) = l.y_unit.scale(ymax_data);
-    let ymax = (ymax_data / div * 1.1).max(1e-9);
+    let ymax = (ymax_data / div * 1.3).max(1e-9);
     // x in plotting space (log10 for percentiles).
     let tx = |x: f64| match l.x {
         XAxis::Percentile => x.max(1e-12).log10(),
@@ -432,7 +434,7 @@ fn draw_bars<DB: DrawingBackend>(
         .map_err(e)?;
     c.configure_mesh()
         .disable_x_mesh()
-        .x_desc("check")
+        .x_desc(b.x_label.as_str())
         .y_desc(format!("{} ({unit})", b.y_label))
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&|v| trim(*v))

@@ -68,8 +68,13 @@ pub fn column_labels(results: &[Loaded]) -> Vec<String> {
 /// Build the comparison.
 pub fn compare(results: &[Loaded]) -> Comparison {
     let nodes = column_labels(results);
+    // Only qualified results (those with checks) take part in choosing the rows.
+    let qualified: Vec<&Loaded> = results
+        .iter()
+        .filter(|l| !l.doc.checks.is_empty())
+        .collect();
     let mut profiles: Vec<String> = Vec::new();
-    for l in results {
+    for l in &qualified {
         let p = l.profile_name().unwrap_or_else(|| "(none)".into());
         if !profiles.contains(&p) {
             profiles.push(p);
@@ -86,7 +91,7 @@ pub fn compare(results: &[Loaded]) -> Comparison {
     let mut note = None;
     if profiles.len() > 1 {
         let (shared, dropped): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
-            results
+            qualified
                 .iter()
                 .all(|l| l.doc.checks.iter().any(|c| &c.id == id))
         });

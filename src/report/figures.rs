@@ -181,6 +181,7 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                     limits,
                     y_unit: YUnit::Ns,
                     y_label: "p99 latency".into(),
+                    x_label: "metric (from each member's /metrics)".into(),
                 }),
             });
         }
@@ -217,6 +218,7 @@ pub fn comparison_charts(results: &[Loaded], cmp: &Comparison) -> Vec<Chart> {
                 limits: rows.iter().map(|r| r.limit).collect(),
                 y_unit,
                 y_label: label.into(),
+                x_label: "check".into(),
             }),
         });
     }

@@ -145,6 +145,9 @@ fn node(s: &mut String, l: &Loaded, in_comparison: bool) -> Result<(), ReportErr
         let _ = writeln!(s, "<h2>{}</h2>", esc(&l.node()));
     }
     banner(s, l);
+    for n in &l.notes {
+        let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
+    }
     if !l.doc.checks.is_empty() {
         let _ = writeln!(s, "<h3>Checks</h3>\n<table class=\"checks\">\n<tr><th>Check</th><th>Verdict</th><th>Observed</th><th>Limit</th><th>Headroom</th><th>Severity</th><th>Source</th></tr>");
         for c in &l.doc.checks {

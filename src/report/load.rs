@@ -18,6 +18,8 @@ pub struct Loaded {
     pub doc: ResultsDocument,
     /// The same document as untyped JSON (the `etcd` section is read from here, defensively).
     pub raw: serde_json::Value,
+    /// Caveats on how the file was read (shown in the report).
+    pub notes: Vec<String>,
 }
 
 impl Loaded {
@@ -131,16 +133,41 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
             newest: SCHEMA_VERSION,
         });
     }
-    let doc: ResultsDocument =
-        serde_json::from_value(raw.clone()).map_err(|source| LoadError::Shape {
-            path: path_buf.clone(),
-            version,
-            source,
-        })?;
+    let doc: ResultsDocument = match serde_json::from_value(raw.clone()) {
+        Ok(d) => d,
+        Err(source) => {
+            // The etcd section is read loosely from `raw` anyway: when only it is off, keep the rest.
+            let mut without = raw.clone();
+            let had_etcd = without
+                .as_object_mut()
+                .and_then(|o| o.remove("etcd"))
+                .is_some();
+            match serde_json::from_value::<ResultsDocument>(without) {
+                Ok(d) if had_etcd => {
+                    return Ok(Loaded {
+                        path: path_buf,
+                        doc: d,
+                        raw,
+                        notes: vec![format!(
+                            "the etcd section does not match this nodefit's typed format ({source}); its charts and figures are read field by field"
+                        )],
+                    })
+                }
+                _ => {
+                    return Err(LoadError::Shape {
+                        path: path_buf,
+                        version,
+                        source,
+                    })
+                }
+            }
+        }
+    };
     Ok(Loaded {
         path: path_buf,
         doc,
         raw,
+        notes: Vec::new(),
     })
 }
 

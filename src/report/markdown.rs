@@ -66,6 +66,9 @@ pub fn headline(l: &Loaded) -> String {
 fn node(s: &mut String, l: &Loaded, level: usize) {
     let h = "#".repeat(level);
     let _ = writeln!(s, "{}\n", headline(l));
+    for n in &l.notes {
+        let _ = writeln!(s, "> Note: {}\n", n.replace('\n', " "));
+    }
     if !l.doc.checks.is_empty() {
         let _ = writeln!(s, "{h} Checks\n");
         let _ = writeln!(

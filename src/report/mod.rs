@@ -138,6 +138,7 @@ pub fn write_node_report(
             path: dir.join("result.json"),
             doc: doc.clone(),
             raw,
+            notes: Vec::new(),
         }],
         problems: Vec::new(),
     };
