@@ -295,7 +295,7 @@ fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, labe
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} IOPS, p99 {}",
+            "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} ops/s (data+sync), p99 {}",
             if p99 > 0 {
                 crate::units::format_ns(p99 as f64)
             } else {

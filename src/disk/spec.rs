@@ -451,7 +451,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        let cases: Vec<(fn(&mut DiskOptions), &str)> = vec![
+        type Case = (fn(&mut DiskOptions), &'static str);
+        let cases: Vec<Case> = vec![
             (|o| o.bs = Some("0".into()), "--bs must be greater than 0"),
             (|o| o.bs = Some("4q".into()), "malformed size"),
             (
