@@ -261,6 +261,13 @@ impl plotters::coord::ranged1d::Ranged for KeyAxis {
     }
 }
 
+/// Title font size that fits the title in the chart's width (DejaVu Sans averages ≈ 0.55 em a
+/// character).
+fn caption_size(title: &str) -> f64 {
+    let chars = title.chars().count().max(1) as f64;
+    (f64::from(SIZE.0 - 40) / (0.55 * chars)).clamp(12.0, 20.0)
+}
+
 fn e<T: std::fmt::Display>(x: T) -> String {
     x.to_string()
 }
@@ -333,7 +340,7 @@ fn draw_lines<DB: DrawingBackend>(
         }
     };
     let mut c = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 20))
+        .caption(title, (FAMILY, caption_size(title)))
         .margin(12)
         .margin_right(30)
         .x_label_area_size(45)
@@ -425,7 +432,7 @@ fn draw_bars<DB: DrawingBackend>(
             .unwrap_or_default()
     };
     let mut c = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 20))
+        .caption(title, (FAMILY, caption_size(title)))
         .margin(12)
         .margin_right(30)
         .x_label_area_size(45)
@@ -525,7 +532,7 @@ fn draw_hist<DB: DrawingBackend>(
     }
     let cmax = h.bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64 * 1.1;
     let mut c = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 20))
+        .caption(title, (FAMILY, caption_size(title)))
         .margin(12)
         .margin_right(30)
         .x_label_area_size(45)

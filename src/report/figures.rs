@@ -171,9 +171,7 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                 .collect();
             out.push(Chart {
                 id: super::charts::slug(&format!("{node}-etcd-members")),
-                title: format!(
-                    "{node} · etcd WAL fsync, backend commit and peer RTT per member (p99)"
-                ),
+                title: format!("{node} · etcd members: WAL fsync, backend commit, peer RTT (p99)"),
                 body: Body::Bars(BarChart {
                     groups,
                     series_names: e.members.iter().map(|m| m.name.clone()).collect(),
@@ -181,7 +179,8 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                     limits,
                     y_unit: YUnit::Ns,
                     y_label: "p99 latency".into(),
-                    x_label: "metric (from each member's /metrics)".into(),
+                    x_label: "metric (estimated from each member's /metrics histogram buckets)"
+                        .into(),
                 }),
             });
         }
