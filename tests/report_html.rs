@@ -101,7 +101,7 @@ fn percentile_chart_draws_the_limit_and_labels_units() {
     assert!(
         fig.contains("limit &lt;= wal_fdatasync_p99") || fig.contains("limit <= wal_fdatasync_p99")
     );
-    assert!(fig.contains("latency (ms)"));
+    assert!(fig.contains("latency (ms, log scale)"));
     assert!(fig.contains("p99"));
 }
 
