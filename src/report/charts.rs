@@ -135,6 +135,8 @@ pub struct Chart {
     pub id: String,
     /// Title drawn above the chart.
     pub title: String,
+    /// What was measured and how (shown under the chart in HTML).
+    pub caption: String,
     pub body: Body,
 }
 
@@ -620,6 +622,7 @@ mod tests {
         Chart {
             id: "t".into(),
             title: "Test chart".into(),
+            caption: String::new(),
             body: Body::Lines(LineChart {
                 x: XAxis::Percentile,
                 y_unit: YUnit::Ns,
