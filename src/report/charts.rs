@@ -499,7 +499,10 @@ fn draw_bars<DB: DrawingBackend>(
         .margin_right(30)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(KeyAxis::new(0.0, n, keys), 0f64..ymax)
+        .build_cartesian_2d(
+            KeyAxis::new(0.0, n, keys),
+            KeyAxis::new(0.0, ymax, nice_ticks(0.0, ymax, 8)),
+        )
         .map_err(e)?;
     c.configure_mesh()
         .disable_x_mesh()
@@ -589,7 +592,10 @@ fn draw_hist<DB: DrawingBackend>(
         .margin_right(30)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(KeyAxis::new(x0, x1, keys), 0f64..cmax)
+        .build_cartesian_2d(
+            KeyAxis::new(x0, x1, keys),
+            KeyAxis::new(0.0, cmax, nice_ticks(0.0, cmax, 8)),
+        )
         .map_err(e)?;
     c.configure_mesh()
         .x_desc(format!("latency ({unit}, log scale)"))
