@@ -53,6 +53,10 @@ pub struct QualifyArgs {
     /// No progress lines
     #[arg(long, short)]
     pub quiet: bool,
+    /// Extra option for the etcd probe, in `nodefit etcd`'s words (repeatable), e.g.
+    /// --etcd-arg=--cacert=/etc/etcd/ca.crt
+    #[arg(long = "etcd-arg", allow_hyphen_values = true)]
+    pub etcd_args: Vec<String>,
     /// Skip the etcd probe (its checks are reported as skipped)
     #[arg(long, conflicts_with = "endpoints")]
     pub no_etcd: bool,
@@ -174,7 +178,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
         .sum();
     let eta = disk_eta
         + if run_etcd {
-            etcd_duration.unwrap_or(Duration::from_secs(60)) + Duration::from_secs(5)
+            etcd_duration.unwrap_or(Duration::from_secs(60)) + Duration::from_secs(10)
         } else {
             Duration::ZERO
         };
@@ -278,6 +282,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
         if quiet {
             words.push("--quiet".into());
         }
+        words.extend(a.etcd_args.iter().cloned());
         say(
             quiet,
             &format!("etcd probe: nodefit etcd {}", words.join(" ")),

@@ -47,6 +47,9 @@ pub struct Found {
     pub value: f64,
     /// Set when the value is a percentile with too few samples behind it.
     pub insufficient: Option<Insufficient>,
+    /// For a percentile: its histogram's sample count and encoded HDR histogram, so rounds can be
+    /// pooled exactly.
+    pub histogram: Option<(u64, String)>,
 }
 
 /// A percentile with too few samples behind it, and the highest well-supported lower percentile of
@@ -199,15 +202,25 @@ impl MetricPath {
             let Some(value) = node.as_f64() else {
                 return Lookup::Missing(format!("'{}' is not a number ({node})", self.text));
             };
-            let insufficient = if in_percentiles {
+            let (insufficient, histogram) = if in_percentiles {
                 let key = &self.segments[self.segments.len() - 1].name;
-                grandparent.and_then(|summary| insufficiency(summary, key))
+                let hist = grandparent.and_then(|summary| {
+                    Some((
+                        summary.get("count")?.as_u64()?,
+                        summary.get("histogram")?.as_str()?.to_string(),
+                    ))
+                });
+                (
+                    grandparent.and_then(|summary| insufficiency(summary, key)),
+                    hist,
+                )
             } else {
-                None
+                (None, None)
             };
             out.push(Found {
                 value,
                 insufficient,
+                histogram,
             });
         }
         Lookup::Values(out)
