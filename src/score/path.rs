@@ -197,9 +197,17 @@ impl MetricPath {
         }
         let in_percentiles = self.segments.len() >= 2
             && self.segments[self.segments.len() - 2].name == "percentiles";
+        let any_all = self
+            .segments
+            .iter()
+            .any(|s| s.selector == Some(Selector::All));
         let mut out = Vec::new();
         for (node, _parent, grandparent) in cursors {
             let Some(value) = node.as_f64() else {
+                if node.is_null() && any_all {
+                    // A member without this figure (e.g. no metrics scraped): judge the others.
+                    continue;
+                }
                 return Lookup::Missing(format!("'{}' is not a number ({node})", self.text));
             };
             let (insufficient, histogram) = if in_percentiles {
@@ -222,6 +230,9 @@ impl MetricPath {
                 insufficient,
                 histogram,
             });
+        }
+        if out.is_empty() {
+            return Lookup::Missing(format!("'{}' has no value in any element", self.text));
         }
         Lookup::Values(out)
     }

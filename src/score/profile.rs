@@ -219,20 +219,40 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Line of `key = …` inside a table's span, or the table's first line.
+/// Line of `key = …` in the table that starts at `span` (up to the next table header), or the
+/// table's first line. (toml's span of an array-of-tables entry may cover only its header.)
 fn key_line(text: &str, span: &std::ops::Range<usize>, key: &str) -> usize {
-    let body = &text[span.start.min(text.len())..span.end.min(text.len())];
-    let mut offset = span.start;
-    for l in body.split_inclusive('\n') {
+    let start = span.start.min(text.len());
+    let first = line_of(text, start);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    for (k, l) in text[line_start..].lines().enumerate() {
         let t = l.trim_start();
+        if k > 0 && t.starts_with('[') {
+            break;
+        }
         if let Some(rest) = t.strip_prefix(key) {
-            if rest.trim_start().starts_with('=') {
-                return line_of(text, offset);
+            if !key.is_empty() && rest.trim_start().starts_with('=') {
+                return first + k;
             }
         }
-        offset += l.len();
     }
-    line_of(text, span.start)
+    first
+}
+
+/// Line holding `needle` in the table that starts at `span`, or the table's first line.
+fn value_line(text: &str, span: &std::ops::Range<usize>, needle: &str) -> usize {
+    let start = span.start.min(text.len());
+    let first = line_of(text, start);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    for (k, l) in text[line_start..].lines().enumerate() {
+        if k > 0 && l.trim_start().starts_with('[') {
+            break;
+        }
+        if l.contains(needle) {
+            return first + k;
+        }
+    }
+    first
 }
 
 /// Fields of a workload's result that a metric path may name after `workloads[ID].`.
@@ -426,9 +446,16 @@ impl Profile {
                     .nth(1)
                     .map(str::to_string)
                     .unwrap_or_default();
+                let line = match msg.split('"').nth(1) {
+                    // "invalid type: string \"often\"": find the value instead.
+                    Some(v) if key.is_empty() || !msg.contains("field") => {
+                        value_line(text, &span, &format!("\"{v}\""))
+                    }
+                    _ => key_line(text, &span, &key),
+                };
                 ProfileError::At {
                     file: file.to_string(),
-                    line: key_line(text, &span, &key),
+                    line,
                     message: format!("workload '{id}': {msg}"),
                 }
             })?;
