@@ -68,11 +68,21 @@ limit = 10_000_000
 marginal = 15_000_000
 severity = "must""#;
 
+/// (name, check body, document, verdict, observed, text the note must contain)
+type Case = (
+    &'static str,
+    &'static str,
+    Value,
+    &'static str,
+    Option<f64>,
+    &'static str,
+);
+
 #[test]
 fn checks_table() {
     let ms = 1_000_000u64;
     // (name, check body, document, verdict, observed, note must contain)
-    let cases: Vec<(&str, &str, Value, &str, Option<f64>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("pass", P99_MUST, doc(vec![round(2 * ms, 5000)]), "pass", Some(2e6), ""),
         ("fail", P99_MUST, doc(vec![round(30 * ms, 5000)]), "fail", Some(30e6), ""),
         (
