@@ -54,7 +54,7 @@ pub struct MemInfo {
 /// Virtualisation, as far as the guest can tell.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Virtualization {
-    /// "none", "kvm", "qemu", "xen", "vmware", "hyperv", "firecracker", "vm" (a hypervisor of unknown
+    /// "none", "kvm" (KVM/QEMU), "xen", "vmware", "hyperv", "firecracker", "vm" (a hypervisor of unknown
     /// kind) or "unknown".
     pub hypervisor: String,
     /// "none", "openvz", "lxc", "docker", "podman", "container" (of unknown kind).
@@ -325,10 +325,14 @@ pub fn virtualization(root: &Path) -> Virtualization {
         "xen"
     } else if dmi.contains("firecracker") {
         "firecracker"
-    } else if dmi.contains("kvm") || dmi.contains("amazon ec2") || dmi.contains("google") {
+    } else if dmi.contains("kvm")
+        || dmi.contains("qemu")
+        || dmi.contains("bochs")
+        || dmi.contains("amazon ec2")
+        || dmi.contains("google")
+    {
+        // QEMU's machine types and the big clouds' KVM guests: one class for etcd's purposes.
         "kvm"
-    } else if dmi.contains("qemu") || dmi.contains("bochs") {
-        "qemu"
     } else if hv_flag && cmdline.contains("virtio_mmio.device=") {
         // Firecracker has no DMI and hands its virtio devices over on the kernel command line.
         signals.push("kernel command line has virtio_mmio.device= (no DMI)".to_string());
