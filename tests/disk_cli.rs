@@ -615,3 +615,19 @@ fn sigint_stops_promptly_with_a_partial_result() {
         entries(dir.path())
     );
 }
+
+#[test]
+fn unwritable_output_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_refused(
+        &[
+            "disk",
+            "--directory",
+            dir.path().to_str().unwrap(),
+            "--output",
+            "/nonexistent/dir/r.json",
+        ],
+        "cannot write --output",
+    );
+    assert!(entries(dir.path()).is_empty());
+}
