@@ -1,0 +1,196 @@
+//! A throwaway local etcd for the probe: 1, 3 or 5 members of the installed etcd (3.4 flags) on
+//! free loopback ports, data dirs inside the directory under test. [`Embedded`] stops every member
+//! (SIGTERM, then SIGKILL) and removes its run directory when dropped — on success, error and
+//! Ctrl-C alike — and members die with nodefit if it is killed outright (parent-death signal).
+
+use super::EtcdError;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running embedded cluster.
+#[derive(Debug)]
+pub struct Embedded {
+    children: Vec<Child>,
+    /// `<directory>/nodefit-etcd-<run-id>`: every member's data dir and log.
+    pub run_dir: PathBuf,
+    /// Client URLs, one per member.
+    pub client_urls: Vec<String>,
+    /// The binary's version line.
+    pub version: String,
+}
+
+fn free_port() -> Result<u16, EtcdError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| EtcdError::Embedded(format!("no free loopback port: {e}")))
+}
+
+/// The version line of `bin`, or [`EtcdError::BinaryMissing`].
+pub fn etcd_version(bin: &Path) -> Result<String, EtcdError> {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                EtcdError::BinaryMissing(bin.display().to_string())
+            }
+            _ => EtcdError::Embedded(format!("cannot run {}: {e}", bin.display())),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .next()
+        .unwrap_or("etcd (unknown version)")
+        .trim()
+        .to_string())
+}
+
+impl Embedded {
+    /// Start `members` members with their data dirs under `directory/nodefit-etcd-<run_id>`.
+    pub fn start(
+        bin: &Path,
+        directory: &Path,
+        members: u32,
+        run_id: &str,
+    ) -> Result<Embedded, EtcdError> {
+        let version = etcd_version(bin)?;
+        if !directory.is_dir() {
+            return Err(EtcdError::Invalid(format!(
+                "--directory {} is not a directory",
+                directory.display()
+            )));
+        }
+        let run_dir = directory.join(format!("nodefit-etcd-{run_id}"));
+        std::fs::create_dir(&run_dir).map_err(|e| {
+            EtcdError::Embedded(format!("cannot create {}: {e}", run_dir.display()))
+        })?;
+        let mut me = Embedded {
+            children: Vec::new(),
+            run_dir,
+            client_urls: Vec::new(),
+            version,
+        };
+        let mut peers = Vec::new();
+        for i in 0..members {
+            let client = format!("http://127.0.0.1:{}", free_port()?);
+            let peer = format!("http://127.0.0.1:{}", free_port()?);
+            me.client_urls.push(client);
+            peers.push((format!("m{i}"), peer));
+        }
+        let cluster: Vec<String> = peers.iter().map(|(n, p)| format!("{n}={p}")).collect();
+        let cluster = cluster.join(",");
+        for (i, (name, peer)) in peers.iter().enumerate() {
+            let data = me.run_dir.join(format!("{name}.etcd"));
+            let log = me.run_dir.join(format!("{name}.log"));
+            let mut cmd = Command::new(bin);
+            cmd.arg("--name")
+                .arg(name)
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--listen-client-urls")
+                .arg(&me.client_urls[i])
+                .arg("--advertise-client-urls")
+                .arg(&me.client_urls[i])
+                .arg("--listen-peer-urls")
+                .arg(peer)
+                .arg("--initial-advertise-peer-urls")
+                .arg(peer)
+                .arg("--initial-cluster")
+                .arg(&cluster)
+                .arg("--initial-cluster-state")
+                .arg("new")
+                .arg("--initial-cluster-token")
+                .arg(format!("nodefit-{run_id}"))
+                .arg("--logger")
+                .arg("zap")
+                .arg("--log-outputs")
+                .arg(&log)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            // Own process group: a terminal's Ctrl-C reaches nodefit only, which then reads the
+            // final status and stops the members itself. Parent-death signal: if nodefit is
+            // killed outright, the members go with it.
+            // SAFETY: setpgid and prctl are async-signal-safe; nothing else runs between fork
+            // and exec.
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                cmd.pre_exec(|| {
+                    if libc::setpgid(0, 0) != 0
+                        || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = cmd
+                .spawn()
+                .map_err(|e| EtcdError::Embedded(format!("cannot start {}: {e}", bin.display())))?;
+            me.children.push(child);
+        }
+        Ok(me)
+    }
+
+    /// Fail if a member has exited (with the end of its log).
+    pub fn check_alive(&mut self) -> Result<(), EtcdError> {
+        for (i, c) in self.children.iter_mut().enumerate() {
+            if let Ok(Some(st)) = c.try_wait() {
+                let log = self.run_dir.join(format!("m{i}.log"));
+                return Err(EtcdError::Embedded(format!(
+                    "member m{i} exited ({st}) before it was ready; last log line: {}",
+                    last_log_line(&log)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop every member (SIGTERM, 5 s grace, SIGKILL) and remove the run directory.
+    pub fn stop(&mut self) -> Result<(), String> {
+        for c in &self.children {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for c in &mut self.children {
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                }
+            }
+        }
+        self.children.clear();
+        if self.run_dir.exists() {
+            std::fs::remove_dir_all(&self.run_dir)
+                .map_err(|e| format!("cannot remove {}: {e}", self.run_dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn last_log_line(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().last().map(|l| l.chars().take(400).collect()))
+        .unwrap_or_else(|| "(no log)".into())
+}

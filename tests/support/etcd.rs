@@ -1,0 +1,336 @@
+//! Test fixture: a real etcd cluster (Debian's /usr/bin/etcd) of N members on free loopback ports
+//! with data dirs in a temp dir, optionally serving TLS with client-certificate auth; every member
+//! is killed when the fixture is dropped. Also: test certificates made with the `openssl` CLI.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Certificates for a TLS cluster: a CA, a server cert for 127.0.0.1, a client cert, and an
+/// unrelated CA (for the wrong-CA case).
+pub struct Certs {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub other_ca: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn make_ca(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
+fn make_leaf(dir: &Path, name: &str, ca: &str, usage: &str) {
+    std::fs::write(
+        dir.join(format!("{name}.ext")),
+        format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        ),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+}
+
+impl Certs {
+    pub fn generate(dir: &Path) -> Certs {
+        make_ca(dir, "ca");
+        make_ca(dir, "otherca");
+        make_leaf(dir, "server", "ca", "serverAuth,clientAuth");
+        make_leaf(dir, "client", "ca", "clientAuth");
+        Certs {
+            ca: dir.join("ca.crt"),
+            server_cert: dir.join("server.crt"),
+            server_key: dir.join("server.key"),
+            client_cert: dir.join("client.crt"),
+            client_key: dir.join("client.key"),
+            other_ca: dir.join("otherca.crt"),
+        }
+    }
+}
+
+/// A running cluster; members die with it.
+pub struct EtcdCluster {
+    pub dir: tempfile::TempDir,
+    children: Vec<Option<Child>>,
+    pub client_urls: Vec<String>,
+    pub names: Vec<String>,
+    tls: Option<(PathBuf, PathBuf, PathBuf)>, // ca, client cert, client key (for etcdctl)
+    user: Option<String>,
+}
+
+impl EtcdCluster {
+    pub fn start(members: usize) -> EtcdCluster {
+        Self::start_with(members, None)
+    }
+
+    /// Client port serves TLS with client-certificate auth.
+    pub fn start_tls(certs: &Certs) -> EtcdCluster {
+        Self::start_with(1, Some(certs))
+    }
+
+    fn start_with(members: usize, certs: Option<&Certs>) -> EtcdCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let scheme = if certs.is_some() { "https" } else { "http" };
+        let client_urls: Vec<String> = (0..members)
+            .map(|_| format!("{scheme}://127.0.0.1:{}", free_port()))
+            .collect();
+        let peers: Vec<String> = (0..members)
+            .map(|_| format!("http://127.0.0.1:{}", free_port()))
+            .collect();
+        let names: Vec<String> = (0..members).map(|i| format!("t{i}")).collect();
+        let cluster: Vec<String> = names
+            .iter()
+            .zip(&peers)
+            .map(|(n, p)| format!("{n}={p}"))
+            .collect();
+        let mut children = Vec::new();
+        for i in 0..members {
+            let mut cmd = Command::new("etcd");
+            cmd.args([
+                "--name",
+                &names[i],
+                "--data-dir",
+                dir.path().join(&names[i]).to_str().unwrap(),
+                "--listen-client-urls",
+                &client_urls[i],
+                "--advertise-client-urls",
+                &client_urls[i],
+                "--listen-peer-urls",
+                &peers[i],
+                "--initial-advertise-peer-urls",
+                &peers[i],
+                "--initial-cluster",
+                &cluster.join(","),
+                "--initial-cluster-state",
+                "new",
+                "--initial-cluster-token",
+                "nodefit-test",
+                "--logger",
+                "zap",
+                "--log-outputs",
+                dir.path()
+                    .join(format!("{}.log", names[i]))
+                    .to_str()
+                    .unwrap(),
+            ]);
+            if let Some(c) = certs {
+                cmd.arg("--cert-file").arg(&c.server_cert);
+                cmd.arg("--key-file").arg(&c.server_key);
+                cmd.arg("--trusted-ca-file").arg(&c.ca);
+                cmd.arg("--client-cert-auth");
+            }
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            children.push(Some(
+                cmd.spawn()
+                    .expect("etcd starts (apt-get install etcd-server)"),
+            ));
+        }
+        let c = EtcdCluster {
+            dir,
+            children,
+            client_urls,
+            names,
+            tls: certs.map(|c| (c.ca.clone(), c.client_cert.clone(), c.client_key.clone())),
+            user: None,
+        };
+        c.wait_healthy();
+        c
+    }
+
+    pub fn endpoints(&self) -> String {
+        self.client_urls.join(",")
+    }
+
+    /// Run etcdctl against the live members.
+    pub fn etcdctl(&self, args: &[&str]) -> Output {
+        let live: Vec<String> = self
+            .client_urls
+            .iter()
+            .zip(&self.children)
+            .filter(|(_, c)| c.is_some())
+            .map(|(u, _)| u.clone())
+            .collect();
+        self.etcdctl_at(&live.join(","), args)
+    }
+
+    pub fn etcdctl_at(&self, endpoints: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new("etcdctl");
+        cmd.env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={endpoints}"))
+            .arg("--dial-timeout=3s");
+        if let Some((ca, cert, key)) = &self.tls {
+            cmd.arg(format!("--cacert={}", ca.display()))
+                .arg(format!("--cert={}", cert.display()))
+                .arg(format!("--key={}", key.display()));
+        }
+        if let Some(u) = &self.user {
+            cmd.arg(format!("--user={u}"));
+        }
+        cmd.args(args).output().expect("etcdctl runs")
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self.etcdctl(&["endpoint", "health"]);
+            if out.status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "etcd not healthy: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Create root with `password` and enable auth; etcdctl then uses root.
+    pub fn enable_auth(&mut self, password: &str) {
+        let out = self.etcdctl(&["user", "add", &format!("root:{password}")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = self.etcdctl(&["auth", "enable"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.user = Some(format!("root:{password}"));
+    }
+
+    /// Index of the current leader.
+    pub fn leader(&self) -> Option<usize> {
+        let out = self.etcdctl(&["endpoint", "status", "-w", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        for (i, e) in v.as_array()?.iter().enumerate() {
+            let st = &e["Status"];
+            if st["leader"] == st["header"]["member_id"] {
+                let ep = e["Endpoint"].as_str()?;
+                return self.client_urls.iter().position(|u| u == ep).or(Some(i));
+            }
+        }
+        None
+    }
+
+    /// Kill member `i` (SIGKILL) now.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Number of keys under `prefix` (etcdctl 3.4 has no --count-only).
+    pub fn count(&self, prefix: &str) -> u64 {
+        let out = self.etcdctl(&["get", prefix, "--prefix", "--keys-only"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count() as u64
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut() {
+            if let Some(mut c) = c.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
