@@ -206,6 +206,10 @@ pub struct CheckResult {
     pub comparison: String,
     /// The limit the observed value is held against.
     pub limit: f64,
+    /// When the limit is a factor of another metric, how it was derived, e.g.
+    /// "0.9 × etcd.target_rate" (`limit` then holds the product, or the factor when skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_basis: Option<String>,
     /// Values between `limit` and `marginal_limit` are MARGINAL rather than failing outright.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marginal_limit: Option<f64>,

@@ -126,7 +126,10 @@ impl Recorder {
         let mut insufficient = Vec::new();
         for &p in percentiles {
             let key = crate::units::percentile_key(p);
-            pct.insert(key.clone(), self.percentile(p));
+            // HDR answers with the highest value equivalent to the bucket; never report more than
+            // the exact maximum (or less than the exact minimum) that was actually seen.
+            let v = self.percentile(p).clamp(self.min.min(self.max), self.max);
+            pct.insert(key.clone(), v);
             if !percentile_supported(self.count, p) {
                 insufficient.push(key);
             }
@@ -151,8 +154,9 @@ pub fn percentile_supported(count: u64, p: f64) -> bool {
     if p >= 100.0 {
         return true;
     }
-    let needed = (10.0 / (1.0 - p / 100.0)).ceil();
-    count as f64 >= needed - 1e-9
+    // Round away float noise first: 10 / (1 - 0.999) is 10000.000000000009, not 10001.
+    let needed = ((10.0 / (1.0 - p / 100.0)) * 1e6).round() / 1e6;
+    count as f64 >= needed.ceil()
 }
 
 /// Latency figures for one kind of operation. All values are nanoseconds.

@@ -1,10 +1,184 @@
-//! Reports rendered from results JSON.
+//! Reports rendered from results JSON: one node's qualification report, or several results side by
+//! side. Renderers share one trait and return bytes; where the bytes go (file, stdout, PNG directory)
+//! is decided once, in [`run`]. Promises: a file that cannot be read is named with what is wrong and
+//! the rest still renders (unless `--strict`); nothing is measured here, every figure comes from the
+//! results files.
 
+pub mod charts;
+pub mod compare;
+pub mod figures;
+pub mod html;
+pub mod json;
+pub mod load;
+pub mod markdown;
+pub mod model;
+pub mod regress;
 pub mod trend;
 
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {}
+use std::path::{Path, PathBuf};
 
-pub fn run(_a: ReportArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("nodefit report is not implemented yet")
+/// What a report is rendered from.
+pub struct ReportInput {
+    /// Results that loaded, in argument order.
+    pub results: Vec<load::Loaded>,
+    /// Files that did not load, each naming the file and the problem.
+    pub problems: Vec<String>,
+}
+
+impl ReportInput {
+    /// True when this is a comparison of several results.
+    pub fn is_comparison(&self) -> bool {
+        self.results.len() > 1
+    }
+}
+
+/// A report could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Chart(#[from] charts::ChartError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("JSON encoding failed: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("no results to report on")]
+    Empty,
+}
+
+/// A report format: input in, bytes out.
+pub trait Renderer {
+    /// Render the whole report.
+    fn render(&self, input: &ReportInput) -> Result<Vec<u8>, ReportError>;
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One self-contained HTML file (inline SVG charts and CSS, no scripts or external links).
+    Html,
+    /// Markdown tables for merge requests and comments.
+    Md,
+    /// A JSON summary of verdicts, checks and the comparison.
+    Json,
+}
+
+impl Format {
+    fn renderer(self) -> Box<dyn Renderer> {
+        match self {
+            Format::Html => Box::new(html::Html),
+            Format::Md => Box::new(markdown::Markdown),
+            Format::Json => Box::new(json::Json),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Results files, or directories (every result.json / *result.json below them). One result gives
+    /// a node report; several a comparison.
+    #[arg(required = true, value_name = "RESULT.json|DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the report here (default: stdout).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: Format,
+    /// Also write every chart as a PNG into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub png_dir: Option<PathBuf>,
+    /// Fail (exit 2) when any input cannot be read, instead of reporting on the rest.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Every chart of a report, in the order the HTML shows them.
+pub fn all_charts(input: &ReportInput) -> Vec<charts::Chart> {
+    let mut out = Vec::new();
+    if input.is_comparison() {
+        let cmp = compare::compare(&input.results);
+        out.extend(figures::comparison_charts(&input.results, &cmp));
+    }
+    for l in &input.results {
+        out.extend(figures::node_charts(l));
+    }
+    out
+}
+
+/// Write every chart as `DIR/<chart id>.png`; returns the files written.
+pub fn write_pngs(input: &ReportInput, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for c in all_charts(input) {
+        let bytes = charts::to_png(&c)?;
+        let path = dir.join(format!("{}.png", c.id));
+        std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Write `dir/report.html` for one results document (what `qualify` calls after a run).
+pub fn write_node_report(
+    doc: &crate::results::ResultsDocument,
+    dir: &Path,
+) -> Result<PathBuf, ReportError> {
+    let raw = serde_json::to_value(doc)?;
+    let input = ReportInput {
+        results: vec![load::Loaded {
+            path: dir.join("result.json"),
+            doc: doc.clone(),
+            raw,
+            notes: Vec::new(),
+        }],
+        problems: Vec::new(),
+    };
+    let bytes = html::Html.render(&input)?;
+    let path = dir.join("report.html");
+    std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// `nodefit report`.
+pub fn run(a: ReportArgs) -> anyhow::Result<i32> {
+    let (results, problems) = load::load_all(&a.inputs);
+    let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    for p in &problems {
+        eprintln!("nodefit: warning: {p}");
+    }
+    if a.strict && !problems.is_empty() {
+        eprintln!(
+            "nodefit: error: {} input(s) could not be read (--strict)",
+            problems.len()
+        );
+        return Ok(2);
+    }
+    if results.is_empty() {
+        eprintln!("nodefit: error: no readable results among the inputs");
+        return Ok(2);
+    }
+    let input = ReportInput { results, problems };
+    let bytes = a.format.renderer().render(&input)?;
+    crate::cli::emit(a.output.as_deref(), &bytes)?;
+    if let Some(dir) = &a.png_dir {
+        let files = write_pngs(&input, dir)?;
+        eprintln!(
+            "nodefit: wrote {} PNG chart(s) to {}",
+            files.len(),
+            dir.display()
+        );
+    }
+    Ok(0)
 }

@@ -1,8 +1,393 @@
-//! Trends over nightly history and regression detection.
+//! Trends over a history of results (one per night per node) and regression detection. Groups runs
+//! by node (`node_name`, else hostname), orders them by `started_at`, follows each key metric over
+//! time with the profile's limit drawn, and judges the latest run against a baseline of the runs
+//! before it ([`super::regress`]). Promises: every regression is printed with its numbers and the
+//! test that called it; a history too short to judge is said to be so, never passed silently.
+
+use super::charts::{self, Body, Chart, LineChart, RefLine, Series, XAxis, YUnit};
+use super::html::esc;
+use super::load::{self, Loaded};
+use super::model;
+use super::regress::{self, Outcome, Sample};
+use std::fmt::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct TrendArgs {}
+pub struct TrendArgs {
+    /// Directories (or files) holding the history: every result.json / *result.json below them.
+    #[arg(required = true, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Write an HTML trend report (charts with limits, the regression table) here.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only this node (node_name, else hostname).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Metrics to follow: a check id (e.g. wal_fdatasync_p99) or a path
+    /// workloads[NAME].latency_ns.KIND.percentiles.P. Default: every check of the latest run, and
+    /// p99 of each workload not covered by a check.
+    #[arg(long = "metric", value_name = "PATH", num_args = 1..)]
+    pub metrics: Vec<String>,
+    /// Baseline: how many runs before the latest to compare against.
+    #[arg(long, default_value_t = 7)]
+    pub baseline: usize,
+    /// How much worse (percent) the latest must be to count as a regression.
+    #[arg(long = "threshold-pct", default_value_t = 20.0)]
+    pub threshold_pct: f64,
+    /// Exit 1 when a regression is found (for a nightly CI job).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Fail (exit 2) when any input cannot be read.
+    #[arg(long)]
+    pub strict: bool,
+}
 
-pub fn run(_a: TrendArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("nodefit trend is not implemented yet")
+/// How a metric is read from one document.
+#[derive(Clone, Debug)]
+pub struct MetricRead {
+    /// Figure, per-round values, histogram.
+    pub sample: Sample,
+    /// Unit of the figure.
+    pub unit: String,
+    /// The limit, when a check carries one.
+    pub limit: Option<(String, f64)>,
+    /// Smaller is better.
+    pub lower_is_better: bool,
+}
+
+/// Parse `workloads[NAME].latency_ns.KIND.percentiles.P` into (NAME, KIND, P).
+fn parse_path(path: &str) -> Option<(String, String, f64)> {
+    let rest = path.strip_prefix("workloads[")?;
+    let (name, rest) = rest.split_once(']')?;
+    let rest = rest.strip_prefix(".latency_ns.")?;
+    let (kind, rest) = rest.split_once('.')?;
+    let p: f64 = rest.strip_prefix("percentiles.")?.parse().ok()?;
+    Some((name.to_string(), kind.to_string(), p))
+}
+
+/// Read one metric from one document, if it has it.
+pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Option<MetricRead> {
+    if let Some(c) = doc.checks.iter().find(|c| c.id == metric) {
+        let observed = c.observed?;
+        let hist = model::metric_histogram(doc, &c.metric);
+        return Some(MetricRead {
+            sample: Sample {
+                value: observed,
+                rounds: c.rounds.clone(),
+                hist,
+            },
+            unit: c.unit.clone(),
+            limit: Some((
+                format!(
+                    "limit {} {}",
+                    c.comparison,
+                    model::fmt_value(c.limit, &c.unit)
+                ),
+                c.limit,
+            )),
+            lower_is_better: model::lower_is_better(c),
+        });
+    }
+    let (name, kind, p) = parse_path(metric)?;
+    let (h, q) = model::metric_histogram(doc, metric)?;
+    let rounds: Vec<f64> = doc
+        .workloads
+        .iter()
+        .filter(|w| w.spec.name == name)
+        .filter_map(|w| {
+            let s = match kind.as_str() {
+                "sync" => w.latency_ns.sync.as_ref(),
+                "write" => w.latency_ns.write.as_ref(),
+                _ => w.latency_ns.read.as_ref(),
+            }?;
+            Some(s.decode_histogram().ok()?.value_at_quantile(p / 100.0) as f64)
+        })
+        .collect();
+    let limit = doc.checks.iter().find(|c| c.metric == metric).map(|c| {
+        (
+            format!(
+                "limit {} {}",
+                c.comparison,
+                model::fmt_value(c.limit, &c.unit)
+            ),
+            c.limit,
+        )
+    });
+    Some(MetricRead {
+        sample: Sample {
+            value: h.value_at_quantile(q) as f64,
+            rounds: if rounds.len() > 1 { rounds } else { Vec::new() },
+            hist: Some((h, q)),
+        },
+        unit: "ns".into(),
+        limit,
+        lower_is_better: true,
+    })
+}
+
+/// Default metrics for a node: the latest run's checks, plus p99 of each workload no check covers.
+fn default_metrics(latest: &crate::results::ResultsDocument) -> Vec<String> {
+    let mut out: Vec<String> = latest.checks.iter().map(|c| c.id.clone()).collect();
+    for v in model::workload_views(latest) {
+        let Some((kind, _)) = v.primary() else {
+            continue;
+        };
+        let name = v.key.split(" @ ").next().unwrap_or(&v.key);
+        let path = format!("workloads[{name}].latency_ns.{kind}.percentiles.99");
+        if !latest.checks.iter().any(|c| c.metric == path) && !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The trend of one metric on one node.
+pub struct MetricTrend {
+    /// Node.
+    pub node: String,
+    /// Metric id or path.
+    pub metric: String,
+    /// Unit of the values.
+    pub unit: String,
+    /// (started_at, value) oldest first.
+    pub points: Vec<(String, f64)>,
+    /// Limit from the latest run's check.
+    pub limit: Option<(String, f64)>,
+    /// The judgement of the latest run.
+    pub outcome: Outcome,
+}
+
+impl MetricTrend {
+    /// True when this trend ends in a regression.
+    pub fn is_regression(&self) -> bool {
+        matches!(&self.outcome, Outcome::Judged(j) if j.regression)
+    }
+
+    /// One line for the terminal.
+    pub fn line(&self) -> String {
+        let f = |v: f64| model::fmt_value(v, &self.unit);
+        match &self.outcome {
+            Outcome::TooShort { have, need } => format!(
+                "{} {}: history too short to judge ({have} earlier run(s), need at least {need})",
+                self.node, self.metric
+            ),
+            Outcome::Judged(j) => format!(
+                "{} {}: {} latest {} vs baseline {} ({:+.1} % worse, baseline {} run(s)); {}",
+                self.node,
+                self.metric,
+                if j.regression {
+                    "REGRESSION"
+                } else if j.worse_pct > 0.0 {
+                    "ok (within threshold or not significant)"
+                } else {
+                    "ok"
+                },
+                f(j.latest),
+                f(j.baseline),
+                j.worse_pct,
+                j.baseline_runs,
+                j.test
+            ),
+        }
+    }
+}
+
+/// Compute every trend of a history.
+pub fn trends(
+    results: &[Loaded],
+    node_filter: Option<&str>,
+    metrics: &[String],
+    baseline: usize,
+    threshold_pct: f64,
+) -> Vec<MetricTrend> {
+    let mut nodes: Vec<String> = Vec::new();
+    for l in results {
+        let n = l.node();
+        if node_filter.is_none_or(|f| f == n) && !nodes.contains(&n) {
+            nodes.push(n);
+        }
+    }
+    nodes.sort();
+    let mut out = Vec::new();
+    for node in nodes {
+        let mut runs: Vec<&Loaded> = results.iter().filter(|l| l.node() == node).collect();
+        runs.sort_by(|a, b| a.doc.started_at.cmp(&b.doc.started_at));
+        let Some(latest) = runs.last() else { continue };
+        let wanted = if metrics.is_empty() {
+            default_metrics(&latest.doc)
+        } else {
+            metrics.to_vec()
+        };
+        for metric in wanted {
+            let reads: Vec<(String, MetricRead)> = runs
+                .iter()
+                .filter_map(|l| Some((l.doc.started_at.clone(), read_metric(&l.doc, &metric)?)))
+                .collect();
+            let Some((_, last)) = reads.last() else {
+                continue;
+            };
+            let (unit, limit, lower) =
+                (last.unit.clone(), last.limit.clone(), last.lower_is_better);
+            let samples: Vec<Sample> = reads.iter().map(|(_, r)| r.sample.clone()).collect();
+            let outcome = regress::detect(&samples, baseline, threshold_pct, lower);
+            out.push(MetricTrend {
+                node: node.clone(),
+                metric,
+                unit,
+                points: reads
+                    .iter()
+                    .map(|(t, r)| (t.clone(), r.sample.value))
+                    .collect(),
+                limit,
+                outcome,
+            });
+        }
+    }
+    out
+}
+
+/// Short run label from an RFC 3339 time: "11-26 02:00".
+fn short_time(t: &str) -> String {
+    match (t.get(5..10), t.get(11..16)) {
+        (Some(d), Some(h)) => format!("{d} {h}"),
+        _ => t.to_string(),
+    }
+}
+
+/// The chart of one trend.
+pub fn chart(t: &MetricTrend) -> Chart {
+    let labels: Vec<String> = t.points.iter().map(|(s, _)| short_time(s)).collect();
+    Chart {
+        id: charts::slug(&format!("trend-{}-{}", t.node, t.metric)),
+        title: format!("{} · {} over time", t.node, t.metric),
+        caption: "One point per run: the check's observed value (median over rounds) or the merged percentile; dashed: the limit in the latest run's profile.".into(),
+        body: Body::Lines(LineChart {
+            x: XAxis::Index(labels),
+            y_unit: if t.unit == "ns" {
+                YUnit::Ns
+            } else {
+                YUnit::Other(t.unit.clone())
+            },
+            y_label: match parse_path(&t.metric) {
+                Some((_, kind, p)) => format!("{kind} p{}", crate::units::percentile_key(p)),
+                None => t.metric.clone(),
+            },
+            series: vec![Series {
+                name: t.node.clone(),
+                points: t
+                    .points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, v))| (i as f64, *v))
+                    .collect(),
+            }],
+            hlines: t
+                .limit
+                .iter()
+                .map(|(label, v)| RefLine {
+                    label: label.clone(),
+                    value: *v,
+                })
+                .collect(),
+            vlines: vec![],
+        }),
+    }
+}
+
+/// The HTML trend report.
+pub fn render_html(
+    trends: &[MetricTrend],
+    problems: &[String],
+) -> Result<Vec<u8>, super::ReportError> {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>nodefit trend</title>\n<style>\nbody{{font-family:'DejaVu Sans',Verdana,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.reg{{background:#fbe3d6;font-weight:bold}}figure svg{{max-width:100%;height:auto}}\n</style>\n</head>\n<body>\n<h1>nodefit trend</h1>\n"
+    );
+    if !problems.is_empty() {
+        let _ = writeln!(s, "<p><strong>Inputs left out:</strong></p><ul>");
+        for p in problems {
+            let _ = writeln!(s, "<li>{}</li>", esc(p));
+        }
+        let _ = writeln!(s, "</ul>");
+    }
+    let _ = writeln!(s, "<table><tr><th>Judgement of the latest run</th></tr>");
+    for t in trends {
+        let _ = writeln!(
+            s,
+            "<tr><td{}>{}</td></tr>",
+            if t.is_regression() {
+                " class=\"reg\""
+            } else {
+                ""
+            },
+            esc(&t.line())
+        );
+    }
+    let _ = writeln!(s, "</table>");
+    for t in trends {
+        let c = chart(t);
+        let svg = charts::to_svg(&c)?;
+        let _ = writeln!(
+            s,
+            "<figure id=\"{}\" class=\"chart\">\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
+            esc(&c.id),
+            esc(&c.caption)
+        );
+    }
+    let _ = writeln!(s, "</body>\n</html>");
+    Ok(s.into_bytes())
+}
+
+/// `nodefit trend`.
+pub fn run(a: TrendArgs) -> anyhow::Result<i32> {
+    let (results, problems) = load::load_all(&a.inputs);
+    let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    for p in &problems {
+        eprintln!("nodefit: warning: {p}");
+    }
+    if a.strict && !problems.is_empty() {
+        eprintln!(
+            "nodefit: error: {} input(s) could not be read (--strict)",
+            problems.len()
+        );
+        return Ok(2);
+    }
+    if results.is_empty() {
+        eprintln!("nodefit: error: no readable results among the inputs");
+        return Ok(2);
+    }
+    let ts = trends(
+        &results,
+        a.node.as_deref(),
+        &a.metrics,
+        a.baseline,
+        a.threshold_pct,
+    );
+    if ts.is_empty() {
+        eprintln!("nodefit: error: no metric found in the history (check --node and --metric)");
+        return Ok(2);
+    }
+    let mut text = String::new();
+    for t in &ts {
+        let _ = writeln!(text, "{}", t.line());
+    }
+    let regressions = ts.iter().filter(|t| t.is_regression()).count();
+    let _ = writeln!(
+        text,
+        "{regressions} regression(s) in {} metric(s) (threshold {} % worse, baseline up to {} run(s))",
+        ts.len(),
+        a.threshold_pct,
+        a.baseline
+    );
+    print!("{text}");
+    if let Some(path) = &a.output {
+        let bytes = render_html(&ts, &problems)?;
+        crate::cli::emit(Some(path), &bytes)?;
+    }
+    Ok(if a.fail_on_regression && regressions > 0 {
+        1
+    } else {
+        0
+    })
 }

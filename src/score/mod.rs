@@ -1,3 +1,443 @@
-//! Scoring results against a profile's checks.
+//! Scoring: a profile's checks held against a results document. Pure functions of the document's
+//! JSON form — no I/O, no clock — so a result measured on one day can be re-judged on another.
+//!
+//! Rules (docs/qualify.md explains them for users):
+//! - A workload repeated in rounds is judged on the median of its rounds; the spread is min..max,
+//!   and a spread with rounds on both sides of the limit makes the check MARGINAL.
+//! - `[*]` over members takes the worst member (max for upper limits, min for lower limits).
+//! - A percentile with too few samples behind it is flagged. For a `must` check it is not used:
+//!   the check is skipped, unless a lower, well-sampled percentile of the same histogram already
+//!   breaks the limit (a p99 is never below the p90), in which case it fails on that evidence.
+//! - Score per check: 50 + 50 × headroom, clamped to 0–100, where headroom is
+//!   (limit − observed) / limit for upper limits and (observed − limit) / limit for lower ones; a
+//!   failing check scores at most 49. `==` checks score 100 or 0. Overall: mean of evaluated
+//!   checks weighted must 2, should 1, at most 49 when a must fails.
+//! - Verdict: UNFIT when a must fails; MARGINAL when a must is marginal or a should fails (or no
+//!   check could be evaluated); FIT otherwise.
 
+pub mod honesty;
+pub mod path;
 pub mod profile;
+
+use crate::results::CheckResult;
+use path::{Found, Lookup, Selector};
+use profile::{Check, Comparison, Profile, Severity};
+use serde_json::Value;
+
+/// The overall verdict of a qualification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Fit,
+    Marginal,
+    Unfit,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Fit => "FIT",
+            Verdict::Marginal => "MARGINAL",
+            Verdict::Unfit => "UNFIT",
+        }
+    }
+}
+
+/// Everything scoring decides.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Overall 0–100.
+    pub score: f64,
+    pub checks: Vec<CheckResult>,
+    /// One line per check that made the verdict what it is.
+    pub reasons: Vec<String>,
+    /// Things the user should know that are not a check's verdict (skipped musts, flagged
+    /// percentiles).
+    pub warnings: Vec<String>,
+}
+
+/// Median of a non-empty list (mean of the middle two for even lengths).
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// 0–100 from headroom against the limit (see the module comment).
+pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
+    let pass = cmp.holds(observed, limit);
+    let s = match cmp {
+        Comparison::Eq => {
+            if pass {
+                100.0
+            } else {
+                0.0
+            }
+        }
+        _ => {
+            let headroom = if limit == 0.0 {
+                if pass {
+                    1.0
+                } else {
+                    -1.0
+                }
+            } else if cmp.upper() {
+                (limit - observed) / limit.abs()
+            } else {
+                (observed - limit) / limit.abs()
+            };
+            (50.0 + 50.0 * headroom).clamp(0.0, 100.0)
+        }
+    };
+    if pass {
+        s
+    } else {
+        s.min(49.0)
+    }
+}
+
+/// A value in its unit, for people.
+pub fn format_value(v: f64, unit: &str) -> String {
+    match unit {
+        "ns" => crate::units::format_ns(v),
+        "bytes" => crate::units::format_bytes(v),
+        "pct" => format!("{v:.1}%"),
+        "ops/s" => format!("{v:.0} ops/s"),
+        "count" | "cpus" => format!("{v:.0}"),
+        other => format!("{v} {other}"),
+    }
+}
+
+fn limit_basis(check: &Check) -> Option<String> {
+    check
+        .limit_of
+        .as_ref()
+        .map(|of| format!("{} × {}", check.limit, of.text))
+}
+
+fn skipped(check: &Check, note: String) -> CheckResult {
+    CheckResult {
+        id: check.id.clone(),
+        title: check.title.clone(),
+        metric: check.metric.text.clone(),
+        observed: None,
+        rounds: Vec::new(),
+        unit: check.unit.clone(),
+        comparison: check.comparison.as_str().into(),
+        limit: check.limit,
+        limit_basis: limit_basis(check),
+        marginal_limit: check.marginal,
+        severity: check.severity.as_str().into(),
+        verdict: "skipped".into(),
+        score: 0.0,
+        source: check.source.clone(),
+        note: Some(note),
+    }
+}
+
+/// Judge one check against a document's JSON. `skip` maps a metric root (e.g. "etcd") to why that
+/// section is absent (probe failed, --no-etcd), so the note says why rather than "not found".
+pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckResult {
+    let why_absent = |msg: String| {
+        skip.iter()
+            .find(|(root, _)| root == check.metric.root())
+            .map(|(_, why)| why.clone())
+            .unwrap_or(msg)
+    };
+    let found = match check.metric.lookup(doc) {
+        Lookup::Missing(m) => return skipped(check, why_absent(m)),
+        Lookup::Values(v) => v,
+    };
+    let mut limit = check.limit;
+    if let Some(of) = &check.limit_of {
+        match of.lookup(doc) {
+            Lookup::Missing(m) => return skipped(check, why_absent(m)),
+            Lookup::Values(v) => {
+                let base = median(&v.iter().map(|f| f.value).collect::<Vec<_>>());
+                limit = check.limit * base;
+            }
+        }
+    }
+    let worst_of_all = check
+        .metric
+        .segments
+        .iter()
+        .any(|s| s.selector == Some(Selector::All));
+    let per_round: Vec<Found> = if worst_of_all {
+        let pick = found.into_iter().reduce(|a, b| {
+            let a_worse = if check.comparison.upper() {
+                a.value >= b.value
+            } else {
+                a.value <= b.value
+            };
+            if a_worse {
+                a
+            } else {
+                b
+            }
+        });
+        pick.into_iter().collect()
+    } else {
+        found
+    };
+    let values: Vec<f64> = per_round.iter().map(|f| f.value).collect();
+    let observed = median(&values);
+    let mut result = CheckResult {
+        id: check.id.clone(),
+        title: check.title.clone(),
+        metric: check.metric.text.clone(),
+        observed: Some(observed),
+        rounds: if values.len() > 1 {
+            values.clone()
+        } else {
+            Vec::new()
+        },
+        unit: check.unit.clone(),
+        comparison: check.comparison.as_str().into(),
+        limit,
+        limit_basis: limit_basis(check),
+        marginal_limit: check.marginal,
+        severity: check.severity.as_str().into(),
+        verdict: String::new(),
+        score: check_score(check.comparison, observed, limit),
+        source: check.source.clone(),
+        note: None,
+    };
+    let mut notes: Vec<String> = Vec::new();
+
+    let flagged: Vec<&path::Insufficient> = per_round
+        .iter()
+        .filter_map(|f| f.insufficient.as_ref())
+        .collect();
+    if let Some(first) = flagged.first() {
+        let counts: Vec<String> = flagged.iter().map(|i| i.count.to_string()).collect();
+        let needed = (10.0 / (1.0 - first.key.parse::<f64>().unwrap_or(99.0) / 100.0)).ceil();
+        notes.push(format!(
+            "p{} rests on too few samples ({} in {} of {} rounds; needs {needed:.0})",
+            first.key,
+            counts.join(", "),
+            flagged.len(),
+            per_round.len()
+        ));
+        let asked: f64 = first.key.parse().unwrap_or(99.0);
+        let total: u64 = per_round
+            .iter()
+            .map(|f| f.histogram.as_ref().map_or(0, |h| h.0))
+            .sum();
+        if per_round.len() > 1 && crate::stats::percentile_supported(total, asked) {
+            if let Some(pooled) = pooled_percentile(&per_round, asked) {
+                // Enough samples over all rounds together: judge the pooled histogram (exact merge
+                // of the rounds' HDR histograms); per-round figures stay in `rounds`.
+                notes.push(format!(
+                    "judged on p{} of the {} rounds pooled ({total} samples): {}",
+                    first.key,
+                    per_round.len(),
+                    format_value(pooled, &check.unit)
+                ));
+                result.observed = Some(pooled);
+                result.score = check_score(check.comparison, pooled, limit);
+                result.verdict = if check.comparison.holds(pooled, limit) {
+                    "pass"
+                } else if check.marginal.is_some_and(|m| {
+                    if check.comparison.upper() {
+                        pooled <= m
+                    } else {
+                        pooled >= m
+                    }
+                }) {
+                    "marginal"
+                } else {
+                    "fail"
+                }
+                .into();
+                result.note = Some(notes.join("; "));
+                return result;
+            }
+        }
+        if check.severity == Severity::Must {
+            // Evidence that holds regardless: a lower, well-sampled percentile already failing.
+            let lower: Option<Vec<(f64, String)>> = per_round
+                .iter()
+                .map(|f| match &f.insufficient {
+                    None => Some((f.value, format!("p{}", first.key))),
+                    Some(i) => i
+                        .supported_lower
+                        .as_ref()
+                        .map(|(k, v)| (*v, format!("p{k}"))),
+                })
+                .collect();
+            if let Some(lower) = lower {
+                let lv: Vec<f64> = lower.iter().map(|x| x.0).collect();
+                let lm = median(&lv);
+                if check.comparison.upper() && !check.comparison.holds(lm, limit) {
+                    let label = lower
+                        .iter()
+                        .map(|x| x.1.as_str())
+                        .find(|l| *l != format!("p{}", first.key))
+                        .unwrap_or("a lower percentile")
+                        .to_string();
+                    notes.push(format!(
+                        "the well-sampled {label} ({}) already exceeds the limit, so p{} does too",
+                        format_value(lm, &check.unit),
+                        first.key
+                    ));
+                    result.verdict = "fail".into();
+                    result.score = check_score(check.comparison, lm, limit);
+                    result.note = Some(notes.join("; "));
+                    return result;
+                }
+            }
+            notes.push("not used for a must check".into());
+            result.verdict = "skipped".into();
+            result.score = 0.0;
+            result.note = Some(notes.join("; "));
+            return result;
+        }
+    }
+
+    let pass = check.comparison.holds(observed, limit);
+    let passing_rounds = values
+        .iter()
+        .filter(|v| check.comparison.holds(**v, limit))
+        .count();
+    let straddles = values.len() > 1 && passing_rounds > 0 && passing_rounds < values.len();
+    let in_band = !pass
+        && check.marginal.is_some_and(|m| match check.comparison {
+            Comparison::Le | Comparison::Lt => observed <= m,
+            Comparison::Ge | Comparison::Gt => observed >= m,
+            Comparison::Eq => false,
+        });
+    result.verdict = if straddles {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        notes.push(format!(
+            "rounds spread {}..{} straddles the limit ({passing_rounds} of {} rounds pass)",
+            format_value(lo, &check.unit),
+            format_value(hi, &check.unit),
+            values.len()
+        ));
+        "marginal"
+    } else if pass {
+        "pass"
+    } else if in_band {
+        notes.push(format!(
+            "within the marginal band (up to {})",
+            format_value(check.marginal.unwrap_or(limit), &check.unit)
+        ));
+        "marginal"
+    } else {
+        "fail"
+    }
+    .into();
+    if !notes.is_empty() {
+        result.note = Some(notes.join("; "));
+    }
+    result
+}
+
+/// The percentile `p` of the rounds' histograms merged; None when one cannot be decoded.
+fn pooled_percentile(rounds: &[Found], p: f64) -> Option<f64> {
+    let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
+    for f in rounds {
+        let (_, text) = f.histogram.as_ref()?;
+        let h = crate::stats::decode_histogram(text).ok()?;
+        match &mut merged {
+            None => merged = Some(h),
+            Some(m) => m.add(&h).ok()?,
+        }
+    }
+    merged.map(|m| m.value_at_quantile(p / 100.0) as f64)
+}
+
+/// One line naming check, observed value, limit and source.
+pub fn reason(c: &CheckResult) -> String {
+    let obs = c
+        .observed
+        .map(|v| format_value(v, &c.unit))
+        .unwrap_or_else(|| "n/a".into());
+    format!(
+        "{} [{}] {}: observed {obs}, limit {} {}{} — source: {}",
+        c.verdict.to_uppercase(),
+        c.severity,
+        c.id,
+        c.comparison,
+        format_value(c.limit, &c.unit),
+        c.note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
+        c.source
+    )
+}
+
+/// Judge every check of `profile` against `doc` (a results document's JSON).
+pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outcome {
+    let checks: Vec<CheckResult> = profile
+        .checks
+        .iter()
+        .map(|c| evaluate(c, doc, skip))
+        .collect();
+    summarize(checks)
+}
+
+/// Verdict, overall score, reasons and warnings from judged checks.
+pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
+    let must = |c: &&&CheckResult| c.severity == "must";
+    let evaluated: Vec<&CheckResult> = checks.iter().filter(|c| c.verdict != "skipped").collect();
+    let must_fail = evaluated.iter().filter(must).any(|c| c.verdict == "fail");
+    let must_marginal = evaluated
+        .iter()
+        .filter(must)
+        .any(|c| c.verdict == "marginal");
+    let should_fail = evaluated
+        .iter()
+        .any(|c| c.severity == "should" && c.verdict == "fail");
+    let mut warnings = Vec::new();
+    let mut reasons = Vec::new();
+    let verdict = if evaluated.is_empty() {
+        reasons.push("no check could be evaluated".to_string());
+        Verdict::Marginal
+    } else if must_fail {
+        Verdict::Unfit
+    } else if must_marginal || should_fail {
+        Verdict::Marginal
+    } else {
+        Verdict::Fit
+    };
+    for c in &checks {
+        match (c.verdict.as_str(), c.severity.as_str()) {
+            ("fail", _) | ("marginal", "must") => reasons.push(reason(c)),
+            ("skipped", "must") => warnings.push(format!(
+                "must check {} was not evaluated: {}",
+                c.id,
+                c.note.as_deref().unwrap_or("no data")
+            )),
+            _ => {}
+        }
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for c in &evaluated {
+        let w = if c.severity == "must" { 2.0 } else { 1.0 };
+        num += w * c.score;
+        den += w;
+    }
+    let mut overall = if den > 0.0 { num / den } else { 0.0 };
+    if must_fail {
+        overall = overall.min(49.0);
+    }
+    Outcome {
+        verdict,
+        score: overall,
+        checks,
+        reasons,
+        warnings,
+    }
+}

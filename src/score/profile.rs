@@ -1,8 +1,804 @@
-//! Profiles: workloads and checks, with the source of every threshold.
+//! Profiles: the disk workloads, the etcd probe's load and the checks of a qualification, read from
+//! TOML (`profiles/*.toml`). Thresholds are data: every check names its metric, comparison, limit,
+//! severity and the document its limit comes from. Loading validates everything a run would trip
+//! over later — unknown keys, unknown metric paths, bad sizes — and names the file and line.
 
+use crate::disk::spec::{DiskOptions, JobSpec};
+use crate::score::path::{MetricPath, Selector};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The profiles compiled into the binary, so an installed `nodefit` works from any directory.
+pub const BUILTIN: [(&str, &str); 3] = [
+    (
+        "k8s-control-plane",
+        include_str!("../../profiles/k8s-control-plane.toml"),
+    ),
+    ("openshift", include_str!("../../profiles/openshift.toml")),
+    ("etcd-heavy", include_str!("../../profiles/etcd-heavy.toml")),
+];
+
+/// Name of the profile used when none is given.
+pub const DEFAULT_PROFILE: &str = "k8s-control-plane";
+
+/// Errors from finding and reading profiles.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{file}:{line}: {message}")]
+    At {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("no profile named '{0}' (try `nodefit profiles`, or pass a file path)")]
+    NotFound(String),
+}
+
+/// How a check compares the observed value with its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Le,
+    Lt,
+    Ge,
+    Gt,
+    Eq,
+}
+
+impl Comparison {
+    pub fn parse(s: &str) -> Option<Comparison> {
+        Some(match s {
+            "<=" => Comparison::Le,
+            "<" => Comparison::Lt,
+            ">=" => Comparison::Ge,
+            ">" => Comparison::Gt,
+            "==" => Comparison::Eq,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::Le => "<=",
+            Comparison::Lt => "<",
+            Comparison::Ge => ">=",
+            Comparison::Gt => ">",
+            Comparison::Eq => "==",
+        }
+    }
+    /// Whether `v` satisfies `v CMP limit`.
+    pub fn holds(self, v: f64, limit: f64) -> bool {
+        match self {
+            Comparison::Le => v <= limit,
+            Comparison::Lt => v < limit,
+            Comparison::Ge => v >= limit,
+            Comparison::Gt => v > limit,
+            Comparison::Eq => v == limit,
+        }
+    }
+    /// True for upper bounds (smaller is better).
+    pub fn upper(self) -> bool {
+        matches!(self, Comparison::Le | Comparison::Lt)
+    }
+}
+
+/// `must` checks decide FIT/UNFIT; `should` checks can only make a node MARGINAL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Must,
+    Should,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Must => "must",
+            Severity::Should => "should",
+        }
+    }
+}
+
+/// One check of a profile.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub metric: MetricPath,
+    pub comparison: Comparison,
+    /// The limit; with `limit_of`, a factor applied to that metric's value.
+    pub limit: f64,
+    /// Metric whose value, times `limit`, is the limit (e.g. 0.9 × `etcd.target_rate`).
+    pub limit_of: Option<MetricPath>,
+    /// Between `limit` and this value the check is MARGINAL instead of failing.
+    pub marginal: Option<f64>,
+    pub unit: String,
+    pub severity: Severity,
+    pub source: String,
+}
+
+/// One disk workload of a profile.
+#[derive(Clone, Debug)]
+pub struct DiskWorkload {
+    /// Profile id; also the workload's name in results (`spec.name`).
+    pub id: String,
+    pub title: String,
+    /// Workloads with the same group run at the same time.
+    pub concurrent_group: Option<String>,
+    /// Rounds for this workload (profile default when not set).
+    pub rounds: u32,
+    /// Options as written (directory filled in at run time).
+    pub options: DiskOptions,
+}
+
+impl DiskWorkload {
+    /// Resolve for a run on `dir`; `quick` halves the time and size bounds.
+    pub fn spec(&self, dir: &Path, quick: bool) -> Result<JobSpec, crate::error::Error> {
+        let mut o = self.options.clone();
+        o.directory = Some(dir.to_path_buf());
+        let mut spec = JobSpec::resolve(&o)?;
+        if quick {
+            spec.runtime_ns = spec.runtime_ns.map(|r| (r / 2).max(1));
+            spec.size = (spec.size / 2).max(spec.bs);
+        }
+        Ok(spec)
+    }
+}
+
+/// The etcd probe a profile asks for, in `nodefit etcd`'s own option words.
+#[derive(Clone, Debug, Default)]
+pub struct EtcdPlan {
+    /// Option words, e.g. `["--load", "s", "--duration", "20s"]`.
+    pub words: Vec<String>,
+    /// Probe duration as written, when given (for the ETA and `--quick`).
+    pub duration: Option<std::time::Duration>,
+}
+
+/// A loaded, validated profile.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    /// Where it was loaded from: a path, or `builtin:NAME`.
+    pub file: String,
+    /// The TOML text, for `nodefit profiles show`.
+    pub text: String,
+    pub rounds: u32,
+    pub disk: Vec<DiskWorkload>,
+    pub etcd: Option<EtcdPlan>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    name: String,
+    description: String,
+    #[serde(default)]
+    rounds: Option<Spanned<u32>>,
+    #[serde(default)]
+    disk: Vec<Spanned<toml::Table>>,
+    #[serde(default)]
+    etcd: Option<Spanned<RawEtcd>>,
+    #[serde(default)]
+    check: Vec<Spanned<RawCheck>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEtcd {
+    #[serde(default)]
+    load: Option<String>,
+    #[serde(default)]
+    duration: Option<Spanned<String>>,
+    #[serde(default)]
+    members: Option<u32>,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    id: String,
+    title: String,
+    metric: Spanned<String>,
+    comparison: Spanned<String>,
+    limit: Spanned<f64>,
+    #[serde(default)]
+    limit_of: Option<Spanned<String>>,
+    #[serde(default)]
+    marginal: Option<Spanned<f64>>,
+    unit: String,
+    severity: Spanned<String>,
+    source: Spanned<String>,
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line of `key = …` in the table that starts at `span` (up to the next table header), or the
+/// table's first line. (toml's span of an array-of-tables entry may cover only its header.)
+fn key_line(text: &str, span: &std::ops::Range<usize>, key: &str) -> usize {
+    let start = span.start.min(text.len());
+    let first = line_of(text, start);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    for (k, l) in text[line_start..].lines().enumerate() {
+        let t = l.trim_start();
+        if k > 0 && t.starts_with('[') {
+            break;
+        }
+        if let Some(rest) = t.strip_prefix(key) {
+            if !key.is_empty() && rest.trim_start().starts_with('=') {
+                return first + k;
+            }
+        }
+    }
+    first
+}
+
+/// Line holding `needle` in the table that starts at `span`, or the table's first line.
+fn value_line(text: &str, span: &std::ops::Range<usize>, needle: &str) -> usize {
+    let start = span.start.min(text.len());
+    let first = line_of(text, start);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    for (k, l) in text[line_start..].lines().enumerate() {
+        if k > 0 && l.trim_start().starts_with('[') {
+            break;
+        }
+        if l.contains(needle) {
+            return first + k;
+        }
+    }
+    first
+}
+
+/// Fields of a workload's result that a metric path may name after `workloads[ID].`.
+const WORKLOAD_NUMBERS: [&str; 7] = [
+    "iops",
+    "ops",
+    "sync_ops",
+    "bw_bytes",
+    "bytes_written",
+    "bytes_read",
+    "runtime_ns",
+];
+const SUMMARY_NUMBERS: [&str; 6] = ["count", "min", "max", "mean", "stddev", "clamped"];
+
+/// Check a metric path against what a results document of this profile will hold. `etcd.` paths
+/// are checked for syntax only (the probe's section is owned by the etcd probe).
+fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
+    let names: Vec<&str> = p.segments.iter().map(|s| s.name.as_str()).collect();
+    match p.root() {
+        "workloads" => {
+            let Some(Selector::Id(id)) = &p.segments[0].selector else {
+                return Err(format!(
+                    "'{}': workloads must be selected by a profile workload id, e.g. workloads[wal]",
+                    p.text
+                ));
+            };
+            let Some(w) = disk.iter().find(|w| &w.id == id) else {
+                return Err(format!(
+                    "'{}': no [[disk]] workload with id '{id}' in this profile",
+                    p.text
+                ));
+            };
+            let ok = match &names[1..] {
+                [f] => WORKLOAD_NUMBERS.contains(f),
+                ["cpu", f] => ["usr_pct", "sys_pct"].contains(f),
+                ["latency_ns", kind, f] => {
+                    ["write", "read", "sync"].contains(kind) && SUMMARY_NUMBERS.contains(f)
+                }
+                ["latency_ns", kind, "percentiles", key] => {
+                    if !["write", "read", "sync"].contains(kind) {
+                        false
+                    } else {
+                        let spec = JobSpec::resolve(&w.options).map_err(|e| e.to_string())?;
+                        let keys: Vec<String> = spec
+                            .percentile_list
+                            .iter()
+                            .map(|q| crate::units::percentile_key(*q))
+                            .collect();
+                        if !keys.iter().any(|k| k == key) {
+                            return Err(format!(
+                                "'{}': percentile {key} is not reported for workload '{id}' (reported: {})",
+                                p.text,
+                                keys.join(", ")
+                            ));
+                        }
+                        true
+                    }
+                }
+                _ => false,
+            };
+            if ok && p.segments[1..].iter().all(|s| s.selector.is_none()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "unknown metric path '{}' (a workload has: {}, cpu.usr_pct, cpu.sys_pct, latency_ns.<write|read|sync>.<{}|percentiles.P>)",
+                    p.text,
+                    WORKLOAD_NUMBERS.join(", "),
+                    SUMMARY_NUMBERS.join("|")
+                ))
+            }
+        }
+        "etcd" => Ok(()),
+        "fingerprint" => {
+            let template = serde_json::to_value(crate::fingerprint::Fingerprint::template())
+                .map_err(|e| e.to_string())?;
+            let mut node = &template;
+            for s in &p.segments[1..] {
+                match node.get(&s.name) {
+                    Some(n) if s.selector.is_none() => node = n,
+                    _ => {
+                        return Err(format!(
+                            "unknown metric path '{}': the fingerprint has no '{}'",
+                            p.text, s.name
+                        ))
+                    }
+                }
+            }
+            if node.is_number() || node.is_null() {
+                Ok(())
+            } else {
+                Err(format!("metric path '{}' does not name a number", p.text))
+            }
+        }
+        other => Err(format!(
+            "unknown metric path '{}': it must start with workloads[ID], etcd or fingerprint, not '{other}'",
+            p.text
+        )),
+    }
+}
+
+impl Profile {
+    /// Parse and validate a profile's TOML; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
+        let at = |offset: usize, message: String| ProfileError::At {
+            file: file.to_string(),
+            line: line_of(text, offset),
+            message,
+        };
+        let raw: RawProfile = toml::from_str(text).map_err(|e| match e.span() {
+            Some(s) => at(s.start, e.message().trim().to_string()),
+            None => ProfileError::File {
+                file: file.to_string(),
+                message: e.message().trim().to_string(),
+            },
+        })?;
+        let rounds = match &raw.rounds {
+            Some(r) if *r.get_ref() == 0 || *r.get_ref() > 100 => {
+                return Err(at(
+                    r.span().start,
+                    "rounds must be between 1 and 100".into(),
+                ))
+            }
+            Some(r) => *r.get_ref(),
+            None => 3,
+        };
+        let mut disk: Vec<DiskWorkload> = Vec::new();
+        for t in &raw.disk {
+            let span = t.span();
+            let mut table = t.get_ref().clone();
+            let take_str =
+                |table: &mut toml::Table, key: &str| -> Result<Option<String>, ProfileError> {
+                    match table.remove(key) {
+                        None => Ok(None),
+                        Some(toml::Value::String(s)) => Ok(Some(s)),
+                        Some(_) => Err(ProfileError::At {
+                            file: file.to_string(),
+                            line: key_line(text, &span, key),
+                            message: format!("{key} must be a string"),
+                        }),
+                    }
+                };
+            let id = take_str(&mut table, "id")?
+                .ok_or_else(|| at(span.start, "a [[disk]] workload needs an id".into()))?;
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(ProfileError::At {
+                    file: file.to_string(),
+                    line: key_line(text, &span, "id"),
+                    message: format!("id '{id}' may only hold letters, digits, '_' and '-'"),
+                });
+            }
+            if disk.iter().any(|d| d.id == id) {
+                return Err(ProfileError::At {
+                    file: file.to_string(),
+                    line: key_line(text, &span, "id"),
+                    message: format!("two [[disk]] workloads have id '{id}'"),
+                });
+            }
+            let title = take_str(&mut table, "title")?.unwrap_or_else(|| id.clone());
+            let concurrent_group = take_str(&mut table, "concurrent_group")?;
+            let w_rounds = match table.remove("rounds") {
+                None => rounds,
+                Some(toml::Value::Integer(n)) if (1..=100).contains(&n) => n as u32,
+                Some(_) => {
+                    return Err(ProfileError::At {
+                        file: file.to_string(),
+                        line: key_line(text, &span, "rounds"),
+                        message: "rounds must be an integer between 1 and 100".into(),
+                    })
+                }
+            };
+            for forbidden in ["name", "directory", "filename"] {
+                if table.contains_key(forbidden) {
+                    return Err(ProfileError::At {
+                        file: file.to_string(),
+                        line: key_line(text, &span, forbidden),
+                        message: format!(
+                            "'{forbidden}' is not allowed in a profile: the id names the workload and --directory places it"
+                        ),
+                    });
+                }
+            }
+            let options: DiskOptions = toml::Value::Table(table).try_into().map_err(|e| {
+                let msg = e.message().trim().to_string();
+                // serde names the offending key in backquotes: point at its line.
+                let key = msg
+                    .split('`')
+                    .nth(1)
+                    .map(str::to_string)
+                    .unwrap_or_default();
+                let line = match msg.split('"').nth(1) {
+                    // "invalid type: string \"often\"": find the value instead.
+                    Some(v) if key.is_empty() || !msg.contains("field") => {
+                        value_line(text, &span, &format!("\"{v}\""))
+                    }
+                    _ => key_line(text, &span, &key),
+                };
+                ProfileError::At {
+                    file: file.to_string(),
+                    line,
+                    message: format!("workload '{id}': {msg}"),
+                }
+            })?;
+            let mut named = options.clone();
+            named.name = Some(id.clone());
+            let spec = JobSpec::resolve(&named).map_err(|e| {
+                let msg = e.to_string();
+                let key = [
+                    "bs",
+                    "size",
+                    "runtime",
+                    "ramp_time",
+                    "rw",
+                    "ioengine",
+                    "fallocate",
+                    "numjobs",
+                    "iodepth",
+                    "rate_iops",
+                    "percentile_list",
+                ]
+                .into_iter()
+                .find(|k| {
+                    msg.contains(&format!("--{}", k.replace('_', "-")))
+                        || named_value(&named, k).is_some_and(|v| msg.contains(&format!("'{v}'")))
+                })
+                .unwrap_or("id");
+                ProfileError::At {
+                    file: file.to_string(),
+                    line: key_line(text, &span, key),
+                    message: format!("workload '{id}': {msg}"),
+                }
+            })?;
+            if spec.runtime_ns.is_none() || options.size.is_none() || spec.time_based {
+                return Err(at(
+                    span.start,
+                    format!(
+                        "workload '{id}' must be bounded by time and size: set both runtime and size, and not time_based"
+                    ),
+                ));
+            }
+            disk.push(DiskWorkload {
+                id,
+                title,
+                concurrent_group,
+                rounds: w_rounds,
+                options: named,
+            });
+        }
+
+        let etcd = match &raw.etcd {
+            None => None,
+            Some(e) => {
+                let r = e.get_ref();
+                let mut words = Vec::new();
+                if let Some(l) = &r.load {
+                    if !["s", "m", "l", "xl"].contains(&l.as_str()) {
+                        return Err(at(
+                            e.span().start,
+                            format!("[etcd] load '{l}': expected s, m, l or xl"),
+                        ));
+                    }
+                    words.extend(["--load".to_string(), l.clone()]);
+                }
+                let mut duration = None;
+                if let Some(d) = &r.duration {
+                    let parsed = crate::units::parse_duration(d.get_ref())
+                        .map_err(|err| at(d.span().start, err.to_string()))?;
+                    duration = Some(parsed);
+                    words.extend(["--duration".to_string(), d.get_ref().clone()]);
+                }
+                if let Some(m) = r.members {
+                    if m != 1 && m != 3 {
+                        return Err(at(e.span().start, "[etcd] members must be 1 or 3".into()));
+                    }
+                    words.extend(["--members".to_string(), m.to_string()]);
+                }
+                words.extend(r.args.iter().cloned());
+                crate::etcd::cli::EtcdArgs::from_args(&words).map_err(|err| {
+                    at(
+                        e.span().start,
+                        format!("[etcd] options {words:?} are not valid for `nodefit etcd`: {err}"),
+                    )
+                })?;
+                Some(EtcdPlan { words, duration })
+            }
+        };
+
+        let mut checks: Vec<Check> = Vec::new();
+        for c in &raw.check {
+            let r = c.get_ref();
+            if checks.iter().any(|k| k.id == r.id) {
+                return Err(at(c.span().start, format!("two checks have id '{}'", r.id)));
+            }
+            let metric = MetricPath::parse(r.metric.get_ref())
+                .and_then(|p| validate_path(&p, &disk).map(|_| p))
+                .map_err(|m| at(r.metric.span().start, m))?;
+            if metric.root() == "etcd" && etcd.is_none() {
+                return Err(at(
+                    r.metric.span().start,
+                    format!(
+                        "check '{}' reads etcd results but the profile has no [etcd] table",
+                        r.id
+                    ),
+                ));
+            }
+            let limit_of = match &r.limit_of {
+                None => None,
+                Some(l) => Some(
+                    MetricPath::parse(l.get_ref())
+                        .and_then(|p| validate_path(&p, &disk).map(|_| p))
+                        .map_err(|m| at(l.span().start, m))?,
+                ),
+            };
+            let comparison = Comparison::parse(r.comparison.get_ref()).ok_or_else(|| {
+                at(
+                    r.comparison.span().start,
+                    format!(
+                        "comparison '{}': expected <=, <, >=, > or ==",
+                        r.comparison.get_ref()
+                    ),
+                )
+            })?;
+            let severity = match r.severity.get_ref().as_str() {
+                "must" => Severity::Must,
+                "should" => Severity::Should,
+                other => {
+                    return Err(at(
+                        r.severity.span().start,
+                        format!("severity '{other}': expected must or should"),
+                    ))
+                }
+            };
+            let limit = *r.limit.get_ref();
+            if !limit.is_finite() {
+                return Err(at(
+                    r.limit.span().start,
+                    "limit must be a finite number".into(),
+                ));
+            }
+            let marginal = match &r.marginal {
+                None => None,
+                Some(m) => {
+                    let v = *m.get_ref();
+                    let beyond = match comparison {
+                        Comparison::Le | Comparison::Lt => v > limit,
+                        Comparison::Ge | Comparison::Gt => v < limit,
+                        Comparison::Eq => false,
+                    };
+                    if !beyond || limit_of.is_some() {
+                        return Err(at(
+                            m.span().start,
+                            format!(
+                                "marginal {v} must lie beyond the limit {limit} on the failing side (and cannot be used with limit_of)"
+                            ),
+                        ));
+                    }
+                    Some(v)
+                }
+            };
+            if r.source.get_ref().trim().len() < 8 {
+                return Err(at(
+                    r.source.span().start,
+                    "source must name the document and section the limit comes from".into(),
+                ));
+            }
+            checks.push(Check {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                metric,
+                comparison,
+                limit,
+                limit_of,
+                marginal,
+                unit: r.unit.clone(),
+                severity,
+                source: r.source.get_ref().trim().to_string(),
+            });
+        }
+        if checks.is_empty() {
+            return Err(ProfileError::File {
+                file: file.to_string(),
+                message: "a profile needs at least one [[check]]".into(),
+            });
+        }
+        Ok(Profile {
+            name: raw.name,
+            description: raw.description,
+            file: file.to_string(),
+            text: text.to_string(),
+            rounds,
+            disk,
+            etcd,
+            checks,
+        })
+    }
+
+    /// Load a profile file.
+    pub fn from_file(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::File {
+            file: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    /// Find a profile by name or path: a path (contains '/' or ends in .toml) is read as is;
+    /// a name is looked up in `./profiles`, next to the executable (`../../profiles`, a cargo
+    /// build tree), then among the compiled-in copies.
+    pub fn find(name_or_file: &str) -> Result<Profile, ProfileError> {
+        if name_or_file.contains('/') || name_or_file.ends_with(".toml") {
+            return Profile::from_file(Path::new(name_or_file));
+        }
+        for dir in search_dirs() {
+            let p = dir.join(format!("{name_or_file}.toml"));
+            if p.is_file() {
+                return Profile::from_file(&p);
+            }
+        }
+        match BUILTIN.iter().find(|(n, _)| *n == name_or_file) {
+            Some((n, text)) => Profile::parse(text, &format!("builtin:{n}")),
+            None => Err(ProfileError::NotFound(name_or_file.to_string())),
+        }
+    }
+
+    /// The `profile` object of a results document.
+    pub fn summary_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "file": self.file,
+            "description": self.description,
+        })
+    }
+}
+
+fn named_value(o: &DiskOptions, key: &str) -> Option<String> {
+    match key {
+        "bs" => o.bs.clone(),
+        "size" => o.size.clone(),
+        "runtime" => o.runtime.clone(),
+        "ramp_time" => o.ramp_time.clone(),
+        "rw" => o.rw.clone(),
+        "ioengine" => o.ioengine.clone(),
+        "fallocate" => o.fallocate.clone(),
+        "percentile_list" => o.percentile_list.clone(),
+        _ => None,
+    }
+}
+
+/// Directories searched for `NAME.toml`, in order.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("profiles")];
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(d) = exe.parent() {
+            dirs.push(d.join("../../profiles"));
+        }
+    }
+    dirs
+}
+
+/// Every profile that can be found by name: (name, where from, description or load error).
+pub fn list() -> Vec<(String, String, Result<String, String>)> {
+    let mut out: Vec<(String, String, Result<String, String>)> = Vec::new();
+    for dir in search_dirs() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for p in files {
+            let Some(name) = p.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            if out.iter().any(|(n, _, _)| *n == name) {
+                continue;
+            }
+            let r = Profile::from_file(&p)
+                .map(|pr| pr.description)
+                .map_err(|e| e.to_string());
+            out.push((name, p.display().to_string(), r));
+        }
+    }
+    for (n, text) in BUILTIN {
+        if out.iter().any(|(name, _, _)| name == n) {
+            continue;
+        }
+        let r = Profile::parse(text, &format!("builtin:{n}"))
+            .map(|p| p.description)
+            .map_err(|e| e.to_string());
+        out.push((n.to_string(), format!("builtin:{n}"), r));
+    }
+    out
+}
+
+/// `nodefit profiles [show NAME]`.
 #[derive(Debug, clap::Args)]
-pub struct ProfilesArgs {}
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: Option<ProfilesCommand>,
+}
 
-pub fn run_cli(_a: ProfilesArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("nodefit profiles is not implemented yet")
+#[derive(Debug, clap::Subcommand)]
+pub enum ProfilesCommand {
+    /// Print a profile's TOML (by name or file)
+    Show {
+        /// Profile name (see `nodefit profiles`) or path to a .toml file
+        name: String,
+    },
+    /// List the profiles (the default)
+    List,
+}
+
+pub fn run_cli(a: ProfilesArgs) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match a.command {
+        None | Some(ProfilesCommand::List) => {
+            let mut bad = false;
+            for (name, from, r) in list() {
+                match r {
+                    Ok(desc) => {
+                        let default = if name == DEFAULT_PROFILE {
+                            " (default)"
+                        } else {
+                            ""
+                        };
+                        writeln!(out, "{name}{default}\n    {desc}\n    from {from}")?;
+                    }
+                    Err(e) => {
+                        bad = true;
+                        writeln!(out, "{name}\n    INVALID: {e}")?;
+                    }
+                }
+            }
+            Ok(if bad { 2 } else { 0 })
+        }
+        Some(ProfilesCommand::Show { name }) => {
+            let p = Profile::find(&name)?;
+            writeln!(out, "# {} ({})", p.name, p.file)?;
+            out.write_all(p.text.as_bytes())?;
+            Ok(0)
+        }
+    }
 }

@@ -1,0 +1,170 @@
+//! Side-by-side comparison of several results: one column per node, one row per check, best per row
+//! marked. Promises: results qualified against different profiles are compared only on the checks
+//! they share, and the comparison says so in [`Comparison::note`].
+
+use super::load::Loaded;
+use super::model;
+use serde::Serialize;
+
+/// One node's figure in a row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    /// Observed value (absent when the check had no figure).
+    pub observed: Option<f64>,
+    /// pass / marginal / fail / skipped.
+    pub verdict: String,
+}
+
+/// One check across nodes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// Check id.
+    pub id: String,
+    /// Check title.
+    pub title: String,
+    /// Unit of the values.
+    pub unit: String,
+    /// Comparison against the limit ("<=", ">=" …).
+    pub comparison: String,
+    /// The limit, when every node that has the check uses the same one.
+    pub limit: Option<f64>,
+    /// Per node, in [`Comparison::nodes`] order (absent when the node lacks the check).
+    pub cells: Vec<Option<Cell>>,
+    /// Index of the best node for this row, when at least two have a figure.
+    pub best: Option<usize>,
+}
+
+/// A comparison of several results.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// Column headings, one per result (node name, made unique).
+    pub nodes: Vec<String>,
+    /// Distinct profiles among the results.
+    pub profiles: Vec<String>,
+    /// The check rows compared.
+    pub rows: Vec<Row>,
+    /// Said when rows were left out because profiles differ.
+    pub note: Option<String>,
+}
+
+/// Column labels: node names, with a counter when two results share one.
+pub fn column_labels(results: &[Loaded]) -> Vec<String> {
+    let names: Vec<String> = results.iter().map(Loaded::node).collect();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let total = names.iter().filter(|m| *m == n).count();
+            if total > 1 {
+                let k = names[..=i].iter().filter(|m| *m == n).count();
+                format!("{n} #{k}")
+            } else {
+                n.clone()
+            }
+        })
+        .collect()
+}
+
+/// Build the comparison.
+pub fn compare(results: &[Loaded]) -> Comparison {
+    let nodes = column_labels(results);
+    // Only qualified results (those with checks) take part in choosing the rows.
+    let qualified: Vec<&Loaded> = results
+        .iter()
+        .filter(|l| !l.doc.checks.is_empty())
+        .collect();
+    let mut profiles: Vec<String> = Vec::new();
+    for l in &qualified {
+        let p = l.profile_name().unwrap_or_else(|| "(none)".into());
+        if !profiles.contains(&p) {
+            profiles.push(p);
+        }
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for l in results {
+        for c in &l.doc.checks {
+            if !ids.contains(&c.id) {
+                ids.push(c.id.clone());
+            }
+        }
+    }
+    let mut note = None;
+    if profiles.len() > 1 {
+        let (shared, dropped): (Vec<String>, Vec<String>) = ids.into_iter().partition(|id| {
+            qualified
+                .iter()
+                .all(|l| l.doc.checks.iter().any(|c| &c.id == id))
+        });
+        note = Some(format!(
+            "These results were qualified against different profiles ({}); they are compared only on the {} check(s) they share{}.",
+            profiles.join(", "),
+            shared.len(),
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!("; left out: {}", dropped.join(", "))
+            }
+        ));
+        ids = shared;
+    }
+    let rows = ids
+        .iter()
+        .map(|id| {
+            let found: Vec<Option<&crate::results::CheckResult>> = results
+                .iter()
+                .map(|l| l.doc.checks.iter().find(|c| &c.id == id))
+                .collect();
+            let first = found.iter().flatten().next().copied();
+            let limits: Vec<f64> = found.iter().flatten().map(|c| c.limit).collect();
+            let limit = match limits.first() {
+                Some(l0) if limits.iter().all(|l| l == l0) => Some(*l0),
+                _ => None,
+            };
+            let lower = first.is_some_and(model::lower_is_better);
+            let cells: Vec<Option<Cell>> = found
+                .iter()
+                .map(|c| {
+                    c.map(|c| Cell {
+                        observed: c.observed,
+                        verdict: c.verdict.clone(),
+                    })
+                })
+                .collect();
+            let with: Vec<(usize, f64)> = cells
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((i, c.as_ref()?.observed?)))
+                .collect();
+            let best = if with.len() >= 2 {
+                with.iter()
+                    .copied()
+                    .reduce(|a, b| {
+                        let better = if lower { b.1 < a.1 } else { b.1 > a.1 };
+                        if better {
+                            b
+                        } else {
+                            a
+                        }
+                    })
+                    .map(|b| b.0)
+            } else {
+                None
+            };
+            Row {
+                id: id.clone(),
+                title: first.map(|c| c.title.clone()).unwrap_or_default(),
+                unit: first.map(|c| c.unit.clone()).unwrap_or_default(),
+                comparison: first.map(|c| c.comparison.clone()).unwrap_or_default(),
+                limit,
+                cells,
+                best,
+            }
+        })
+        .collect();
+    Comparison {
+        nodes,
+        profiles,
+        rows,
+        note,
+    }
+}

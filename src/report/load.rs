@@ -1,0 +1,282 @@
+//! Reading results files for reports and trends. Promises: every file is either loaded or named
+//! in a [`LoadProblem`] saying what is wrong with it; one bad file never hides the others (the caller
+//! decides whether problems are fatal, `--strict`). Schema versions 1..=[`SCHEMA_VERSION`] are read;
+//! newer ones are refused with a message saying so.
+
+use crate::results::{ResultsDocument, SCHEMA_VERSION};
+use std::path::{Path, PathBuf};
+
+/// Oldest results format this reader understands (1: disk workloads only).
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
+
+/// One results file, parsed.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The typed document.
+    pub doc: ResultsDocument,
+    /// The same document as untyped JSON (the `etcd` section is read from here, defensively).
+    pub raw: serde_json::Value,
+    /// Caveats on how the file was read (shown in the report).
+    pub notes: Vec<String>,
+}
+
+impl Loaded {
+    /// Node name for grouping and column headings: `node_name`, else the host name.
+    pub fn node(&self) -> String {
+        match &self.doc.node_name {
+            Some(n) if !n.trim().is_empty() => n.clone(),
+            _ => self.doc.hostname.clone(),
+        }
+    }
+
+    /// Profile name, when the document was qualified against one.
+    pub fn profile_name(&self) -> Option<String> {
+        let p = self.doc.profile.as_ref()?;
+        match p {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Object(m) => {
+                m.get("name").and_then(|v| v.as_str()).map(str::to_string)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Why one file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: not a nodefit results file ({why})")]
+    Foreign { path: PathBuf, why: String },
+    #[error("{path}: schema_version {found} is newer than this nodefit reads ({oldest}..={newest}); use a newer nodefit")]
+    TooNew {
+        path: PathBuf,
+        found: u64,
+        oldest: u32,
+        newest: u32,
+    },
+    #[error(
+        "{path}: schema_version {found} is older than this nodefit reads ({oldest}..={newest})"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: u64,
+        oldest: u32,
+        newest: u32,
+    },
+    #[error("{path}: results fields do not match schema_version {version}: {source}")]
+    Shape {
+        path: PathBuf,
+        version: u64,
+        source: serde_json::Error,
+    },
+    #[error("{path}: no results file found (a directory argument means every result.json or *result.json below it)")]
+    EmptyDir { path: PathBuf },
+}
+
+/// Parse one results file from its bytes.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
+    let path_buf = path.to_path_buf();
+    let raw: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|source| LoadError::Json {
+            path: path_buf.clone(),
+            source,
+        })?;
+    let obj = raw.as_object().ok_or_else(|| LoadError::Foreign {
+        path: path_buf.clone(),
+        why: "top level is not a JSON object".into(),
+    })?;
+    let tool = obj
+        .get("tool")
+        .and_then(|t| t.get("name"))
+        .and_then(|n| n.as_str());
+    if tool != Some("nodefit") {
+        return Err(LoadError::Foreign {
+            path: path_buf,
+            why: match tool {
+                Some(t) => format!("tool.name is {t:?}, expected \"nodefit\""),
+                None => "no tool.name".into(),
+            },
+        });
+    }
+    let version = obj
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| LoadError::Foreign {
+            path: path_buf.clone(),
+            why: "no numeric schema_version".into(),
+        })?;
+    if version > u64::from(SCHEMA_VERSION) {
+        return Err(LoadError::TooNew {
+            path: path_buf,
+            found: version,
+            oldest: OLDEST_SCHEMA_VERSION,
+            newest: SCHEMA_VERSION,
+        });
+    }
+    if version < u64::from(OLDEST_SCHEMA_VERSION) {
+        return Err(LoadError::TooOld {
+            path: path_buf,
+            found: version,
+            oldest: OLDEST_SCHEMA_VERSION,
+            newest: SCHEMA_VERSION,
+        });
+    }
+    let doc: ResultsDocument = match serde_json::from_value(raw.clone()) {
+        Ok(d) => d,
+        Err(source) => {
+            // The etcd section is read loosely from `raw` anyway: when only it is off, keep the rest.
+            let mut without = raw.clone();
+            let had_etcd = without
+                .as_object_mut()
+                .and_then(|o| o.remove("etcd"))
+                .is_some();
+            match serde_json::from_value::<ResultsDocument>(without) {
+                Ok(d) if had_etcd => {
+                    return Ok(Loaded {
+                        path: path_buf,
+                        doc: d,
+                        raw,
+                        notes: vec![format!(
+                            "the etcd section does not match this nodefit's typed format ({source}); its charts and figures are read field by field"
+                        )],
+                    })
+                }
+                _ => {
+                    return Err(LoadError::Shape {
+                        path: path_buf,
+                        version,
+                        source,
+                    })
+                }
+            }
+        }
+    };
+    Ok(Loaded {
+        path: path_buf,
+        doc,
+        raw,
+        notes: Vec::new(),
+    })
+}
+
+/// Read and parse one file.
+pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &bytes)
+}
+
+/// True for the file names a directory argument picks up.
+fn is_results_name(name: &str) -> bool {
+    name.ends_with("result.json")
+}
+
+/// Every results file below `dir`, sorted by path (deterministic order).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(source) => {
+            problems.push(LoadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out, problems);
+        } else if p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_results_name)
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// Load every argument: files as given, directories expanded to every `result.json` (or
+/// `*result.json`) below them. Returns what loaded and, separately, what did not.
+pub fn load_all(args: &[PathBuf]) -> (Vec<Loaded>, Vec<LoadError>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let before = files.len();
+            walk(a, &mut files, &mut problems);
+            if files.len() == before {
+                problems.push(LoadError::EmptyDir { path: a.clone() });
+            }
+        } else {
+            files.push(a.clone());
+        }
+    }
+    let mut loaded = Vec::new();
+    for f in files {
+        match load_file(&f) {
+            Ok(l) => loaded.push(l),
+            Err(e) => problems.push(e),
+        }
+    }
+    (loaded, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_newer_and_foreign_with_the_file_named() {
+        let p = Path::new("x/result.json");
+        let e = parse(p, br#"{"tool":{"name":"nodefit"},"schema_version":99}"#).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("x/result.json") && m.contains("99") && m.contains("newer"),
+            "{m}"
+        );
+        let e = parse(p, br#"{"jobs":[]}"#).unwrap_err().to_string();
+        assert!(e.contains("not a nodefit results file"), "{e}");
+        let e = parse(p, b"{not json").unwrap_err().to_string();
+        assert!(e.contains("not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn reads_version_one() {
+        let doc = br#"{"schema_version":1,"tool":{"name":"nodefit","version":"0.0.1"},
+            "hostname":"h","started_at":"2026-01-01T00:00:00Z","finished_at":"2026-01-01T00:00:01Z",
+            "complete":true,"workloads":[]}"#;
+        let l = parse(Path::new("old.json"), doc).unwrap();
+        assert_eq!(l.node(), "h");
+    }
+
+    #[test]
+    fn an_odd_etcd_section_is_read_loosely_and_said() {
+        let doc = br#"{"schema_version":2,"tool":{"name":"nodefit","version":"0.1.0"},
+            "hostname":"h","started_at":"2026-01-01T00:00:00Z","finished_at":"2026-01-01T00:00:01Z",
+            "complete":true,"workloads":[],"etcd":{"timeseries":[{"t_s":1,"p50_ns":5,"p99_ns":9}]}}"#;
+        let l = parse(Path::new("e.json"), doc).unwrap();
+        assert!(
+            l.notes.iter().any(|n| n.contains("etcd section")),
+            "{:?}",
+            l.notes
+        );
+        assert!(l.raw["etcd"]["timeseries"].is_array());
+    }
+}

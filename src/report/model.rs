@@ -1,0 +1,370 @@
+//! What the renderers show, extracted from results documents: workloads merged over rounds (exact,
+//! by adding their HDR histograms), percentile curves, histogram bins, the etcd section read
+//! defensively from untyped JSON, the fingerprint flattened to key/value rows, and value formatting.
+//! Promises: nothing here invents a figure; a value that is absent stays absent.
+
+use crate::results::{CheckResult, ResultsDocument};
+use hdrhistogram::Histogram;
+use serde_json::Value;
+
+/// One disk workload of a document, every round merged.
+pub struct WorkloadView {
+    /// Workload name, with the concurrent group when it ran alongside others ("name @ group").
+    pub key: String,
+    /// Rounds merged.
+    pub rounds: usize,
+    /// Operation kind ("sync", "write", "read") → merged histogram, in that order of preference.
+    pub kinds: Vec<(&'static str, Histogram<u64>)>,
+    /// Data ops per second, per round.
+    pub iops: Vec<f64>,
+    /// Histograms that failed to decode (named), so the report can say so.
+    pub problems: Vec<String>,
+}
+
+impl WorkloadView {
+    /// The kind a chart leads with: sync (etcd's figure) when there is one, else write, else read.
+    pub fn primary(&self) -> Option<&(&'static str, Histogram<u64>)> {
+        self.kinds.first()
+    }
+}
+
+/// The document's workloads grouped by name (and concurrent group), in first-seen order.
+pub fn workload_views(doc: &ResultsDocument) -> Vec<WorkloadView> {
+    let mut out: Vec<WorkloadView> = Vec::new();
+    for w in &doc.workloads {
+        let key = match &w.concurrent_group {
+            Some(g) => format!("{} @ {g}", w.spec.name),
+            None => w.spec.name.clone(),
+        };
+        let idx = match out.iter().position(|v| v.key == key) {
+            Some(i) => i,
+            None => {
+                out.push(WorkloadView {
+                    key: key.clone(),
+                    rounds: 0,
+                    kinds: Vec::new(),
+                    iops: Vec::new(),
+                    problems: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let view = &mut out[idx];
+        view.rounds += 1;
+        view.iops.push(w.iops);
+        let kinds = [
+            ("sync", &w.latency_ns.sync),
+            ("write", &w.latency_ns.write),
+            ("read", &w.latency_ns.read),
+        ];
+        for (kind, summary) in kinds {
+            let Some(s) = summary else { continue };
+            match s.decode_histogram() {
+                Ok(h) => match view.kinds.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, acc)) => {
+                        if acc.add(&h).is_err() {
+                            view.problems
+                                .push(format!("{key} {kind}: histograms could not be merged"));
+                        }
+                    }
+                    None => view.kinds.push((kind, h)),
+                },
+                Err(e) => view.problems.push(format!("{key} {kind}: {e}")),
+            }
+        }
+        view.kinds.sort_by_key(|(k, _)| match *k {
+            "sync" => 0,
+            "write" => 1,
+            _ => 2,
+        });
+    }
+    out
+}
+
+/// x positions of a percentile curve on the HDR scale, as 1/(1-q): 2 (p50) … 10 000 (p99.99).
+pub const CURVE_X_MIN: f64 = 2.0;
+/// Right end of the percentile axis (p99.99).
+pub const CURVE_X_MAX: f64 = 10_000.0;
+
+/// Percentile curve of a histogram: (1/(1-q), latency ns) from p50 to p99.99, stopping where the
+/// sample count no longer supports the percentile (fewer than 10 samples beyond it).
+pub fn percentile_curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
+    let mut pts = Vec::new();
+    if h.is_empty() {
+        return pts;
+    }
+    let steps = 64;
+    let (lo, hi) = (CURVE_X_MIN.log10(), CURVE_X_MAX.log10());
+    for i in 0..=steps {
+        let x = 10f64.powf(lo + (hi - lo) * i as f64 / steps as f64);
+        let q = 1.0 - 1.0 / x;
+        if !crate::stats::percentile_supported(h.len(), q * 100.0) {
+            break;
+        }
+        pts.push((x, h.value_at_quantile(q) as f64));
+    }
+    pts
+}
+
+/// Latency histogram bins, log-spaced between the smallest and largest recorded value:
+/// (low ns, high ns, count).
+pub fn histogram_bins(h: &Histogram<u64>, bins: usize) -> Vec<(f64, f64, u64)> {
+    if h.is_empty() || bins == 0 {
+        return Vec::new();
+    }
+    let lo = (h.min().max(1) as f64).ln();
+    let hi = ((h.max().max(1) as f64) * 1.001).ln().max(lo + 1e-6);
+    let width = (hi - lo) / bins as f64;
+    let mut out: Vec<(f64, f64, u64)> = (0..bins)
+        .map(|i| {
+            (
+                (lo + width * i as f64).exp(),
+                (lo + width * (i + 1) as f64).exp(),
+                0,
+            )
+        })
+        .collect();
+    for v in h.iter_recorded() {
+        let value = h.highest_equivalent(v.value_iterated_to()).max(1) as f64;
+        let idx = (((value.ln() - lo) / width).floor().max(0.0) as usize).min(bins - 1);
+        out[idx].2 += v.count_at_value();
+    }
+    out
+}
+
+/// A field read from untyped JSON as a number.
+fn num(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64)
+}
+
+/// One etcd member's disk and network figures (from its /metrics).
+pub struct MemberView {
+    /// Member name.
+    pub name: String,
+    /// (metric, p50 ns, p99 ns) for wal_fsync, backend_commit, peer_rtt when present.
+    pub metrics: Vec<(&'static str, Option<f64>, Option<f64>)>,
+}
+
+/// The etcd probe section, read from untyped JSON so it works whatever fields the final format has.
+#[derive(Default)]
+pub struct EtcdView {
+    /// Per-second (t_s, p50 ns, p99 ns).
+    pub timeseries: Vec<(f64, Option<f64>, Option<f64>)>,
+    /// Seconds at which the leader changed.
+    pub leader_change_times: Vec<f64>,
+    /// Leader changes counted (may exceed the timestamped list).
+    pub leader_changes: Option<f64>,
+    /// Headline figures as (label, formatted value).
+    pub summary: Vec<(String, String)>,
+    /// Per member figures.
+    pub members: Vec<MemberView>,
+    /// Merged probe latency histogram, when the section carries one.
+    pub latency: Option<Histogram<u64>>,
+}
+
+/// Etcd member metric names as the contract spells them.
+pub const MEMBER_METRICS: [&str; 3] = ["wal_fsync", "backend_commit", "peer_rtt"];
+
+/// Read the `etcd` section of a raw document, if there is one.
+pub fn etcd_view(raw: &Value) -> Option<EtcdView> {
+    let e = raw.get("etcd")?;
+    if !e.is_object() {
+        return None;
+    }
+    let mut v = EtcdView::default();
+    for key in ["target_rate", "achieved_rate"] {
+        if let Some(x) = num(e, key) {
+            v.summary
+                .push((key.replace('_', " "), format!("{x:.1} ops/s")));
+        }
+    }
+    if let Some(x) = num(e, "errors_total") {
+        v.summary.push(("errors".into(), format!("{x}")));
+    }
+    let lat = e.get("latency_ns");
+    if let Some(l) = lat {
+        if let Some(p) = l.get("percentiles").and_then(Value::as_object) {
+            for key in ["50", "99", "99.9"] {
+                if let Some(x) = p.get(key).and_then(Value::as_f64) {
+                    v.summary
+                        .push((format!("latency p{key}"), crate::units::format_ns(x)));
+                }
+            }
+        }
+        if let Some(h) = l.get("histogram").and_then(Value::as_str) {
+            v.latency = crate::stats::decode_histogram(h).ok();
+        }
+    }
+    match e.get("leader_changes") {
+        Some(Value::Number(n)) => v.leader_changes = n.as_f64(),
+        Some(Value::Array(a)) => {
+            v.leader_changes = Some(a.len() as f64);
+            v.leader_change_times = a.iter().filter_map(event_time).collect();
+        }
+        _ => {}
+    }
+    if v.leader_change_times.is_empty() {
+        // Look for the timestamped list under any other key naming leaders.
+        if let Some(obj) = e.as_object() {
+            for (k, val) in obj {
+                if k.contains("leader") {
+                    if let Some(a) = val.as_array() {
+                        v.leader_change_times = a.iter().filter_map(event_time).collect();
+                    }
+                }
+            }
+        }
+    }
+    if let Some(n) = v.leader_changes {
+        v.summary.push(("leader changes".into(), format!("{n}")));
+    }
+    if let Some(ts) = e.get("timeseries").and_then(Value::as_array) {
+        for s in ts {
+            if let Some(t) = num(s, "t_s") {
+                // The probe writes 0 for a second without replies: that is "no figure", not 0 ns.
+                let pos = |k: &str| num(s, k).filter(|v| *v > 0.0);
+                v.timeseries.push((t, pos("p50_ns"), pos("p99_ns")));
+            }
+        }
+    }
+    if let Some(ms) = e.get("members").and_then(Value::as_array) {
+        for (i, m) in ms.iter().enumerate() {
+            let name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("member {}", i + 1));
+            let metrics = MEMBER_METRICS
+                .iter()
+                .filter_map(|k| {
+                    let x = m.get(*k)?;
+                    Some((*k, num(x, "p50_ns"), num(x, "p99_ns")))
+                })
+                .collect();
+            v.members.push(MemberView { name, metrics });
+        }
+    }
+    Some(v)
+}
+
+/// Time of a leader-change event: a number of seconds, or an object with a seconds field.
+fn event_time(ev: &Value) -> Option<f64> {
+    if let Some(x) = ev.as_f64() {
+        return Some(x);
+    }
+    ["t_s", "at_s", "time_s", "t"]
+        .iter()
+        .find_map(|k| num(ev, k))
+}
+
+/// The fingerprint as sorted `a.b[0].c = value` rows.
+pub fn flatten(v: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    flatten_into(v, String::new(), &mut out);
+    out
+}
+
+fn flatten_into(v: &Value, prefix: String, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_into(x, p, out);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for (i, x) in a.iter().enumerate() {
+                flatten_into(x, format!("{prefix}[{i}]"), out);
+            }
+        }
+        Value::String(s) => out.push((prefix, s.clone())),
+        Value::Null => out.push((prefix, "—".into())),
+        other => out.push((prefix, other.to_string())),
+    }
+}
+
+/// True when smaller observed values are better for this check.
+pub fn lower_is_better(c: &CheckResult) -> bool {
+    c.comparison.starts_with('<')
+}
+
+/// Headroom against the limit as a fraction: positive = room to spare, negative = over the limit.
+pub fn headroom(c: &CheckResult) -> Option<f64> {
+    let o = c.observed?;
+    if c.limit == 0.0 || c.comparison == "==" {
+        return None;
+    }
+    Some(if lower_is_better(c) {
+        (c.limit - o) / c.limit
+    } else {
+        (o - c.limit) / c.limit
+    })
+}
+
+/// A value in a check's unit, for tables.
+pub fn fmt_value(v: f64, unit: &str) -> String {
+    match unit {
+        "ns" => crate::units::format_ns(v),
+        "ops/s" => format!("{v:.0} ops/s"),
+        "pct" => format!("{v:.1} %"),
+        "bytes" => crate::units::format_bytes(v),
+        "count" => format!("{v}"),
+        other => format!("{v} {other}"),
+    }
+}
+
+/// A merged histogram for a metric path of the form
+/// `workloads[NAME].latency_ns.KIND.percentiles.P`, with q = P/100.
+pub fn metric_histogram(doc: &ResultsDocument, metric: &str) -> Option<(Histogram<u64>, f64)> {
+    let rest = metric.strip_prefix("workloads[")?;
+    let (name, rest) = rest.split_once(']')?;
+    let rest = rest.strip_prefix(".latency_ns.")?;
+    let (kind, rest) = rest.split_once('.')?;
+    let p: f64 = rest.strip_prefix("percentiles.")?.parse().ok()?;
+    let mut acc: Option<Histogram<u64>> = None;
+    for w in doc.workloads.iter().filter(|w| w.spec.name == name) {
+        let s = match kind {
+            "sync" => &w.latency_ns.sync,
+            "write" => &w.latency_ns.write,
+            "read" => &w.latency_ns.read,
+            _ => return None,
+        };
+        let h = s.as_ref()?.decode_histogram().ok()?;
+        match &mut acc {
+            Some(a) => a.add(&h).ok()?,
+            None => acc = Some(h),
+        }
+    }
+    acc.map(|h| (h, p / 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_names_nested_keys() {
+        let v: Value = serde_json::json!({"disk": {"model": "X", "rot": false}, "cpus": [1, 2]});
+        let rows = flatten(&v);
+        assert!(rows.contains(&("disk.model".into(), "X".into())));
+        assert!(rows.contains(&("cpus[1]".into(), "2".into())));
+    }
+
+    #[test]
+    fn bins_count_every_sample() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
+        for i in 1..=1000u64 {
+            h.record(i * 1000).unwrap();
+        }
+        let bins = histogram_bins(&h, 20);
+        assert_eq!(bins.iter().map(|b| b.2).sum::<u64>(), 1000);
+        let curve = percentile_curve(&h);
+        assert!(curve.first().is_some_and(|p| (p.0 - 2.0).abs() < 1e-9));
+        // 1000 samples support p99 but not p99.9.
+        assert!(curve.last().is_some_and(|p| p.0 <= 100.0 + 1e-6));
+    }
+}

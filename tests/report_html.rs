@@ -1,0 +1,194 @@
+//! The HTML report checked structurally on the fixture results: self-contained (no scripts, no
+//! external URLs other than the SVG namespace), every chart present as inline SVG with data drawn in
+//! it, tables and banner present; and the `nodefit report` command end to end (PNG files, --strict,
+//! problems named on stderr, write_node_report).
+
+use nodefit::report::{self, html::Html, load, Renderer, ReportInput};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn input(args: &[&str]) -> ReportInput {
+    let paths: Vec<PathBuf> = args.iter().map(PathBuf::from).collect();
+    let (results, problems) = load::load_all(&paths);
+    ReportInput {
+        results,
+        problems: problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+/// Every `<figure class="chart">…</figure>` body.
+fn figures(html: &str) -> Vec<&str> {
+    html.split("<figure id=\"")
+        .skip(1)
+        .map(|f| &f[..f.find("</figure>").unwrap()])
+        .collect()
+}
+
+fn check_self_contained(html: &str) {
+    let lower = html.to_ascii_lowercase();
+    for bad in ["<script", "<link", "@import", "url(", "<iframe", "<img"] {
+        assert!(!lower.contains(bad), "report contains {bad}");
+    }
+    let stripped = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(!stripped.contains("http://"), "external http reference");
+    assert!(!stripped.contains("https://"), "external https reference");
+}
+
+#[test]
+fn comparison_html_is_self_contained_and_every_chart_has_data() {
+    let inp = input(&["tests/fixtures/results"]);
+    let html = String::from_utf8(Html.render(&inp).unwrap()).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    check_self_contained(&html);
+    let figs = figures(&html);
+    let expected = report::all_charts(&inp);
+    assert_eq!(figs.len(), expected.len());
+    assert!(figs.len() >= 8, "only {} charts", figs.len());
+    for (f, c) in figs.iter().zip(&expected) {
+        assert!(
+            f.starts_with(&c.id),
+            "chart order: {} vs {}",
+            &f[..20.min(f.len())],
+            c.id
+        );
+        assert!(f.contains("<svg"), "{}: no svg", c.id);
+        let lines = f.matches("<polyline").count();
+        let rects = f.matches("<rect").count();
+        // Background and legend boxes are rects too: data means more than a handful.
+        assert!(lines >= 1 || rects >= 5, "{}: no data drawn", c.id);
+        let title = c
+            .title
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(
+            f.contains(&format!("\n{title}\n</text>")),
+            "{}: title not drawn",
+            c.id
+        );
+        assert!(
+            f.contains("latency (") || f.contains("rate (ops/s)"),
+            "{}: no unit on an axis",
+            c.id
+        );
+    }
+    // Comparison table with one column per node and the best marked; the profile note.
+    assert!(html.contains("<table class=\"compare\">"));
+    assert!(html.contains("class=\"num best\""));
+    assert!(html.contains("compared only on the 1 check(s) they share"));
+    // Banners, fingerprint, etcd charts, leader change marked.
+    assert!(html.contains("class=\"banner fit\""));
+    assert!(html.contains("class=\"banner unfit\""));
+    assert!(html.contains("<table class=\"fingerprint\">"));
+    assert!(html.contains("node-a-etcd-latency-over-time"));
+    assert!(html.contains("node-a-etcd-members"));
+    assert!(html.contains("leader change"));
+    // Bad inputs named, the rest rendered.
+    assert!(html.contains("corrupt-result.json"));
+    assert!(html.contains("foreign-result.json"));
+}
+
+#[test]
+fn percentile_chart_draws_the_limit_and_labels_units() {
+    let inp = input(&["tests/fixtures/results/node-b/result.json"]);
+    let html = String::from_utf8(Html.render(&inp).unwrap()).unwrap();
+    check_self_contained(&html);
+    let fig = figures(&html)
+        .into_iter()
+        .find(|f| f.starts_with("node-b-etcd-wal-percentiles"))
+        .unwrap();
+    assert!(
+        fig.contains("limit &lt;= wal_fdatasync_p99") || fig.contains("limit <= wal_fdatasync_p99")
+    );
+    assert!(fig.contains("latency (ms, log scale)"));
+    assert!(fig.contains("p99"));
+}
+
+fn nodefit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nodefit"))
+}
+
+#[test]
+fn report_command_writes_html_md_json_and_pngs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    let png = dir.path().join("png");
+    let o = nodefit()
+        .args(["report", "tests/fixtures/results", "-o"])
+        .arg(&out)
+        .arg("--png-dir")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("tests/fixtures/results/broken/corrupt-result.json: not valid JSON"));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("<svg"));
+    let pngs: Vec<_> = std::fs::read_dir(&png)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(pngs.len() >= 8);
+    for p in &pngs {
+        let b = std::fs::read(p).unwrap();
+        assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{}", p.display());
+    }
+    // --strict refuses when any input is bad.
+    let o = nodefit()
+        .args([
+            "report",
+            "tests/fixtures/results",
+            "--strict",
+            "--format",
+            "md",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // JSON summary.
+    let o = nodefit()
+        .args([
+            "report",
+            "tests/fixtures/results/node-a/result.json",
+            "tests/fixtures/results/node-b/result.json",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "nodefit-report/1");
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    assert_eq!(v["comparison"]["rows"][0]["best"], 0);
+    // Nothing readable: exit 2 with the reason.
+    let o = nodefit()
+        .args([
+            "report",
+            "tests/fixtures/results/broken/foreign-result.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a nodefit results file"));
+}
+
+#[test]
+fn write_node_report_writes_report_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = load::load_file(std::path::Path::new(
+        "tests/fixtures/results/node-a/result.json",
+    ))
+    .unwrap();
+    let p = report::write_node_report(&l.doc, dir.path()).unwrap();
+    assert_eq!(p, dir.path().join("report.html"));
+    let html = std::fs::read_to_string(p).unwrap();
+    check_self_contained(&html);
+    assert!(html.contains("Verdict: FIT"));
+}
