@@ -238,16 +238,22 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             if !doc.complete {
                 break 'rounds;
             }
-            if !quiet {
-                if let Some(last) = doc.workloads.last() {
-                    say(
-                        quiet,
-                        &format!(
-                            "  round {r} {}: done ({} data ops, {} flushes)",
-                            s.label, last.ops, last.sync_ops
-                        ),
-                    );
-                }
+            for w in &doc.workloads[doc.workloads.len() - s.members.len()..] {
+                say(
+                    quiet,
+                    &format!(
+                        "  round {r} {}: {} data ops, {} flushes in {:.1}s{}",
+                        w.spec.name,
+                        w.ops,
+                        w.sync_ops,
+                        w.runtime_ns as f64 / 1e9,
+                        if s.members.len() > 1 {
+                            " (concurrently)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
             }
         }
     }
