@@ -8,7 +8,7 @@ DIR ?= .
 
 ## Set up, build and qualify this node (disk under DIR, default: the current directory).
 qualify: deps build
-	$(NODEFIT) disk --name etcd-wal --directory $(DIR) --rw write --ioengine sync --fdatasync 1 --bs 2300 --size 22m
+	$(NODEFIT) qualify --directory $(DIR)
 
 ## Set up and run the whole test suite.
 test: test-deps

@@ -89,7 +89,11 @@ fn comparison_report_renders_in_chromium() {
     let report = dir.path().join("report.html");
     std::fs::write(&report, &html).unwrap();
     let checked = dir.path().join("report-checked.html");
-    std::fs::write(&checked, html.replace("</body>", &format!("{CHECK}</body>"))).unwrap();
+    std::fs::write(
+        &checked,
+        html.replace("</body>", &format!("{CHECK}</body>")),
+    )
+    .unwrap();
 
     // Screenshot of the report as shipped.
     let shot = dir.path().join("shot.png");
@@ -100,9 +104,17 @@ fn comparison_report_renders_in_chromium() {
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "chromium failed: {err}");
-    assert!(page_errors(&err).is_empty(), "page errors: {:?}", page_errors(&err));
+    assert!(
+        page_errors(&err).is_empty(),
+        "page errors: {:?}",
+        page_errors(&err)
+    );
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.len() > 10_000 && png.starts_with(b"\x89PNG"), "screenshot {} bytes", png.len());
+    assert!(
+        png.len() > 10_000 && png.starts_with(b"\x89PNG"),
+        "screenshot {} bytes",
+        png.len()
+    );
 
     // DOM after the injected size check.
     let o = chromium(
@@ -112,7 +124,11 @@ fn comparison_report_renders_in_chromium() {
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "chromium failed: {err}");
-    assert!(page_errors(&err).is_empty(), "page errors: {:?}", page_errors(&err));
+    assert!(
+        page_errors(&err).is_empty(),
+        "page errors: {:?}",
+        page_errors(&err)
+    );
     let dom = String::from_utf8_lossy(&o.stdout);
     let marker = "id=\"nodefit-svg-sizes\">SIZES[";
     let start = dom.find(marker).expect("size check did not run") + marker.len();

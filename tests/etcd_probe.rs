@@ -284,3 +284,57 @@ fn embedded_missing_binary_says_what_to_install() {
     );
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
+
+#[test]
+fn ctrl_c_cleans_up_and_reports_partial_result() {
+    let c = EtcdCluster::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+        .args([
+            "etcd",
+            "--endpoints",
+            &c.endpoints(),
+            "--prefix",
+            "/nodefit-test/ctrlc/",
+            "--rate",
+            "50",
+            "--clients",
+            "5",
+            "--duration",
+            "30s",
+            "--output-format",
+            "json",
+            "-q",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the load is writing, then interrupt.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while c.count("/nodefit-test/ctrlc/") == 0 {
+        assert!(Instant::now() < deadline, "the probe never wrote");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("partial result is printed");
+    validate(&doc);
+    assert_eq!(doc["complete"], false);
+    let e = &doc["etcd"];
+    assert_eq!(e["complete"], false);
+    assert_eq!(e["cleaned_up"], true);
+    check_consistent(e);
+    assert!(e["ops"].as_u64().unwrap() > 0);
+    assert_eq!(
+        c.count("/nodefit-test/ctrlc/"),
+        0,
+        "prefix deleted after Ctrl-C"
+    );
+}

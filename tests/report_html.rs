@@ -57,9 +57,19 @@ fn comparison_html_is_self_contained_and_every_chart_has_data() {
         let rects = f.matches("<rect").count();
         // Background and legend boxes are rects too: data means more than a handful.
         assert!(lines >= 1 || rects >= 5, "{}: no data drawn", c.id);
+        let title = c
+            .title
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         assert!(
-            f.contains(&c.title.replace('&', "&amp;").replace('<', "&lt;")) || f.contains("<text"),
-            "{}: no title",
+            f.contains(&format!("\n{title}\n</text>")),
+            "{}: title not drawn",
+            c.id
+        );
+        assert!(
+            f.contains("latency (") || f.contains("rate (ops/s)"),
+            "{}: no unit on an axis",
             c.id
         );
     }
@@ -91,7 +101,7 @@ fn percentile_chart_draws_the_limit_and_labels_units() {
     assert!(
         fig.contains("limit &lt;= wal_fdatasync_p99") || fig.contains("limit <= wal_fdatasync_p99")
     );
-    assert!(fig.contains("latency (ms)"));
+    assert!(fig.contains("latency (ms, log scale)"));
     assert!(fig.contains("p99"));
 }
 

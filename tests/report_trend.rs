@@ -96,6 +96,7 @@ fn a_two_fold_slowdown_is_caught() {
         &["--fail-on-regression", "-o", html.to_str().unwrap()],
     );
     assert_eq!(code, Some(1), "stdout:\n{out}\nstderr:\n{err}");
+    println!("{out}");
     let line = out
         .lines()
         .find(|l| l.contains("wal_fdatasync_p99"))

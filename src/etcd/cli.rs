@@ -149,7 +149,7 @@ pub struct EtcdArgs {
     /// Allow more than 2000 requests/s against --endpoints (a live cluster)
     #[arg(long, help_heading = "Safety")]
     pub accept_production_load: bool,
-    /// Prometheus URLs, one per member in member-list order (default: <client URL>/metrics)
+    /// Prometheus URLs, one per member in member-name order (default: <client URL>/metrics)
     #[arg(long, value_delimiter = ',', help_heading = "Observation")]
     pub metrics_urls: Vec<String>,
     /// Output format

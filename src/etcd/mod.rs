@@ -38,7 +38,8 @@ pub struct EtcdResult {
     /// Successful requests per second over `runtime_ns` (writes/s for put and txn-put, reads/s for
     /// range).
     pub achieved_rate: f64,
-    /// Requests sent (successful or not).
+    /// Requests that completed, successfully or not (= `ops` + `errors_total`); requests cut off
+    /// by Ctrl-C are not counted.
     pub requests: u64,
     /// Requests that succeeded.
     pub ops: u64,

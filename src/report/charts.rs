@@ -135,6 +135,8 @@ pub struct Chart {
     pub id: String,
     /// Title drawn above the chart.
     pub title: String,
+    /// What was measured and how (shown under the chart in HTML).
+    pub caption: String,
     pub body: Body,
 }
 
@@ -218,6 +220,22 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     out
 }
 
+/// Tick positions (log10 space) at 1, 2, 5 × powers of ten between lo and hi.
+fn log_keys(lo: f64, hi: f64) -> Vec<f64> {
+    let mut keys = Vec::new();
+    let mut dec = 10f64.powf(lo.floor());
+    while dec.log10() <= hi + 1e-9 && keys.len() < 60 {
+        for m in [1.0, 2.0, 5.0] {
+            let k = (dec * m).log10();
+            if k >= lo - 1e-9 && k <= hi + 1e-9 {
+                keys.push(k);
+            }
+        }
+        dec *= 10.0;
+    }
+    keys
+}
+
 /// Trim a float for a label: 99.900 → "99.9".
 fn trim(v: f64) -> String {
     let s = format!("{v:.3}");
@@ -261,6 +279,13 @@ impl plotters::coord::ranged1d::Ranged for KeyAxis {
     }
 }
 
+/// Title font size that fits the title in the chart's width (DejaVu Sans averages ≈ 0.55 em a
+/// character).
+fn caption_size(title: &str) -> f64 {
+    let chars = title.chars().count().max(1) as f64;
+    (f64::from(SIZE.0 - 40) / (0.55 * chars)).clamp(12.0, 20.0)
+}
+
 fn e<T: std::fmt::Display>(x: T) -> String {
     x.to_string()
 }
@@ -284,9 +309,32 @@ fn draw_lines<DB: DrawingBackend>(
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .chain(l.hlines.iter().map(|h| h.value));
-    let ymax_data = ys.fold(0f64, f64::max);
+    let ys: Vec<f64> = ys.collect();
+    let ymax_data = ys.iter().copied().fold(0f64, f64::max);
+    let ymin_data = ys
+        .iter()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
     let (div, unit) = l.y_unit.scale(ymax_data);
-    let ymax = (ymax_data / div * 1.3).max(1e-9);
+    // Percentile curves spanning more than 30× get a log y axis, so the fast node stays readable.
+    let logy =
+        matches!(l.x, XAxis::Percentile) && ymin_data.is_finite() && ymax_data / ymin_data >= 30.0;
+    let ty = |y: f64| {
+        if logy {
+            (y / div).max(1e-12).log10()
+        } else {
+            y / div
+        }
+    };
+    let (y0, y1, ykeys) = if logy {
+        let lo = (ymin_data / div).log10() - 0.05;
+        let hi = (ymax_data / div).log10() + 0.15;
+        (lo, hi, log_keys(lo, hi))
+    } else {
+        let hi = (ymax_data / div * 1.3).max(1e-9);
+        (0.0, hi, nice_ticks(0.0, hi, 8))
+    };
     // x in plotting space (log10 for percentiles).
     let tx = |x: f64| match l.x {
         XAxis::Percentile => x.max(1e-12).log10(),
@@ -333,25 +381,41 @@ fn draw_lines<DB: DrawingBackend>(
         }
     };
     let mut c = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 20))
+        .caption(title, (FAMILY, caption_size(title)))
         .margin(12)
         .margin_right(30)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(KeyAxis::new(x0, x1, keys), 0f64..ymax)
+        .build_cartesian_2d(KeyAxis::new(x0, x1, keys), KeyAxis::new(y0, y1, ykeys))
         .map_err(e)?;
+    let fmt_y = |v: &f64| {
+        if logy {
+            trim(10f64.powf(*v))
+        } else {
+            trim(*v)
+        }
+    };
     c.configure_mesh()
         .x_desc(x_desc)
-        .y_desc(format!("{} ({unit})", l.y_label))
+        .y_desc(format!(
+            "{} ({unit}{})",
+            l.y_label,
+            if logy { ", log scale" } else { "" }
+        ))
         .x_label_formatter(&fmt_x)
-        .y_label_formatter(&|v| trim(*v))
+        .y_label_formatter(&fmt_y)
         .label_style((FAMILY, 13))
         .axis_desc_style((FAMILY, 14))
         .draw()
         .map_err(e)?;
     for (i, s) in l.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let pts: Vec<(f64, f64)> = s.points.iter().map(|p| (tx(p.0), p.1 / div)).collect();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|p| !logy || p.1 > 0.0)
+            .map(|p| (tx(p.0), ty(p.1)))
+            .collect();
         c.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
             .map_err(e)?
             .label(s.name.clone())
@@ -364,7 +428,7 @@ fn draw_lines<DB: DrawingBackend>(
         }
     }
     for h in &l.hlines {
-        let y = h.value / div;
+        let y = ty(h.value);
         c.draw_series(DashedLineSeries::new(
             vec![(x0, y), (x1, y)],
             8,
@@ -380,7 +444,7 @@ fn draw_lines<DB: DrawingBackend>(
         let colour = PALETTE[5];
         let s = c
             .draw_series(DashedLineSeries::new(
-                vec![(x, 0.0), (x, ymax)],
+                vec![(x, y0), (x, y1)],
                 4,
                 4,
                 colour.stroke_width(2),
@@ -392,8 +456,13 @@ fn draw_lines<DB: DrawingBackend>(
             });
         }
     }
+    // Percentile curves rise to the right: their lower right is free.
     c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(if matches!(l.x, XAxis::Percentile) {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::UpperLeft
+        })
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font((FAMILY, 13))
@@ -425,12 +494,15 @@ fn draw_bars<DB: DrawingBackend>(
             .unwrap_or_default()
     };
     let mut c = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 20))
+        .caption(title, (FAMILY, caption_size(title)))
         .margin(12)
         .margin_right(30)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(KeyAxis::new(0.0, n, keys), 0f64..ymax)
+        .build_cartesian_2d(
+            KeyAxis::new(0.0, n, keys),
+            KeyAxis::new(0.0, ymax, nice_ticks(0.0, ymax, 8)),
+        )
         .map_err(e)?;
     c.configure_mesh()
         .disable_x_mesh()
@@ -512,25 +584,18 @@ fn draw_hist<DB: DrawingBackend>(
             .log10()
             .max((xmin_data / div).log10() + 0.1),
     );
-    let mut keys = Vec::new();
-    let mut dec = 10f64.powf(x0.floor());
-    while dec.log10() <= x1 + 1e-9 {
-        for m in [1.0, 2.0, 5.0] {
-            let k = (dec * m).log10();
-            if k >= x0 - 1e-9 && k <= x1 + 1e-9 {
-                keys.push(k);
-            }
-        }
-        dec *= 10.0;
-    }
+    let keys = log_keys(x0, x1);
     let cmax = h.bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64 * 1.1;
     let mut c = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 20))
+        .caption(title, (FAMILY, caption_size(title)))
         .margin(12)
         .margin_right(30)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(KeyAxis::new(x0, x1, keys), 0f64..cmax)
+        .build_cartesian_2d(
+            KeyAxis::new(x0, x1, keys),
+            KeyAxis::new(0.0, cmax, nice_ticks(0.0, cmax, 8)),
+        )
         .map_err(e)?;
     c.configure_mesh()
         .x_desc(format!("latency ({unit}, log scale)"))
@@ -563,6 +628,7 @@ mod tests {
         Chart {
             id: "t".into(),
             title: "Test chart".into(),
+            caption: String::new(),
             body: Body::Lines(LineChart {
                 x: XAxis::Percentile,
                 y_unit: YUnit::Ns,

@@ -54,6 +54,7 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
             out.push(Chart {
                 id: super::charts::slug(&format!("{node}-{}-percentiles", w.key)),
                 title: format!("{node} · {}: latency by percentile{rounds}", w.key),
+                caption: "Latency at each percentile from the HDR histogram (3 significant digits, rounds merged exactly); a curve stops where fewer than 10 samples lie beyond the percentile. Dashed: the profile's limit for this figure.".into(),
                 body: Body::Lines(LineChart {
                     x: XAxis::Percentile,
                     y_unit: YUnit::Ns,
@@ -73,6 +74,7 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                     w.key,
                     h.len()
                 ),
+                caption: "Operations per log-spaced latency bin, between the fastest and the slowest operation (all rounds).".into(),
                 body: Body::Hist(HistChart { bins }),
             });
         }
@@ -92,6 +94,7 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
             out.push(Chart {
                 id: super::charts::slug(&format!("{node}-etcd-latency-over-time")),
                 title: format!("{node} · etcd probe write latency per second"),
+                caption: "Per second of the probe: median and 99th percentile write latency, timed from each request's due time (so a stall counts in full). Dashed vertical: leader changes.".into(),
                 body: Body::Lines(LineChart {
                     x: XAxis::Seconds,
                     y_unit: YUnit::Ns,
@@ -124,6 +127,7 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                 out.push(Chart {
                     id: super::charts::slug(&format!("{node}-etcd-percentiles")),
                     title: format!("{node} · etcd probe write latency by percentile"),
+                    caption: "Probe write latency at each percentile from its HDR histogram (3 significant digits), timed from each request's due time.".into(),
                     body: Body::Lines(LineChart {
                         x: XAxis::Percentile,
                         y_unit: YUnit::Ns,
@@ -171,9 +175,8 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                 .collect();
             out.push(Chart {
                 id: super::charts::slug(&format!("{node}-etcd-members")),
-                title: format!(
-                    "{node} · etcd WAL fsync, backend commit and peer RTT per member (p99)"
-                ),
+                title: format!("{node} · etcd members: WAL fsync, backend commit, peer RTT (p99)"),
+                caption: "p99 per member, estimated from the Prometheus histogram buckets on each member's /metrics (bucket bounds limit the precision). Dashed: a profile limit, where a check names the metric.".into(),
                 body: Body::Bars(BarChart {
                     groups,
                     series_names: e.members.iter().map(|m| m.name.clone()).collect(),
@@ -181,7 +184,8 @@ pub fn node_charts(l: &Loaded) -> Vec<Chart> {
                     limits,
                     y_unit: YUnit::Ns,
                     y_label: "p99 latency".into(),
-                    x_label: "metric (from each member's /metrics)".into(),
+                    x_label: "metric (estimated from each member's /metrics histogram buckets)"
+                        .into(),
                 }),
             });
         }
@@ -203,6 +207,7 @@ pub fn comparison_charts(results: &[Loaded], cmp: &Comparison) -> Vec<Chart> {
         out.push(Chart {
             id: super::charts::slug(&format!("compare-checks-{unit}")),
             title: format!("Checks in {unit}: one bar per node, dashed line = limit"),
+            caption: "Each node's observed value for the checks all compared results share; dashed: the limit.".into(),
             body: Body::Bars(BarChart {
                 groups: rows.iter().map(|r| r.id.clone()).collect(),
                 series_names: cmp.nodes.clone(),
@@ -261,6 +266,7 @@ pub fn comparison_charts(results: &[Loaded], cmp: &Comparison) -> Vec<Chart> {
         out.push(Chart {
             id: super::charts::slug(&format!("compare-{key}-percentiles")),
             title: format!("{key}: {kind} latency by percentile, one colour per node"),
+            caption: "Latency at each percentile from the HDR histogram (3 significant digits, rounds merged exactly; one colour per node, same axes); a curve stops where fewer than 10 samples lie beyond the percentile. Dashed: the profile's limit for this figure.".into(),
             body: Body::Lines(LineChart {
                 x: XAxis::Percentile,
                 y_unit: YUnit::Ns,

@@ -20,7 +20,7 @@ th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}
 .v-pass{color:#00704f;font-weight:bold}.v-marginal{color:#8a5d00;font-weight:bold}.v-fail{color:#b34700;font-weight:bold}.v-skipped{color:#666}
 .best{background:#e6f4ef;font-weight:bold}.note{background:#fff7e0;border-left:4px solid #E69F00;padding:.6em 1em}
 .problems{background:#fdecea;border-left:4px solid #D55E00;padding:.6em 1em}
-figure{margin:1.5em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}
+figure{margin:1.5em 0}figcaption{font-size:.85em;color:#444;max-width:800px}figure svg{max-width:100%;height:auto;border:1px solid #eee}
 code{background:#f5f5f5;padding:0 .2em}";
 
 /// Escape text for HTML.
@@ -90,7 +90,7 @@ fn figure(s: &mut String, c: &Chart) -> Result<(), ReportError> {
         s,
         "<figure id=\"{}\" class=\"chart\">\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
         esc(&c.id),
-        esc(&c.title)
+        esc(&c.caption)
     );
     Ok(())
 }
@@ -199,6 +199,26 @@ fn node(s: &mut String, l: &Loaded, in_comparison: bool) -> Result<(), ReportErr
                 );
             }
             let _ = writeln!(s, "</table>");
+        }
+        if !e.members.is_empty() {
+            let _ = writeln!(s, "<table class=\"members\"><tr><th>Member</th><th>WAL fsync p50 / p99</th><th>backend commit p50 / p99</th><th>peer RTT p50 / p99</th></tr>");
+            for m in &e.members {
+                let _ = write!(s, "<tr><td>{}</td>", esc(&m.name));
+                for k in model::MEMBER_METRICS {
+                    let g = |x: &Option<f64>| {
+                        x.map(crate::units::format_ns).unwrap_or_else(|| "—".into())
+                    };
+                    let text = m
+                        .metrics
+                        .iter()
+                        .find(|(n, _, _)| *n == k)
+                        .map(|(_, a, b)| format!("{} / {}", g(a), g(b)))
+                        .unwrap_or_else(|| "—".into());
+                    let _ = write!(s, "<td class=\"num\">{}</td>", esc(&text));
+                }
+                let _ = writeln!(s, "</tr>");
+            }
+            let _ = writeln!(s, "</table>\n<p><small>Member figures are estimates from each member's Prometheus histogram buckets (/metrics).</small></p>");
         }
     }
     let charts = figures::node_charts(l);

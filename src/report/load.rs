@@ -265,4 +265,18 @@ mod tests {
         let l = parse(Path::new("old.json"), doc).unwrap();
         assert_eq!(l.node(), "h");
     }
+
+    #[test]
+    fn an_odd_etcd_section_is_read_loosely_and_said() {
+        let doc = br#"{"schema_version":2,"tool":{"name":"nodefit","version":"0.1.0"},
+            "hostname":"h","started_at":"2026-01-01T00:00:00Z","finished_at":"2026-01-01T00:00:01Z",
+            "complete":true,"workloads":[],"etcd":{"timeseries":[{"t_s":1,"p50_ns":5,"p99_ns":9}]}}"#;
+        let l = parse(Path::new("e.json"), doc).unwrap();
+        assert!(
+            l.notes.iter().any(|n| n.contains("etcd section")),
+            "{:?}",
+            l.notes
+        );
+        assert!(l.raw["etcd"]["timeseries"].is_array());
+    }
 }

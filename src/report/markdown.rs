@@ -193,7 +193,10 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
                     f("peer_rtt")
                 );
             }
-            let _ = writeln!(s);
+            let _ = writeln!(
+                s,
+                "\nMember figures are estimates from each member's Prometheus histogram buckets (/metrics).\n"
+            );
         }
     }
     if let Some(fp) = &l.doc.fingerprint {

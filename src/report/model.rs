@@ -221,7 +221,9 @@ pub fn etcd_view(raw: &Value) -> Option<EtcdView> {
     if let Some(ts) = e.get("timeseries").and_then(Value::as_array) {
         for s in ts {
             if let Some(t) = num(s, "t_s") {
-                v.timeseries.push((t, num(s, "p50_ns"), num(s, "p99_ns")));
+                // The probe writes 0 for a second without replies: that is "no figure", not 0 ns.
+                let pos = |k: &str| num(s, k).filter(|v| *v > 0.0);
+                v.timeseries.push((t, pos("p50_ns"), pos("p99_ns")));
             }
         }
     }

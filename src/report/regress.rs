@@ -1,6 +1,7 @@
 //! Regression detection over a history of one metric on one node: the latest run against a baseline
 //! of the runs before it. Promises: a regression is called only when the change is both large (at
-//! least the threshold, default 20 % worse) and unlikely to be noise by a stated test:
+//! least the threshold, default 20 % worse: the latest run's figure against the median of the
+//! baseline runs' figures) and unlikely to be noise by a stated test:
 //!
 //! * percentile metrics with HDR histograms: the distribution-free 95 % confidence interval of the
 //!   percentile (binomial order statistics: ranks n·q ± 1.96·√(n·q·(1−q))) of the latest run lies
@@ -178,6 +179,12 @@ pub fn detect(
         }
     };
 
+    // The change is always the run's own figure against the median of the baseline runs' figures
+    // (what the charts plot); the tests below only decide whether it is noise.
+    let mut base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
+    let base_v = median(&mut base_vals);
+    let w = worse_pct(latest.value, base_v);
+
     // 1. Percentile with histograms on both sides.
     let merged = base
         .iter()
@@ -192,8 +199,7 @@ pub fn detect(
             }))
         });
     if let (Some((lh, q)), Some(Some((bh, _)))) = (&latest.hist, merged) {
-        let latest_v = lh.value_at_quantile(*q) as f64;
-        let base_v = bh.value_at_quantile(*q) as f64;
+        let fmt = crate::units::format_ns;
         let (l_lo, l_hi) = quantile_ci(lh, *q);
         let (b_lo, b_hi) = quantile_ci(&bh, *q);
         let significant = if lower_is_better {
@@ -201,31 +207,27 @@ pub fn detect(
         } else {
             l_hi < b_lo
         };
-        let w = worse_pct(latest_v, base_v);
         return Outcome::Judged(Judgement {
-            latest: latest_v,
+            latest: latest.value,
             baseline: base_v,
             worse_pct: w,
             baseline_runs: base.len(),
             test: format!(
-                "95 % order-statistic CI of p{}: latest [{}, {}] ({} samples) vs baseline [{}, {}] ({} samples merged){}",
-                crate::units::percentile_key(q * 100.0),
-                l_lo,
-                l_hi,
+                "95 % order-statistic CI of p{pk}: latest [{}, {}] ({} samples) vs baseline [{}, {}] ({} samples merged){}",
+                fmt(l_lo),
+                fmt(l_hi),
                 lh.len(),
-                b_lo,
-                b_hi,
+                fmt(b_lo),
+                fmt(b_hi),
                 bh.len(),
-                if significant { ", disjoint" } else { ", overlapping" }
+                if significant { ", disjoint" } else { ", overlapping" },
+                pk = crate::units::percentile_key(q * 100.0),
             ),
             significant,
             regression: significant && w >= threshold_pct,
         });
     }
 
-    let mut base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
-    let base_v = median(&mut base_vals);
-    let w = worse_pct(latest.value, base_v);
     // 2. Mann–Whitney over rounds.
     let base_rounds: Vec<f64> = base.iter().flat_map(|b| b.rounds.iter().copied()).collect();
     if latest.rounds.len() >= 3 && base_rounds.len() >= 3 {

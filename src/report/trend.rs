@@ -260,6 +260,7 @@ pub fn chart(t: &MetricTrend) -> Chart {
     Chart {
         id: charts::slug(&format!("trend-{}-{}", t.node, t.metric)),
         title: format!("{} · {} over time", t.node, t.metric),
+        caption: "One point per run: the check's observed value (median over rounds) or the merged percentile; dashed: the limit in the latest run's profile.".into(),
         body: Body::Lines(LineChart {
             x: XAxis::Index(labels),
             y_unit: if t.unit == "ns" {
@@ -325,8 +326,14 @@ pub fn render_html(
     }
     let _ = writeln!(s, "</table>");
     for t in trends {
-        let svg = charts::to_svg(&chart(t))?;
-        let _ = writeln!(s, "<figure>\n{svg}\n</figure>");
+        let c = chart(t);
+        let svg = charts::to_svg(&c)?;
+        let _ = writeln!(
+            s,
+            "<figure id=\"{}\" class=\"chart\">\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
+            esc(&c.id),
+            esc(&c.caption)
+        );
     }
     let _ = writeln!(s, "</body>\n</html>");
     Ok(s.into_bytes())
