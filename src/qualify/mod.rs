@@ -351,6 +351,16 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     std::fs::write(&result_path, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", result_path.display()))?;
 
+    // The HTML report beside result.json; a report that cannot be drawn is a warning, not a
+    // failed qualification (result.json is already written).
+    let report = match crate::report::write_node_report(&doc, &out_dir) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("nodefit: warning: report.html not written: {e}");
+            None
+        }
+    };
+
     match a.output_format {
         OutputFormat::Json => crate::cli::emit(None, &bytes)?,
         OutputFormat::Normal => {
@@ -360,6 +370,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             writeln!(out, "result: {}", result_path.display())?;
+            if let Some(r) = &report {
+                writeln!(out, "report: {}", r.display())?;
+            }
             out.flush()?;
         }
     }
