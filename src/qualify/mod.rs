@@ -194,6 +194,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     );
 
     let progress = crate::cli::stderr_is_tty() && !quiet;
+    let run_start = std::time::Instant::now();
     let mut interrupted = false;
     let max_rounds = plan.iter().map(|s| s.rounds).max().unwrap_or(0);
     'rounds: for r in 1..=max_rounds {
@@ -209,7 +210,11 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                 .collect();
             let opts = crate::disk::RunOptions {
                 progress,
-                label: Some(format!("round {r}/{max_rounds} {} ", s.label)),
+                label: Some(format!(
+                    "round {r}/{max_rounds} {} (qualify ETA ≤{}s) ",
+                    s.label,
+                    eta.saturating_sub(run_start.elapsed()).as_secs()
+                )),
             };
             let results = match crate::disk::run_workloads(&specs, &opts) {
                 Ok(r) => r,
