@@ -13,7 +13,7 @@ qualify: deps build
 ## Set up and run the whole test suite.
 test: test-deps
 	cargo build --release --bin nodefit
-	cargo test --all-targets -- --test-threads=2
+	cargo test --lib --bins --tests --no-fail-fast -- --test-threads=2
 
 deps:
 	@scripts/setup.sh

@@ -22,6 +22,14 @@ pub struct DiskCmd {
 
 pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
     let spec = JobSpec::resolve(&cmd.options)?;
+    // An output file that can't be written is found out now, not after minutes of measuring.
+    if let Some(p) = &cmd.output {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| anyhow::anyhow!("cannot write --output {}: {e}", p.display()))?;
+    }
     let started = std::time::SystemTime::now();
     let mut doc = ResultsDocument::new(started);
     let opts = crate::disk::RunOptions {
