@@ -51,3 +51,43 @@ impl IoEngine for NullEngine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::OpKind;
+
+    fn write(slot: usize) -> IoRequest {
+        IoRequest {
+            slot,
+            kind: OpKind::Write,
+            offset: 0,
+            len: 4096,
+        }
+    }
+
+    #[test]
+    fn depth_one_completes_at_once() {
+        let mut e = NullEngine::new(1);
+        match e.queue(write(0)) {
+            Queued::Completed(c) => assert_eq!((c.slot, c.result), (0, Ok(4096))),
+            other => panic!("expected Completed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn deeper_queues_until_full_then_reaps_all() {
+        let mut e = NullEngine::new(3);
+        for s in 0..3 {
+            assert!(matches!(e.queue(write(s)), Queued::Queued));
+        }
+        assert!(matches!(e.queue(write(0)), Queued::Busy));
+        let mut out = Vec::new();
+        e.getevents(1, &mut out).expect("getevents");
+        assert_eq!(
+            out.iter().map(|c| c.slot).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert!(matches!(e.queue(write(1)), Queued::Queued));
+    }
+}
