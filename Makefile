@@ -12,7 +12,6 @@ qualify: deps build
 
 ## Set up and run the whole test suite.
 test: test-deps
-	cargo build --release --bin nodefit
 	cargo test --lib --bins --tests --no-fail-fast -- --test-threads=2
 
 deps:

@@ -96,6 +96,10 @@ fn leader_killed_mid_probe() {
     std::thread::sleep(Duration::from_millis(1500));
     c.kill(leader);
     let r = probe.join().unwrap().expect("the probe finishes");
+    eprintln!(
+        "ops {} errors {:?} samples {:?} leader changes {:?}",
+        r.ops, r.errors, r.error_samples, r.leader_change_events
+    );
     assert!(r.complete, "{:?}", r.error);
     assert_eq!(r.errors_total, r.errors.values().sum::<u64>());
     assert_eq!(r.requests, r.ops + r.errors_total);

@@ -193,6 +193,54 @@ fn qualify_without_etcd_writes_a_complete_result() {
         "scratch left: {:?}",
         entries(&data)
     );
+    assert!(
+        out.join("report.html").is_file(),
+        "report.html beside result.json"
+    );
+    assert!(stdout.contains("report.html"));
+}
+
+#[test]
+fn flushes_on_tmpfs_raise_the_fsync_honesty_warning() {
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        eprintln!("SKIPPED: no /dev/shm (tmpfs) here");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir_in(shm).unwrap();
+    let out = t.path().join("out");
+    let p = profile(t.path(), "");
+    let o = nodefit(
+        &[
+            "qualify",
+            "--profile",
+            &p,
+            "--directory",
+            data.path().to_str().unwrap(),
+            "--no-etcd",
+            "--rounds",
+            "1",
+            "--quiet",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ],
+        t.path(),
+    );
+    assert!(o.status.code().is_some());
+    let doc = read_doc(&out.join("result.json"));
+    let w: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let h = w
+        .iter()
+        .find(|w| w.starts_with("fsync honesty (heuristic)"))
+        .unwrap_or_else(|| panic!("{w:?}"));
+    assert!(h.contains("tmpfs"), "{h}");
+    assert_eq!(doc["fingerprint"]["filesystem"]["fstype"], "tmpfs");
 }
 
 #[test]

@@ -193,14 +193,14 @@ fn checks_table() {
 
 #[test]
 fn worst_member_is_chosen_by_direction() {
-    let d = json!({"etcd": {"members": [{"rtt": 4.0}, {"rtt": 12.0}]}});
+    let d = json!({"etcd": {"members": [{"peer_rtt": {"p99_ns": 4.0}}, {"peer_rtt": {"p99_ns": 12.0}}]}});
     let up = check(
-        "metric = \"etcd.members[*].rtt\"\ncomparison = \"<=\"\nlimit = 10\nseverity = \"must\"",
+        "metric = \"etcd.members[*].peer_rtt.p99_ns\"\ncomparison = \"<=\"\nlimit = 10\nseverity = \"must\"",
     );
     let r = evaluate(&up, &d, &[]);
     assert_eq!((r.observed, r.verdict.as_str()), (Some(12.0), "fail"));
     let down = check(
-        "metric = \"etcd.members[*].rtt\"\ncomparison = \">=\"\nlimit = 10\nseverity = \"must\"",
+        "metric = \"etcd.members[*].peer_rtt.p99_ns\"\ncomparison = \">=\"\nlimit = 10\nseverity = \"must\"",
     );
     let r = evaluate(&down, &d, &[]);
     assert_eq!((r.observed, r.verdict.as_str()), (Some(4.0), "fail"));

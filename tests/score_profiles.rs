@@ -124,6 +124,24 @@ fn bad_profiles_name_file_and_line() {
             "metric =",
         ),
         (
+            "workloads[wal].latency_ns.sync.percentiles.99\"",
+            "etcd.achieved_rat\"",
+            "the etcd section has no 'achieved_rat'",
+            "metric =",
+        ),
+        (
+            "workloads[wal].latency_ns.sync.percentiles.99\"",
+            "etcd.members.wal_fsync.p99_ns\"",
+            "select with [*]",
+            "metric =",
+        ),
+        (
+            "workloads[wal].latency_ns.sync.percentiles.99\"",
+            "etcd.members[*].wal_fsync\"",
+            "does not name a number",
+            "metric =",
+        ),
+        (
             "comparison = \"<=\"",
             "comparison = \"=<\"",
             "comparison '=<'",

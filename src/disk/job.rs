@@ -133,7 +133,10 @@ pub fn run_job(
     let bs = spec.bs as usize;
     let ramp = Duration::from_nanos(spec.ramp_time_ns);
     let ramp_end = start + ramp;
-    let deadline = spec.runtime_ns.map(|r| ramp_end + Duration::from_nanos(r));
+    // The measured phase lasts `runtime` from the moment measuring actually begins (the loop may
+    // notice the end of the ramp a little late), so runtime_ns reports what was asked for.
+    let runtime = spec.runtime_ns.map(Duration::from_nanos);
+    let mut deadline = runtime.map(|r| ramp_end + r);
     let sync_every = spec.sync_every();
     // Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
     let budget = if spec.time_based {
@@ -245,6 +248,7 @@ pub fn run_job(
         if !measuring && now >= ramp_end {
             measuring = true;
             measure_start = Some(now);
+            deadline = runtime.map(|r| now + r);
             out.write.reset();
             out.read.reset();
             out.sync.reset();

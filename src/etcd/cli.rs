@@ -557,6 +557,50 @@ mod tests {
     }
 
     #[test]
+    fn text_summary_names_what_matters() {
+        let mut r = EtcdResult {
+            target: super::super::TargetInfo {
+                kind: "embedded".into(),
+                member_count: 1,
+                endpoints: vec!["http://127.0.0.1:1".into()],
+                ..Default::default()
+            },
+            target_rate: 150.0,
+            achieved_rate: 149.5,
+            ops: 299,
+            requests: 300,
+            errors_total: 1,
+            complete: false,
+            error: Some("interrupted".into()),
+            ..Default::default()
+        };
+        r.errors.insert("deadline".into(), 1);
+        r.members.push(super::super::MemberResult {
+            name: "m0".into(),
+            id: "abc".into(),
+            is_leader: Some(true),
+            wal_fsync: Some(super::super::MetricEstimate {
+                count: 10,
+                p50_ns: Some(1_000_000),
+                p99_ns: Some(2_000_000),
+                window: "probe".into(),
+                source: crate::etcd::metrics::SOURCE.into(),
+            }),
+            ..Default::default()
+        });
+        let t = text(&r);
+        assert!(t.contains("achieved 149.5/s of 150/s target"), "{t}");
+        assert!(t.contains("deadline=1"), "{t}");
+        assert!(t.contains("m0 abc"), "{t}");
+        assert!(t.contains("(leader)"), "{t}");
+        assert!(
+            t.contains("wal fsync      : p50=1.00ms p99=2.00ms (n=10)"),
+            "{t}"
+        );
+        assert!(t.contains("INCOMPLETE RUN: interrupted"), "{t}");
+    }
+
+    #[test]
     fn total_alone_has_no_duration() {
         let a = EtcdArgs {
             total: Some(10),

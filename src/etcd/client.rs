@@ -237,6 +237,13 @@ pub fn classify(e: &etcd_client::Error) -> ErrorKind {
                     }
                 }
                 Code::Unauthenticated | Code::PermissionDenied => ErrorKind::Auth,
+                // tonic reports a connection that broke mid-request as Unknown "transport error".
+                _ if m.contains("transport error")
+                    || m.contains("connection")
+                    || m.contains("broken pipe") =>
+                {
+                    ErrorKind::Unavailable
+                }
                 _ => ErrorKind::Other,
             }
         }
@@ -317,6 +324,10 @@ mod tests {
                 "etcdserver: authentication failed, invalid user ID or password"
             )),
             ErrorKind::Auth
+        );
+        assert_eq!(
+            classify(&st(Code::Unknown, "transport error")),
+            ErrorKind::Unavailable
         );
         assert_eq!(classify(&st(Code::Internal, "boom")), ErrorKind::Other);
     }

@@ -51,7 +51,24 @@ impl Workload {
         } else {
             rand::rng().random_range(0..self.key_space)
         };
-        format!("{}{:0width$}", self.prefix, n, width = self.digits).into_bytes()
+        // Zero-padded number after the prefix, written without the formatter (which pads char by
+        // char: noticeable client CPU at thousands of requests per second).
+        let mut key = Vec::with_capacity(self.prefix.len() + self.digits);
+        key.extend_from_slice(self.prefix.as_bytes());
+        let mut digits = [0u8; 20];
+        let mut len = 0;
+        let mut v = n;
+        loop {
+            digits[len] = b'0' + (v % 10) as u8;
+            len += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        key.resize(key.len() + self.digits.saturating_sub(len), b'0');
+        key.extend(digits[..len].iter().rev());
+        key
     }
 
     /// Send request number `i`.
@@ -84,6 +101,10 @@ mod tests {
         let s = Workload::new(OpKind::Put, "/p/", 8, 8, 10, true);
         assert_eq!(s.key(3), b"/p/00003".to_vec());
         assert_eq!(s.key(13), b"/p/00003".to_vec());
+        let q = Workload::new(OpKind::Put, "/q/", 40, 8, u64::MAX, true);
+        for n in [0u64, 7, 10, 12345, 99_999, u64::MAX - 1] {
+            assert_eq!(q.key(n), format!("/q/{n:037}").into_bytes());
+        }
         // A key size smaller than the prefix still numbers the whole key space.
         let t = Workload::new(OpKind::Put, "/long/prefix/", 4, 8, 1000, true);
         assert_eq!(t.key(999), b"/long/prefix/999".to_vec());

@@ -152,15 +152,7 @@ pub async fn probe(args: &EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdEr
     }
     target.member_count = ctx.members.len() as u32;
 
-    Ok(assemble(
-        target,
-        load,
-        out,
-        &ctx,
-        cleaned_up,
-        notes,
-        args.members,
-    ))
+    Ok(assemble(target, load, out, &ctx, cleaned_up, notes))
 }
 
 async fn wait_healthy(e: &mut Embedded, settings: &ConnSettings) -> Result<(), EtcdError> {
@@ -369,7 +361,6 @@ fn assemble(
     ctx: &Ctx,
     cleaned_up: bool,
     notes: Vec<String>,
-    _members: u32,
 ) -> EtcdResult {
     let pct = crate::stats::FIO_DEFAULT_PERCENTILES;
     let secs = out.runtime_ns as f64 / 1e9;

@@ -194,6 +194,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     );
 
     let progress = crate::cli::stderr_is_tty() && !quiet;
+    let run_start = std::time::Instant::now();
     let mut interrupted = false;
     let max_rounds = plan.iter().map(|s| s.rounds).max().unwrap_or(0);
     'rounds: for r in 1..=max_rounds {
@@ -209,7 +210,11 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                 .collect();
             let opts = crate::disk::RunOptions {
                 progress,
-                label: Some(format!("round {r}/{max_rounds} {} ", s.label)),
+                label: Some(format!(
+                    "round {r}/{max_rounds} {} (qualify ETA ≤{}s) ",
+                    s.label,
+                    eta.saturating_sub(run_start.elapsed()).as_secs()
+                )),
             };
             let results = match crate::disk::run_workloads(&specs, &opts) {
                 Ok(r) => r,
@@ -238,16 +243,22 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             if !doc.complete {
                 break 'rounds;
             }
-            if !quiet {
-                if let Some(last) = doc.workloads.last() {
-                    say(
-                        quiet,
-                        &format!(
-                            "  round {r} {}: done ({} data ops, {} flushes)",
-                            s.label, last.ops, last.sync_ops
-                        ),
-                    );
-                }
+            for w in &doc.workloads[doc.workloads.len() - s.members.len()..] {
+                say(
+                    quiet,
+                    &format!(
+                        "  round {r} {}: {} data ops, {} flushes in {:.1}s{}",
+                        w.spec.name,
+                        w.ops,
+                        w.sync_ops,
+                        w.runtime_ns as f64 / 1e9,
+                        if s.members.len() > 1 {
+                            " (concurrently)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
             }
         }
     }
@@ -345,6 +356,16 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     std::fs::write(&result_path, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", result_path.display()))?;
 
+    // The HTML report beside result.json; a report that cannot be drawn is a warning, not a
+    // failed qualification (result.json is already written).
+    let report = match crate::report::write_node_report(&doc, &out_dir) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("nodefit: warning: report.html not written: {e}");
+            None
+        }
+    };
+
     match a.output_format {
         OutputFormat::Json => crate::cli::emit(None, &bytes)?,
         OutputFormat::Normal => {
@@ -354,6 +375,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             writeln!(out, "result: {}", result_path.display())?;
+            if let Some(r) = &report {
+                writeln!(out, "report: {}", r.display())?;
+            }
             out.flush()?;
         }
     }

@@ -201,31 +201,40 @@ pub fn comparison_charts(results: &[Loaded], cmp: &Comparison) -> Vec<Chart> {
         ("ops/s", YUnit::Other("ops/s".into()), "observed rate"),
     ] {
         let rows: Vec<_> = cmp.rows.iter().filter(|r| r.unit == unit).collect();
-        if rows.is_empty() {
-            continue;
+        // Three checks per chart: check ids are long, and more would overlap on the x axis.
+        let parts = rows.len().div_ceil(3);
+        for (k, chunk) in rows.chunks(3).enumerate() {
+            let part = if parts > 1 {
+                format!(" ({}/{parts})", k + 1)
+            } else {
+                String::new()
+            };
+            out.push(Chart {
+                id: super::charts::slug(&format!(
+                    "compare-checks-{unit}{}",
+                    if parts > 1 { format!("-{}", k + 1) } else { String::new() }
+                )),
+                title: format!("Checks, {label}{part}: one bar per node, dashed line = limit"),
+                caption: "Each node's observed value for the checks all compared results share; dashed: the limit.".into(),
+                body: Body::Bars(BarChart {
+                    groups: chunk.iter().map(|r| r.id.clone()).collect(),
+                    series_names: cmp.nodes.clone(),
+                    values: chunk
+                        .iter()
+                        .map(|r| {
+                            r.cells
+                                .iter()
+                                .map(|c| c.as_ref().and_then(|c| c.observed))
+                                .collect()
+                        })
+                        .collect(),
+                    limits: chunk.iter().map(|r| r.limit).collect(),
+                    y_unit: y_unit.clone(),
+                    y_label: label.into(),
+                    x_label: "check".into(),
+                }),
+            });
         }
-        out.push(Chart {
-            id: super::charts::slug(&format!("compare-checks-{unit}")),
-            title: format!("Checks in {unit}: one bar per node, dashed line = limit"),
-            caption: "Each node's observed value for the checks all compared results share; dashed: the limit.".into(),
-            body: Body::Bars(BarChart {
-                groups: rows.iter().map(|r| r.id.clone()).collect(),
-                series_names: cmp.nodes.clone(),
-                values: rows
-                    .iter()
-                    .map(|r| {
-                        r.cells
-                            .iter()
-                            .map(|c| c.as_ref().and_then(|c| c.observed))
-                            .collect()
-                    })
-                    .collect(),
-                limits: rows.iter().map(|r| r.limit).collect(),
-                y_unit,
-                y_label: label.into(),
-                x_label: "check".into(),
-            }),
-        });
     }
     // Overlaid percentile curves per workload present in more than one result.
     let views: Vec<Vec<model::WorkloadView>> = results

@@ -110,7 +110,10 @@ pub fn format_value(v: f64, unit: &str) -> String {
         "ns" => crate::units::format_ns(v),
         "bytes" => crate::units::format_bytes(v),
         "pct" => format!("{v:.1}%"),
-        "ops/s" => format!("{v:.0} ops/s"),
+        // Enough digits that values either side of a limit never print the same (49.85 vs 50).
+        "ops/s" if v.abs() >= 1000.0 => format!("{v:.0} ops/s"),
+        "ops/s" if v.abs() >= 100.0 => format!("{v:.1} ops/s"),
+        "ops/s" => format!("{v:.2} ops/s"),
         "count" | "cpus" => format!("{v:.0}"),
         other => format!("{v} {other}"),
     }

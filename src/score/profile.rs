@@ -324,32 +324,89 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
                 ))
             }
         }
-        "etcd" => Ok(()),
+        "etcd" => validate_in(p, &etcd_template(), "the etcd section"),
         "fingerprint" => {
             let template = serde_json::to_value(crate::fingerprint::Fingerprint::template())
                 .map_err(|e| e.to_string())?;
-            let mut node = &template;
-            for s in &p.segments[1..] {
-                match node.get(&s.name) {
-                    Some(n) if s.selector.is_none() => node = n,
-                    _ => {
-                        return Err(format!(
-                            "unknown metric path '{}': the fingerprint has no '{}'",
-                            p.text, s.name
-                        ))
-                    }
-                }
-            }
-            if node.is_number() || node.is_null() {
-                Ok(())
-            } else {
-                Err(format!("metric path '{}' does not name a number", p.text))
-            }
+            validate_in(p, &template, "the fingerprint")
         }
         other => Err(format!(
             "unknown metric path '{}': it must start with workloads[ID], etcd or fingerprint, not '{other}'",
             p.text
         )),
+    }
+}
+
+/// An etcd section with every optional part present, to validate `etcd.` paths against.
+fn etcd_template() -> serde_json::Value {
+    use crate::etcd::{EtcdResult, MemberResult, MetricEstimate};
+    let mut r = crate::stats::Recorder::new();
+    r.record(1);
+    let summary = r.summary(&crate::stats::FIO_DEFAULT_PERCENTILES);
+    let est = MetricEstimate {
+        count: 0,
+        p50_ns: Some(0),
+        p99_ns: Some(0),
+        window: String::new(),
+        source: String::new(),
+    };
+    let member = MemberResult {
+        raft_term: Some(0),
+        raft_index: Some(0),
+        db_size_bytes: Some(0),
+        wal_fsync: Some(est.clone()),
+        backend_commit: Some(est.clone()),
+        peer_rtt: Some(est),
+        ..MemberResult::default()
+    };
+    let e = EtcdResult {
+        latency_ns: summary.clone(),
+        service_time_ns: summary,
+        members: vec![member],
+        ..EtcdResult::default()
+    };
+    serde_json::to_value(e).unwrap_or_default()
+}
+
+/// Check that `p` (after its root) names a number in `template`: arrays need a selector (their
+/// first element stands for all), any key is accepted under `percentiles`.
+fn validate_in(p: &MetricPath, template: &serde_json::Value, what: &str) -> Result<(), String> {
+    let mut node = template;
+    for (k, s) in p.segments.iter().enumerate().skip(1) {
+        if k >= 2 && p.segments[k - 1].name == "percentiles" {
+            return Ok(());
+        }
+        let Some(child) = node.get(&s.name) else {
+            return Err(format!(
+                "unknown metric path '{}': {what} has no '{}'",
+                p.text, s.name
+            ));
+        };
+        node = match (&s.selector, child.as_array()) {
+            (None, None) => child,
+            (Some(Selector::Id(_)), _) => {
+                return Err(format!(
+                    "'{}': [id] selects workloads only; use [*] or [N] for '{}'",
+                    p.text, s.name
+                ))
+            }
+            (Some(_), Some(items)) => match items.first() {
+                Some(first) => first,
+                None => return Ok(()),
+            },
+            (None, Some(_)) => {
+                return Err(format!(
+                    "'{}': '{}' is a list; select with [*] (worst element) or [N]",
+                    p.text, s.name
+                ))
+            }
+            (Some(_), None) => return Err(format!("'{}': '{}' is not a list", p.text, s.name)),
+        };
+    }
+    if node.is_number() || node.is_null() {
+        Ok(())
+    } else {
+        Err(format!("metric path '{}' does not name a number", p.text))
     }
 }
 

@@ -202,6 +202,19 @@ impl EtcdCluster {
                 cmd.arg("--trusted-ca-file").arg(&c.ca);
                 cmd.arg("--client-cert-auth");
             }
+            // If the test process is killed outright (a CI timeout), Drop never runs: the
+            // parent-death signal takes the member down with it. (It fires when the spawning
+            // thread exits; the fixture always lives and dies on that thread.)
+            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                cmd.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
