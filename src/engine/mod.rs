@@ -61,7 +61,8 @@ pub trait IoEngine: Send {
     fn queue(&mut self, req: IoRequest) -> Queued;
     /// Submit what has been queued (one system call for the batch, where the engine can).
     fn commit(&mut self) -> Result<(), nix::errno::Errno>;
-    /// Wait for at least `min` completions and append every available one to `out`.
+    /// Submit anything queued but not yet committed, then wait for at least `min` completions and
+    /// append every available one to `out`.
     fn getevents(&mut self, min: usize, out: &mut Vec<Completion>)
         -> Result<(), nix::errno::Errno>;
 }
