@@ -120,6 +120,22 @@ fn checks_table() {
             "p95",
         ),
         (
+            "under-sampled must: lower percentile beyond the limit but inside the band is marginal",
+            P99_BAND,
+            doc(vec![round(24 * ms, 500)]),
+            "marginal",
+            Some(24e6),
+            "not the marginal band",
+        ),
+        (
+            "under-sampled must: lower percentile beyond the band fails",
+            P99_BAND,
+            doc(vec![round(40 * ms, 500)]),
+            "fail",
+            Some(40e6),
+            "p95",
+        ),
+        (
             "under-sampled should is judged and flagged",
             P99_SHOULD,
             doc(vec![round(12 * ms, 500)]),

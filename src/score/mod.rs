@@ -280,7 +280,12 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             if let Some(lower) = lower {
                 let lv: Vec<f64> = lower.iter().map(|x| x.0).collect();
                 let lm = median(&lv);
-                if check.comparison.upper() && !check.comparison.holds(lm, limit) {
+                // A lower percentile beyond the limit proves the limit is broken, but says nothing
+                // about a marginal band: only beyond the band (or with none) is it a failure.
+                let beyond_band = check
+                    .marginal
+                    .is_none_or(|band| !check.comparison.holds(lm, band));
+                if check.comparison.upper() && !check.comparison.holds(lm, limit) && beyond_band {
                     let label = lower
                         .iter()
                         .map(|x| x.1.as_str())
@@ -293,6 +298,19 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         first.key
                     ));
                     result.verdict = "fail".into();
+                    result.score = check_score(check.comparison, lm, limit);
+                    result.note = Some(notes.join("; "));
+                    return result;
+                }
+                if check.comparison.upper() && !check.comparison.holds(lm, limit) {
+                    // Beyond the limit but within the marginal band: at least MARGINAL, and the
+                    // under-sampled figure can't tell whether it is worse.
+                    notes.push(format!(
+                        "a well-sampled lower percentile ({}) already exceeds the limit but not the marginal band; p{} itself is under-sampled and may be beyond the band",
+                        format_value(lm, &check.unit),
+                        first.key
+                    ));
+                    result.verdict = "marginal".into();
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
                     return result;
