@@ -130,7 +130,10 @@ fn flush_every_n_writes_null_and_real() {
             );
             let w = &doc["workloads"][0];
             assert_eq!(w["ops"], 100, "{engine} n={n}");
-            assert_eq!(w["sync_ops"], 100 / n, "{engine} n={n} depth={depth}");
+            // As fio: a flush after every n writes, but none after the very last write when the
+            // file holds a whole number of blocks (fio ends the job before flushing then).
+            let expect = if 100 % n == 0 { 100 / n - 1 } else { 100 / n };
+            assert_eq!(w["sync_ops"], expect, "{engine} n={n} depth={depth}");
         }
     }
 }

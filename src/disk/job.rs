@@ -138,6 +138,7 @@ pub fn run_job(
     let runtime = spec.runtime_ns.map(Duration::from_nanos);
     let mut deadline = runtime.map(|r| ramp_end + r);
     let sync_every = spec.sync_every();
+    let trailing_flush = spec.size % spec.bs != 0;
     // Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
     let budget = if spec.time_based {
         u64::MAX
@@ -263,9 +264,13 @@ pub fn run_job(
         let can_issue = !stop && !timed_out && fatal.is_none();
         let more = can_issue && issued_data < budget;
 
-        // A flush is due: let the writes before it complete, then time the flush alone. The
-        // last writes of a size-bound job get their flush too, as in fio.
-        let sync_due = can_issue && sync_every.is_some_and(|(n, _)| writes_since_sync >= n);
+        // A flush is due: let the writes before it complete, then time the flush alone. After
+        // the last write of a size-bound job fio flushes only when a partial block is left over
+        // (it looks for one more I/O, flushing first, then finds none fits); so do we, so that
+        // counts match fio's exactly.
+        let sync_due = can_issue
+            && (issued_data < budget || trailing_flush)
+            && sync_every.is_some_and(|(n, _)| writes_since_sync >= n);
         let mut queued_any = false;
         if more && !sync_due && inflight < iodepth {
             // Rate limit on an absolute schedule: op i is due at start + i × interval.
