@@ -24,6 +24,10 @@ pub enum Error {
     RawDevice(PathBuf),
     #[error("{0} already exists and was not created by nodefit; pass --allow-existing to use it (its contents will be overwritten for write workloads)")]
     ExistingFile(PathBuf),
+    #[error("{0} is a symbolic link; nodefit does not follow links to files it writes — pass the target's path (with --allow-existing if it exists)")]
+    Symlink(PathBuf),
+    #[error("{0} is not a regular file (a directory, socket or FIFO); --filename must name a regular file")]
+    NotAFile(PathBuf),
     #[error("not enough free space in {dir}: need {need} bytes, {free} available")]
     NoSpace { dir: PathBuf, need: u64, free: u64 },
     #[error("--direct needs a block size that is a multiple of the device's logical block size ({logical} bytes for {path}); got --bs {bs}")]

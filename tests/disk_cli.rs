@@ -418,6 +418,30 @@ fn bad_input_exits_2_with_a_clear_error_and_leaves_nothing() {
         b"data",
         "existing file must be untouched"
     );
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    assert_refused(
+        &[
+            "disk",
+            "--filename",
+            link.to_str().unwrap(),
+            "--allow-existing",
+        ],
+        "symbolic link",
+    );
+    std::fs::remove_file(&link).unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    assert_refused(
+        &[
+            "disk",
+            "--filename",
+            sub.to_str().unwrap(),
+            "--allow-existing",
+        ],
+        "not a regular file",
+    );
+    std::fs::remove_dir(&sub).unwrap();
     std::fs::remove_file(&existing).unwrap();
     if nodefit::disk::layout::logical_block_size(dir.path()).is_some_and(|l| 2300 % l != 0) {
         assert_refused(

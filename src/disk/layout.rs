@@ -174,8 +174,11 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
                     if ft.is_block_device() || ft.is_char_device() {
                         return Err(Error::RawDevice(path));
                     }
+                    if ft.is_symlink() {
+                        return Err(Error::Symlink(path));
+                    }
                     if !ft.is_file() {
-                        return Err(Error::ExistingFile(path));
+                        return Err(Error::NotAFile(path));
                     }
                     if !spec.allow_existing && !is_ours(&path) {
                         return Err(Error::ExistingFile(path));
