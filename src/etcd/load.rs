@@ -356,11 +356,19 @@ pub async fn run(
                 .unwrap_or(0),
         })
         .collect();
-    let runtime_ns = if s.last_done_ns > 0 {
+    let measured_ns = if s.last_done_ns > 0 {
         s.last_done_ns
     } else {
         Instant::now().saturating_duration_since(start).as_nanos() as u64
     };
+    // The schedule of n requests spans n / rate seconds (the last is due at (n-1) / rate): a run
+    // is never shorter than that, or a short run would report more than its target rate.
+    let span_ns = if scheduled == u64::MAX || stopped {
+        0
+    } else {
+        (scheduled as f64 * interval_ns) as u64
+    };
+    let runtime_ns = measured_ns.max(span_ns);
     LoadOutcome {
         latency: s.latency,
         service: s.service,
