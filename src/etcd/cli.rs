@@ -441,6 +441,13 @@ pub fn text(r: &EtcdResult) -> String {
         "  members (etcd's histograms, Prometheus bucket estimates):"
     );
     for m in &r.members {
+        if m.before.is_some() && m.after.is_none() {
+            let _ = writeln!(
+                s,
+                "    WARNING: member {} ({}) answered before the run but not after it: it stopped or became unreachable during the probe",
+                m.name, m.endpoint
+            );
+        }
         let est = |e: &Option<super::MetricEstimate>| match e {
             Some(e) => format!(
                 "p50={} p99={} (n={}{})",
