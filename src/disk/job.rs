@@ -138,7 +138,7 @@ pub fn run_job(
     let runtime = spec.runtime_ns.map(Duration::from_nanos);
     let mut deadline = runtime.map(|r| ramp_end + r);
     let sync_every = spec.sync_every();
-    let trailing_flush = spec.size % spec.bs != 0;
+    let trailing_flush = !spec.size.is_multiple_of(spec.bs);
     // Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
     let budget = if spec.time_based {
         u64::MAX
