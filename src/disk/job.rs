@@ -46,6 +46,24 @@ pub struct JobOutcome {
     pub interrupted: bool,
 }
 
+impl JobOutcome {
+    /// Nothing measured yet.
+    pub fn empty() -> Self {
+        JobOutcome {
+            write: Recorder::new(),
+            read: Recorder::new(),
+            sync: Recorder::new(),
+            bytes_written: 0,
+            bytes_read: 0,
+            runtime: Duration::ZERO,
+            measure_start: None,
+            seconds: Vec::new(),
+            error: None,
+            interrupted: false,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct InFlight {
     kind: OpKind,
@@ -117,18 +135,7 @@ pub fn run_job(
     shared: &JobShared,
     start: Instant,
 ) -> JobOutcome {
-    let mut out = JobOutcome {
-        write: Recorder::new(),
-        read: Recorder::new(),
-        sync: Recorder::new(),
-        bytes_written: 0,
-        bytes_read: 0,
-        runtime: Duration::ZERO,
-        measure_start: None,
-        seconds: Vec::new(),
-        error: None,
-        interrupted: false,
-    };
+    let mut out = JobOutcome::empty();
     let iodepth = spec.iodepth.max(1) as usize;
     let bs = spec.bs as usize;
     let ramp = Duration::from_nanos(spec.ramp_time_ns);

@@ -110,7 +110,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
             .map(|(i, h)| {
                 let o = h.join().unwrap_or_else(|_| JobOutcome {
                     error: Some("job thread panicked".into()),
-                    ..empty_outcome()
+                    ..JobOutcome::empty()
                 });
                 (i, o)
             })
@@ -136,21 +136,6 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         results.push(fold(spec, &mine, cpu, wall));
     }
     Ok(results)
-}
-
-fn empty_outcome() -> JobOutcome {
-    JobOutcome {
-        write: Recorder::new(),
-        read: Recorder::new(),
-        sync: Recorder::new(),
-        bytes_written: 0,
-        bytes_read: 0,
-        runtime: Duration::ZERO,
-        measure_start: None,
-        seconds: Vec::new(),
-        error: None,
-        interrupted: false,
-    }
 }
 
 /// Fold a spec's jobs into one result, as fio's group_reporting: histograms merged, runtime the
