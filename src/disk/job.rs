@@ -251,6 +251,30 @@ pub fn run_job(
     // just after its completion is reaped. Cleared after any sleep.
     let mut last_t: Option<Instant> = None;
 
+    // Record every completion in `completions` as finished at `t`, freeing its slot.
+    macro_rules! reap_completions {
+        ($t:expr) => {
+            for c in completions.drain(..) {
+                if let Some(s) = slots[c.slot].take() {
+                    inflight -= 1;
+                    free.push(c.slot);
+                    if let Some(e) = finish(
+                        s,
+                        c.result,
+                        $t,
+                        &mut out,
+                        measuring,
+                        measure_start,
+                        &mut cur_sec,
+                        &mut live_pending,
+                    ) {
+                        fatal.get_or_insert(e);
+                    }
+                }
+            }
+        };
+    }
+
     'main: loop {
         let now = last_t.take().unwrap_or_else(Instant::now);
         if !measuring && now >= ramp_end {
@@ -291,24 +315,7 @@ pub fn run_job(
                             continue 'main;
                         }
                         let t = Instant::now();
-                        for c in completions.drain(..) {
-                            if let Some(s) = slots[c.slot].take() {
-                                inflight -= 1;
-                                free.push(c.slot);
-                                if let Some(e) = finish(
-                                    s,
-                                    c.result,
-                                    t,
-                                    &mut out,
-                                    measuring,
-                                    measure_start,
-                                    &mut cur_sec,
-                                    &mut live_pending,
-                                ) {
-                                    fatal.get_or_insert(e);
-                                }
-                            }
-                        }
+                        reap_completions!(t);
                     }
                     let wait = (due - Instant::now().min(due)).min(Duration::from_micros(
                         if inflight > 0 { 200 } else { 20_000 },
@@ -403,24 +410,7 @@ pub fn run_job(
             }
             let t = Instant::now();
             last_t = Some(t);
-            for c in completions.drain(..) {
-                if let Some(s) = slots[c.slot].take() {
-                    inflight -= 1;
-                    free.push(c.slot);
-                    if let Some(e) = finish(
-                        s,
-                        c.result,
-                        t,
-                        &mut out,
-                        measuring,
-                        measure_start,
-                        &mut cur_sec,
-                        &mut live_pending,
-                    ) {
-                        fatal.get_or_insert(e);
-                    }
-                }
-            }
+            reap_completions!(t);
             continue 'main;
         }
 
