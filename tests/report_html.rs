@@ -192,3 +192,58 @@ fn write_node_report_writes_report_html() {
     check_self_contained(&html);
     assert!(html.contains("Verdict: FIT"));
 }
+
+#[test]
+fn results_sharing_a_node_name_get_distinct_chart_ids_and_png_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read("tests/fixtures/results/node-a/result.json").unwrap();
+    let mut files = Vec::new();
+    for run in ["r1", "r2", "r3"] {
+        let p = dir.path().join(run);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join("result.json"), &src).unwrap();
+        files.push(p.join("result.json"));
+    }
+    let inp = input(
+        &files
+            .iter()
+            .map(|p| p.to_str().unwrap())
+            .collect::<Vec<_>>(),
+    );
+    let node = inp.results[0].node();
+    let ids: Vec<String> = report::all_charts(&inp).into_iter().map(|c| c.id).collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    let slug = report::charts::slug(&node);
+    assert!(
+        ids.iter().any(|i| i.starts_with(&format!("{slug}-2-"))),
+        "{ids:?}"
+    );
+    // The HTML uses the same ids, once each.
+    let html = String::from_utf8(Html.render(&inp).unwrap()).unwrap();
+    let html_ids: Vec<&str> = figures(&html)
+        .iter()
+        .map(|f| &f[..f.find('"').unwrap()])
+        .collect();
+    assert_eq!(html_ids, ids);
+    assert!(html.contains(&format!("<h2>{node} #3</h2>")));
+    // PNGs: the count printed is the number of files on disk.
+    let png = dir.path().join("png");
+    let o = nodefit()
+        .arg("report")
+        .args(&files)
+        .arg("-o")
+        .arg(dir.path().join("cmp.html"))
+        .arg("--png-dir")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let on_disk = std::fs::read_dir(&png).unwrap().count();
+    assert_eq!(on_disk, ids.len());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("wrote {on_disk} PNG chart(s)")),
+        "{stderr}"
+    );
+}

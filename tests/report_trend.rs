@@ -107,7 +107,7 @@ fn a_two_fold_slowdown_is_caught() {
     // significant depends on how much the fixture's real rounds vary, so only the test is checked).
     let rate = out.lines().find(|l| l.contains("wal_sync_iops")).unwrap();
     assert!(
-        rate.contains("+50.0 % worse") && rate.contains("Mann"),
+        rate.contains("50.0 % worse") && rate.contains("Mann"),
         "{rate}"
     );
     let page = std::fs::read_to_string(html).unwrap();
@@ -158,4 +158,22 @@ fn metric_and_node_filters() {
     let (code, _, err) = trend(dir.path(), &["--node", "nope"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("no metric found"), "{err}");
+}
+
+#[test]
+fn an_incomplete_latest_run_is_skipped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path(), &[1.0, 1.02, 0.98, 1.01, 0.99, 1.03, 0.97, 2.0]);
+    // The 2× night was interrupted: it must be neither judged nor part of a baseline.
+    let f = dir.path().join("node-a/2026-11-08/result.json");
+    let mut d: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    d["complete"] = Value::from(false);
+    std::fs::write(&f, serde_json::to_vec(&d).unwrap()).unwrap();
+    let (code, out, err) = trend(dir.path(), &["--fail-on-regression"]);
+    assert_eq!(code, Some(0), "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!out.contains("REGRESSION"), "{out}");
+    assert!(
+        out.contains("skipped 1 incomplete run(s)") && out.contains("2026-11-08"),
+        "{out}"
+    );
 }

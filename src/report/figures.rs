@@ -27,9 +27,10 @@ fn workload_limits(checks: &[CheckResult], name: &str, kind: &str) -> Vec<RefLin
         .collect()
 }
 
-/// Charts for one node.
-pub fn node_charts(l: &Loaded) -> Vec<Chart> {
-    let node = l.node();
+/// Charts for one node, titled and identified by `label` (the node name, or "vm #2" when several
+/// results in one report share a node name, so ids stay unique).
+pub fn node_charts(l: &Loaded, label: &str) -> Vec<Chart> {
+    let node = label;
     let mut out = Vec::new();
     for w in model::workload_views(&l.doc) {
         let Some((kind, h)) = w.primary() else {

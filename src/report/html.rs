@@ -5,7 +5,7 @@
 use super::charts::{self, Chart};
 use super::compare::{self, Comparison};
 use super::load::Loaded;
-use super::{figures, model, Renderer, ReportError, ReportInput};
+use super::{model, Renderer, ReportError, ReportInput};
 use std::fmt::Write;
 
 /// The HTML renderer.
@@ -68,11 +68,13 @@ impl Renderer for Html {
             }
             let _ = writeln!(s, "</ul></div>");
         }
+        let (side, per_node) = super::chart_sets(input);
+        let labels = compare::column_labels(&input.results);
         if let Some(c) = &cmp {
-            comparison(&mut s, input, c)?;
+            comparison(&mut s, input, c, &side)?;
         }
-        for l in &input.results {
-            node(&mut s, l, cmp.is_some())?;
+        for ((l, label), charts) in input.results.iter().zip(&labels).zip(&per_node) {
+            node(&mut s, l, cmp.is_some().then_some(label.as_str()), charts)?;
         }
         let _ = writeln!(
             s,
@@ -139,10 +141,16 @@ fn banner(s: &mut String, l: &Loaded) {
     );
 }
 
-fn node(s: &mut String, l: &Loaded, in_comparison: bool) -> Result<(), ReportError> {
+/// One result's section; `heading` is its label in a comparison ("vm #2"), None for a lone report.
+fn node(
+    s: &mut String,
+    l: &Loaded,
+    heading: Option<&str>,
+    charts: &[Chart],
+) -> Result<(), ReportError> {
     let _ = writeln!(s, "<section class=\"node\">");
-    if in_comparison {
-        let _ = writeln!(s, "<h2>{}</h2>", esc(&l.node()));
+    if let Some(h) = heading {
+        let _ = writeln!(s, "<h2>{}</h2>", esc(h));
     }
     banner(s, l);
     for n in &l.notes {
@@ -221,10 +229,9 @@ fn node(s: &mut String, l: &Loaded, in_comparison: bool) -> Result<(), ReportErr
             let _ = writeln!(s, "</table>\n<p><small>Member figures are estimates from each member's Prometheus histogram buckets (/metrics).</small></p>");
         }
     }
-    let charts = figures::node_charts(l);
     if !charts.is_empty() {
         let _ = writeln!(s, "<h3>Charts</h3>");
-        for c in &charts {
+        for c in charts {
             figure(s, c)?;
         }
     }
@@ -247,7 +254,12 @@ fn node(s: &mut String, l: &Loaded, in_comparison: bool) -> Result<(), ReportErr
     Ok(())
 }
 
-fn comparison(s: &mut String, input: &ReportInput, cmp: &Comparison) -> Result<(), ReportError> {
+fn comparison(
+    s: &mut String,
+    input: &ReportInput,
+    cmp: &Comparison,
+    charts: &[Chart],
+) -> Result<(), ReportError> {
     let _ = writeln!(s, "<section class=\"comparison\">");
     if let Some(n) = &cmp.note {
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
@@ -317,10 +329,9 @@ fn comparison(s: &mut String, input: &ReportInput, cmp: &Comparison) -> Result<(
         }
         let _ = writeln!(s, "</table>\n<p><small>★ = best of the row.</small></p>");
     }
-    let charts = figures::comparison_charts(&input.results, cmp);
     if !charts.is_empty() {
         let _ = writeln!(s, "<h2>Charts side by side</h2>");
-        for c in &charts {
+        for c in charts {
             figure(s, c)?;
         }
     }

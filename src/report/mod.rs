@@ -95,20 +95,47 @@ pub struct ReportArgs {
     pub strict: bool,
 }
 
-/// Every chart of a report, in the order the HTML shows them.
-pub fn all_charts(input: &ReportInput) -> Vec<charts::Chart> {
-    let mut out = Vec::new();
-    if input.is_comparison() {
+/// The charts of a report: the side-by-side charts (empty for one result), then each result's own
+/// charts in argument order. Results sharing a node name are labelled "vm #1", "vm #2", … (as in the
+/// comparison tables) and so are their chart ids ("vm-2-wal-percentiles"); any id that would still
+/// repeat gets a "-2", "-3", … suffix, so ids (HTML anchors, PNG file names) never collide.
+pub fn chart_sets(input: &ReportInput) -> (Vec<charts::Chart>, Vec<Vec<charts::Chart>>) {
+    let labels = compare::column_labels(&input.results);
+    let mut side = if input.is_comparison() {
         let cmp = compare::compare(&input.results);
-        out.extend(figures::comparison_charts(&input.results, &cmp));
+        figures::comparison_charts(&input.results, &cmp)
+    } else {
+        Vec::new()
+    };
+    let mut per_node: Vec<Vec<charts::Chart>> = input
+        .results
+        .iter()
+        .zip(&labels)
+        .map(|(l, label)| figures::node_charts(l, label))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for c in side.iter_mut().chain(per_node.iter_mut().flatten()) {
+        if !seen.insert(c.id.clone()) {
+            let mut k = 2;
+            while !seen.insert(format!("{}-{k}", c.id)) {
+                k += 1;
+            }
+            c.id = format!("{}-{k}", c.id);
+        }
     }
-    for l in &input.results {
-        out.extend(figures::node_charts(l));
-    }
-    out
+    (side, per_node)
 }
 
-/// Write every chart as `DIR/<chart id>.png`; returns the files written.
+/// Every chart of a report, in the order the HTML shows them; ids are unique.
+pub fn all_charts(input: &ReportInput) -> Vec<charts::Chart> {
+    let (side, per_node) = chart_sets(input);
+    side.into_iter()
+        .chain(per_node.into_iter().flatten())
+        .collect()
+}
+
+/// Write every chart as `DIR/<chart id>.png`; returns the files written (distinct paths, as chart
+/// ids are unique).
 pub fn write_pngs(input: &ReportInput, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
         path: dir.to_path_buf(),

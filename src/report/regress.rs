@@ -8,7 +8,14 @@
 //!   entirely on the worse side of the interval of the baseline runs' merged histogram;
 //! * otherwise, per-round values: one-sided Mann–Whitney U (normal approximation, tie-corrected),
 //!   p < 0.05, latest rounds against all baseline rounds (needs ≥ 3 on each side);
-//! * otherwise, one figure per run: robust z-score (latest − baseline median) / (1.4826 · MAD) ≥ 3.
+//! * otherwise, one figure per run: robust z-score (latest − baseline median) / (1.4826 · MAD) ≥ 3,
+//!   with the MAD's scale floored at the minimum material change (below), so a baseline with no
+//!   spread (MAD = 0) never makes a change significant by itself.
+//!
+//! And the change must be material in absolute terms: |latest − baseline| at least `min_change`
+//! (the caller's floor: 1 % of the check's limit when known, and at least a per-unit floor such as
+//! 1 µs, 0.5 percentage points or 1 count); a smaller change is never a regression, however large
+//! in percent.
 //!
 //! A history with fewer than [`MIN_BASELINE`] earlier runs is reported as too short, never judged.
 
@@ -59,6 +66,8 @@ pub struct Judgement {
     pub significant: bool,
     /// Large and significant: a regression.
     pub regression: bool,
+    /// The change is below the minimum material absolute change, so never a regression.
+    pub immaterial: bool,
 }
 
 /// Value at a 1-based rank of a histogram.
@@ -154,6 +163,7 @@ pub fn detect(
     baseline_n: usize,
     threshold_pct: f64,
     lower_is_better: bool,
+    min_change: f64,
 ) -> Outcome {
     let Some((latest, earlier)) = history.split_last() else {
         return Outcome::TooShort {
@@ -184,6 +194,15 @@ pub fn detect(
     let mut base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
     let base_v = median(&mut base_vals);
     let w = worse_pct(latest.value, base_v);
+    let min_change = min_change.max(0.0);
+    let immaterial = (latest.value - base_v).abs() < min_change;
+    let material = |test: String| {
+        if immaterial {
+            format!("{test}; change below the minimum material change {min_change}, ignored")
+        } else {
+            test
+        }
+    };
 
     // 1. Percentile with histograms on both sides.
     let merged = base
@@ -212,19 +231,22 @@ pub fn detect(
             baseline: base_v,
             worse_pct: w,
             baseline_runs: base.len(),
-            test: format!(
-                "95 % order-statistic CI of p{pk}: latest [{}, {}] ({} samples) vs baseline [{}, {}] ({} samples merged){}",
+            test: material(format!(
+                "95 % order-statistic CI of the pooled p{pk}: latest pooled {} [{}, {}] ({} samples) vs baseline pooled {} [{}, {}] ({} samples merged){}",
+                fmt(lh.value_at_quantile(*q) as f64),
                 fmt(l_lo),
                 fmt(l_hi),
                 lh.len(),
+                fmt(bh.value_at_quantile(*q) as f64),
                 fmt(b_lo),
                 fmt(b_hi),
                 bh.len(),
                 if significant { ", disjoint" } else { ", overlapping" },
                 pk = crate::units::percentile_key(q * 100.0),
-            ),
+            )),
             significant,
-            regression: significant && w >= threshold_pct,
+            immaterial,
+            regression: significant && !immaterial && w >= threshold_pct,
         });
     }
 
@@ -242,24 +264,39 @@ pub fn detect(
             baseline: base_v,
             worse_pct: w,
             baseline_runs: base.len(),
-            test: format!(
+            test: material(format!(
                 "one-sided Mann–Whitney U over rounds ({} latest vs {} baseline): p = {p:.4}",
                 a.len(),
                 b.len()
-            ),
+            )),
             significant,
-            regression: significant && w >= threshold_pct,
+            immaterial,
+            regression: significant && !immaterial && w >= threshold_pct,
         });
     }
     // 3. Robust z-score of the latest figure against the baseline runs.
     let mut dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
     let mad = median(&mut dev) * 1.4826;
-    let z = if mad > 0.0 {
-        s * (latest.value - base_v) / mad
-    } else if s * (latest.value - base_v) > 0.0 {
-        f64::INFINITY
+    // Floor the scale at the minimum material change: a baseline without spread (MAD = 0) must
+    // not make any change infinitely significant.
+    let scale = mad.max(min_change);
+    let (z, test) = if scale > 0.0 {
+        let z = s * (latest.value - base_v) / scale;
+        (
+            z,
+            format!(
+                "robust z-score against {} baseline runs: z = {z:.1} (≥ 3 needed; scale 1.4826·MAD = {mad}, floored at {min_change})",
+                base.len()
+            ),
+        )
     } else {
-        0.0
+        (
+            0.0,
+            format!(
+                "robust z-score against {} baseline runs: baseline has no spread (MAD = 0) and no absolute floor, not significant",
+                base.len()
+            ),
+        )
     };
     let significant = z >= 3.0;
     Outcome::Judged(Judgement {
@@ -267,12 +304,10 @@ pub fn detect(
         baseline: base_v,
         worse_pct: w,
         baseline_runs: base.len(),
-        test: format!(
-            "robust z-score against {} baseline runs: z = {z:.1} (≥ 3 needed)",
-            base.len()
-        ),
+        test: material(test),
         significant,
-        regression: significant && w >= threshold_pct,
+        immaterial,
+        regression: significant && !immaterial && w >= threshold_pct,
     })
 }
 
@@ -311,7 +346,7 @@ mod tests {
     fn clear_slowdown_is_caught() {
         let mut hist: Vec<Sample> = (0..7).map(|i| night(i + 1, 5000, 2e6, 1.0)).collect();
         hist.push(night(99, 5000, 2e6, 2.0));
-        match detect(&hist, 7, 20.0, true) {
+        match detect(&hist, 7, 20.0, true, 0.0) {
             Outcome::Judged(j) => {
                 assert!(j.regression, "{j:?}");
                 assert!(j.worse_pct > 80.0, "{j:?}");
@@ -328,7 +363,7 @@ mod tests {
             .enumerate()
             .map(|(i, f)| night(i as u64 + 1, 5000, 2e6, *f))
             .collect();
-        match detect(&hist, 7, 20.0, true) {
+        match detect(&hist, 7, 20.0, true, 0.0) {
             Outcome::Judged(j) => assert!(!j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
@@ -338,7 +373,7 @@ mod tests {
     fn short_history_says_so() {
         let hist: Vec<Sample> = (0..3).map(|i| night(i + 1, 1000, 2e6, 1.0)).collect();
         assert_eq!(
-            detect(&hist, 7, 20.0, true),
+            detect(&hist, 7, 20.0, true, 0.0),
             Outcome::TooShort { have: 2, need: 3 }
         );
     }
@@ -352,7 +387,7 @@ mod tests {
         };
         let mut hist: Vec<Sample> = (0..7).map(|i| base(1000.0 + i as f64)).collect();
         hist.push(base(500.0));
-        match detect(&hist, 7, 20.0, false) {
+        match detect(&hist, 7, 20.0, false, 0.0) {
             Outcome::Judged(j) => {
                 assert!(j.regression && j.test.contains("Mann"), "{j:?}");
             }
@@ -374,13 +409,44 @@ mod tests {
             .map(|v| one(*v))
             .collect();
         hist.push(one(10.3));
-        match detect(&hist, 7, 20.0, true) {
+        match detect(&hist, 7, 20.0, true, 0.0) {
             Outcome::Judged(j) => assert!(!j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
         hist.push(one(25.0));
-        match detect(&hist, 7, 20.0, true) {
+        match detect(&hist, 7, 20.0, true, 0.0) {
             Outcome::Judged(j) => assert!(j.regression && j.test.contains("z ="), "{j:?}"),
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn noise_near_zero_with_flat_baseline_is_not_a_regression() {
+        let one = |v: f64| Sample {
+            value: v,
+            rounds: vec![],
+            hist: None,
+        };
+        // cpu_steal-like: 0.034 % every night, then 0.072 % against a 5 % limit.
+        let mut hist: Vec<Sample> = (0..7).map(|_| one(0.034)).collect();
+        hist.push(one(0.072));
+        match detect(&hist, 7, 20.0, true, 0.5) {
+            Outcome::Judged(j) => {
+                assert!(!j.regression && j.immaterial && !j.significant, "{j:?}");
+                assert!(!j.test.contains("inf"), "{j:?}");
+            }
+            o => panic!("{o:?}"),
+        }
+        // No floor at all: a zero MAD is still not significant by itself.
+        match detect(&hist, 7, 20.0, true, 0.0) {
+            Outcome::Judged(j) => assert!(!j.significant && !j.regression, "{j:?}"),
+            o => panic!("{o:?}"),
+        }
+        // A material jump over a flat baseline is still caught.
+        hist.pop();
+        hist.push(one(4.0));
+        match detect(&hist, 7, 20.0, true, 0.5) {
+            Outcome::Judged(j) => assert!(j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
     }

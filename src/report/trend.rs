@@ -172,11 +172,13 @@ impl MetricTrend {
                 self.node, self.metric
             ),
             Outcome::Judged(j) => format!(
-                "{} {}: {} latest {} vs baseline {} ({:+.1} % worse, baseline {} run(s)); {}",
+                "{} {}: {} latest {} vs baseline {} ({:.1} % {}; the run's figure vs the median of {} baseline run(s)); {}",
                 self.node,
                 self.metric,
                 if j.regression {
                     "REGRESSION"
+                } else if j.immaterial && j.worse_pct > 0.0 {
+                    "ok (change too small in absolute terms)"
                 } else if j.worse_pct > 0.0 {
                     "ok (within threshold or not significant)"
                 } else {
@@ -184,7 +186,8 @@ impl MetricTrend {
                 },
                 f(j.latest),
                 f(j.baseline),
-                j.worse_pct,
+                j.worse_pct.abs(),
+                if j.worse_pct > 0.0 { "worse" } else if j.worse_pct < 0.0 { "better" } else { "change" },
                 j.baseline_runs,
                 j.test
             ),
@@ -192,7 +195,31 @@ impl MetricTrend {
     }
 }
 
-/// Compute every trend of a history.
+/// Smallest absolute change that counts as material for a metric: 1 % of the check's limit when one
+/// is known, and never less than a per-unit floor (1 µs for ns, 0.5 percentage points for pct, 1
+/// for counts, ops/s and bytes).
+pub fn min_change(unit: &str, limit: Option<f64>) -> f64 {
+    let unit_floor: f64 = match unit {
+        "ns" => 1000.0,
+        "pct" => 0.5,
+        "count" | "ops/s" | "bytes" => 1.0,
+        _ => 0.0,
+    };
+    let of_limit = limit.map(|l| l.abs() * 0.01).unwrap_or(0.0);
+    unit_floor.max(of_limit)
+}
+
+/// Runs left out of trends because they did not complete (`"complete": false`, e.g. an interrupted
+/// qualify), within the node filter: their files.
+pub fn incomplete(results: &[Loaded], node_filter: Option<&str>) -> Vec<String> {
+    results
+        .iter()
+        .filter(|l| !l.doc.complete && node_filter.is_none_or(|f| f == l.node()))
+        .map(|l| l.path.display().to_string())
+        .collect()
+}
+
+/// Compute every trend of a history (complete runs only).
 pub fn trends(
     results: &[Loaded],
     node_filter: Option<&str>,
@@ -201,7 +228,7 @@ pub fn trends(
     threshold_pct: f64,
 ) -> Vec<MetricTrend> {
     let mut nodes: Vec<String> = Vec::new();
-    for l in results {
+    for l in results.iter().filter(|l| l.doc.complete) {
         let n = l.node();
         if node_filter.is_none_or(|f| f == n) && !nodes.contains(&n) {
             nodes.push(n);
@@ -210,7 +237,11 @@ pub fn trends(
     nodes.sort();
     let mut out = Vec::new();
     for node in nodes {
-        let mut runs: Vec<&Loaded> = results.iter().filter(|l| l.node() == node).collect();
+        // Interrupted runs are neither the latest nor part of the baseline ([`incomplete`]).
+        let mut runs: Vec<&Loaded> = results
+            .iter()
+            .filter(|l| l.node() == node && l.doc.complete)
+            .collect();
         runs.sort_by(|a, b| a.doc.started_at.cmp(&b.doc.started_at));
         let Some(latest) = runs.last() else { continue };
         let wanted = if metrics.is_empty() {
@@ -229,7 +260,8 @@ pub fn trends(
             let (unit, limit, lower) =
                 (last.unit.clone(), last.limit.clone(), last.lower_is_better);
             let samples: Vec<Sample> = reads.iter().map(|(_, r)| r.sample.clone()).collect();
-            let outcome = regress::detect(&samples, baseline, threshold_pct, lower);
+            let floor = min_change(&unit, limit.as_ref().map(|(_, v)| *v));
+            let outcome = regress::detect(&samples, baseline, threshold_pct, lower, floor);
             out.push(MetricTrend {
                 node: node.clone(),
                 metric,
@@ -364,25 +396,47 @@ pub fn run(a: TrendArgs) -> anyhow::Result<i32> {
         a.baseline,
         a.threshold_pct,
     );
+    let skipped = incomplete(&results, a.node.as_deref());
     if ts.is_empty() {
-        eprintln!("nodefit: error: no metric found in the history (check --node and --metric)");
+        eprintln!(
+            "nodefit: error: no metric found in the history (check --node and --metric){}",
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; {} incomplete run(s) skipped", skipped.len())
+            }
+        );
         return Ok(2);
     }
     let mut text = String::new();
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            text,
+            "skipped {} incomplete run(s) (neither latest nor baseline): {}",
+            skipped.len(),
+            skipped.join(", ")
+        );
+    }
     for t in &ts {
         let _ = writeln!(text, "{}", t.line());
     }
     let regressions = ts.iter().filter(|t| t.is_regression()).count();
     let _ = writeln!(
         text,
-        "{regressions} regression(s) in {} metric(s) (threshold {} % worse, baseline up to {} run(s))",
+        "{regressions} regression(s) in {} metric(s) (threshold {} % worse, baseline up to {} run(s); a change is ignored below 1 % of the check's limit or a per-unit floor: 1 µs, 0.5 percentage points, 1 count)",
         ts.len(),
         a.threshold_pct,
         a.baseline
     );
     print!("{text}");
     if let Some(path) = &a.output {
-        let bytes = render_html(&ts, &problems)?;
+        let mut left_out = problems.clone();
+        left_out.extend(
+            skipped
+                .iter()
+                .map(|f| format!("{f}: incomplete run, skipped")),
+        );
+        let bytes = render_html(&ts, &left_out)?;
         crate::cli::emit(Some(path), &bytes)?;
     }
     Ok(if a.fail_on_regression && regressions > 0 {
