@@ -271,6 +271,24 @@ impl EtcdArgs {
                 "--prefix must start with '/' and not be '/' alone, got '{prefix}'"
             )));
         }
+        // Keys are deleted by prefix at the end: "/app" would also cover "/apple/…", so the prefix
+        // always ends at a path boundary.
+        let prefix = if prefix.ends_with('/') {
+            prefix
+        } else {
+            format!("{prefix}/")
+        };
+        // A key is the prefix plus a zero-padded key number; a --key-size that can't hold both
+        // would be reported but not what was sent.
+        let digits = self.key_space.saturating_sub(1).max(1).to_string().len();
+        if (self.key_size as usize) < prefix.len() + digits {
+            return Err(EtcdError::Invalid(format!(
+                "--key-size {} is too small: a key is the prefix '{prefix}' ({} bytes) plus a {digits}-digit key number, so at least {} bytes",
+                self.key_size,
+                prefix.len(),
+                prefix.len() + digits
+            )));
+        }
         let preset_used = if self.rate.is_none() || self.clients.is_none() {
             Some(preset.as_str().to_string())
         } else {
@@ -617,5 +635,6 @@ mod tests {
         assert_eq!(l.duration_s, None);
         assert_eq!(l.total, Some(10));
         assert!(a.resolve_load("/".into()).is_err());
+        assert_eq!(a.resolve_load("/app".into()).unwrap().prefix, "/app/");
     }
 }
