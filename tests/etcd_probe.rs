@@ -22,16 +22,9 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn validate(doc: &Value) {
-    let schema: Value =
-        serde_json::from_str(include_str!("../schema/results.schema.json")).unwrap();
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "schema violations: {errors:#?}");
-}
+#[path = "support/schema.rs"]
+mod schema;
+use schema::validate;
 
 /// Invariants every etcd section must hold.
 fn check_consistent(e: &Value) {

@@ -75,16 +75,9 @@ fn nodefit(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
-fn validate(doc: &Value) {
-    let schema: Value =
-        serde_json::from_str(include_str!("../schema/results.schema.json")).unwrap();
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "schema violations: {errors:#?}");
-}
+#[path = "support/schema.rs"]
+mod schema;
+use schema::validate;
 
 fn read_doc(p: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
