@@ -167,6 +167,8 @@ pub fn run_job(
         .rate_iops
         .map(|r| Duration::from_secs_f64(1.0 / r as f64));
     let mut fatal: Option<String> = None;
+    let mut refused: Option<IoRequest> = None;
+    let mut idle_refusals = 0u32;
 
     // Ops completed but not yet published to the progress counter, and when it was last published:
     // one shared atomic add per ~50 ms instead of one per op (a progress line reads it every 500 ms).
@@ -324,19 +326,26 @@ pub fn run_job(
                     continue 'main;
                 }
             }
-            let is_read = match spec.rwmixread {
-                100 => true,
-                0 => false,
-                pct => rng.random_range(0..100) < pct,
-            };
-            let kind = if is_read { OpKind::Read } else { OpKind::Write };
+            // An op the engine answered Busy to is offered again as it was, so no offset of the
+            // plan is skipped and nothing is counted before an engine took it.
             let slot = free.pop().expect("inflight < iodepth implies a free slot");
-            let req = IoRequest {
-                slot,
-                kind,
-                offset: plan.next(if is_read { 0 } else { 1 }),
-                len: bs,
+            let req = match refused.take() {
+                Some(r) => IoRequest { slot, ..r },
+                None => {
+                    let is_read = match spec.rwmixread {
+                        100 => true,
+                        0 => false,
+                        pct => rng.random_range(0..100) < pct,
+                    };
+                    IoRequest {
+                        slot,
+                        kind: if is_read { OpKind::Read } else { OpKind::Write },
+                        offset: plan.next(if is_read { 0 } else { 1 }),
+                        len: bs,
+                    }
+                }
             };
+            let kind = req.kind;
             let issued = Instant::now();
             slots[slot] = Some(InFlight {
                 kind,
@@ -370,12 +379,28 @@ pub fn run_job(
                 Queued::Busy => {
                     slots[slot] = None;
                     free.push(slot);
-                    // Fall through to commit/reap below, then try again.
+                    refused = Some(req);
+                    if inflight == 0 {
+                        // Nothing to reap that could make room: submit what the engine holds and
+                        // offer again; an engine that keeps refusing with nothing in flight can't
+                        // take I/O at all.
+                        idle_refusals += 1;
+                        let committed = engine.commit();
+                        if idle_refusals > 3 || committed.is_err() {
+                            fatal.get_or_insert(
+                                "the I/O engine refuses operations with nothing in flight".into(),
+                            );
+                        }
+                    }
+                    // Otherwise reap below, then offer it again.
                 }
             }
-            issued_data += 1;
-            if !is_read {
-                writes_since_sync += 1;
+            if refused.is_none() {
+                idle_refusals = 0;
+                issued_data += 1;
+                if kind == OpKind::Write {
+                    writes_since_sync += 1;
+                }
             }
             // More room in the ring: hand this op to the device now and go on filling. Measured on
             // a virtio disk at QD 32, submitting each op as soon as its slot frees (fio's default,
@@ -537,4 +562,72 @@ pub fn run_job(
     }
     out.measure_start = measure_start;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::spec::{DiskOptions, JobSpec};
+    use crate::engine::Completion;
+
+    /// An engine that answers Busy to every third offer and completes the rest in `getevents`:
+    /// the loop must offer a refused op again, count it once and keep the flush cadence.
+    struct Reluctant {
+        offers: u32,
+        queued: Vec<Completion>,
+    }
+
+    impl IoEngine for Reluctant {
+        fn name(&self) -> &'static str {
+            "reluctant"
+        }
+        fn queue(&mut self, req: IoRequest) -> Queued {
+            self.offers += 1;
+            if self.offers % 3 == 0 && !req.kind.is_sync() {
+                return Queued::Busy;
+            }
+            self.queued.push(Completion {
+                slot: req.slot,
+                result: Ok(req.len),
+            });
+            Queued::Queued
+        }
+        fn commit(&mut self) -> Result<(), nix::errno::Errno> {
+            Ok(())
+        }
+        fn getevents(
+            &mut self,
+            _min: usize,
+            out: &mut Vec<Completion>,
+        ) -> Result<(), nix::errno::Errno> {
+            out.append(&mut self.queued);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_busy_engine_loses_and_double_counts_nothing() {
+        let spec = JobSpec::resolve(&DiskOptions {
+            bs: Some("4k".into()),
+            size: Some("400k".into()),
+            fsync: Some(3),
+            iodepth: Some(4),
+            ioengine: Some("null".into()),
+            ..DiskOptions::default()
+        })
+        .unwrap();
+        let shared = JobShared {
+            abort: AtomicBool::new(false),
+            live: LiveCounters::default(),
+        };
+        let mut engine = Reluctant {
+            offers: 0,
+            queued: Vec::new(),
+        };
+        let out = run_job(&spec, &mut engine, &shared, Instant::now());
+        assert_eq!(out.error, None);
+        assert_eq!(out.write.count(), 100);
+        assert_eq!(out.bytes_written, 100 * 4096);
+        assert_eq!(out.sync.count(), 33);
+    }
 }
