@@ -583,7 +583,7 @@ mod tests {
         }
         fn queue(&mut self, req: IoRequest) -> Queued {
             self.offers += 1;
-            if self.offers % 3 == 0 && !req.kind.is_sync() {
+            if self.offers.is_multiple_of(3) && !req.kind.is_sync() {
                 return Queued::Busy;
             }
             self.queued.push(Completion {
