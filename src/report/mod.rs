@@ -180,22 +180,10 @@ pub fn write_node_report(
 
 /// `nodefit report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<i32> {
-    let (results, problems) = load::load_all(&a.inputs);
-    let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    for p in &problems {
-        eprintln!("nodefit: warning: {p}");
-    }
-    if a.strict && !problems.is_empty() {
-        eprintln!(
-            "nodefit: error: {} input(s) could not be read (--strict)",
-            problems.len()
-        );
-        return Ok(2);
-    }
-    if results.is_empty() {
-        eprintln!("nodefit: error: no readable results among the inputs");
-        return Ok(2);
-    }
+    let (results, problems) = match load::load_inputs(&a.inputs, a.strict) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
     let input = ReportInput { results, problems };
     let bytes = a.format.renderer().render(&input)?;
     crate::cli::emit(a.output.as_deref(), &bytes)?;

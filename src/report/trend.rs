@@ -373,22 +373,10 @@ pub fn render_html(
 
 /// `nodefit trend`.
 pub fn run(a: TrendArgs) -> anyhow::Result<i32> {
-    let (results, problems) = load::load_all(&a.inputs);
-    let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    for p in &problems {
-        eprintln!("nodefit: warning: {p}");
-    }
-    if a.strict && !problems.is_empty() {
-        eprintln!(
-            "nodefit: error: {} input(s) could not be read (--strict)",
-            problems.len()
-        );
-        return Ok(2);
-    }
-    if results.is_empty() {
-        eprintln!("nodefit: error: no readable results among the inputs");
-        return Ok(2);
-    }
+    let (results, problems) = match load::load_inputs(&a.inputs, a.strict) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
     let ts = trends(
         &results,
         a.node.as_deref(),
