@@ -61,7 +61,6 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
             f.fd.as_raw_fd(),
             spec.iodepth as usize,
             spec.bs as usize,
-            spec.direct,
         )?;
         engines.push((*i, e));
     }

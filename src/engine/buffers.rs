@@ -18,7 +18,7 @@ pub struct BufferPool {
 unsafe impl Send for BufferPool {}
 
 impl BufferPool {
-    pub fn new(count: usize, bs: usize, _direct: bool) -> Result<Self, crate::error::Error> {
+    pub fn new(count: usize, bs: usize) -> Result<Self, crate::error::Error> {
         let stride = bs.div_ceil(ALIGN) * ALIGN;
         let total = stride
             .checked_mul(count.max(1))
@@ -32,7 +32,7 @@ impl BufferPool {
                 "cannot allocate {total} bytes of I/O buffers"
             )));
         }
-        let mut pool = BufferPool {
+        let pool = BufferPool {
             base,
             layout,
             stride,
@@ -43,7 +43,6 @@ impl BufferPool {
         // SAFETY: base..base+total is our allocation.
         let all = unsafe { std::slice::from_raw_parts_mut(pool.base, total) };
         rng.fill(all);
-        pool.count = count.max(1);
         Ok(pool)
     }
 

@@ -73,9 +73,8 @@ pub fn open(
     fd: RawFd,
     iodepth: usize,
     bs: usize,
-    direct: bool,
 ) -> Result<Box<dyn IoEngine>, crate::error::Error> {
-    let bufs = buffers::BufferPool::new(iodepth, bs, direct)?;
+    let bufs = buffers::BufferPool::new(iodepth, bs)?;
     Ok(match kind {
         EngineKind::Sync => Box::new(sync::SyncEngine::new(fd, bufs)),
         EngineKind::Null => Box::new(null::NullEngine::new(iodepth)),

@@ -201,7 +201,7 @@ mod tests {
     fn getevents_submits_and_reaps_from_another_thread() {
         let file = tempfile::tempfile().expect("temp file");
         let fd = file.as_raw_fd();
-        let bufs = BufferPool::new(4, 4096, false).expect("buffers");
+        let bufs = BufferPool::new(4, 4096).expect("buffers");
         let mut engine = match UringEngine::new(fd, bufs, 4) {
             Ok(e) => e,
             Err(crate::error::Error::UringUnavailable(why)) => {
