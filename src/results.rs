@@ -176,7 +176,8 @@ pub struct WorkloadResult {
     pub bytes_read: u64,
     /// Length of the measured phase (after ramp), nanoseconds.
     pub runtime_ns: u64,
-    /// CPU used by the nodefit process during the measured phase.
+    /// CPU used by the whole nodefit process during the measured phase; workloads that ran at the
+    /// same time (one `concurrent_group`) each carry that same process-wide figure.
     pub cpu: CpuUsage,
     /// Per-second series of the measured phase.
     #[serde(default)]
