@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 NODEFIT := target/release/nodefit
 DIR ?= .
 
-.PHONY: qualify test deps test-deps build lint bench clean
+.PHONY: qualify test deps test-deps build lint bench clean fresh-check fresh-check-full
 
 ## Set up, build and qualify this node (disk under DIR, default: the current directory).
 qualify: deps build
@@ -32,3 +32,10 @@ bench: deps build
 
 clean:
 	cargo clean
+
+## The quick start on a bare Debian 12 root (mmdebstrap + chroot): proves no install step is missing.
+fresh-check:
+	scripts/fresh-machine-check
+
+fresh-check-full:
+	scripts/fresh-machine-check --full

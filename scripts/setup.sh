@@ -1,42 +1,64 @@
 #!/usr/bin/env bash
 # Install what nodefit needs on a Debian/Ubuntu machine, skipping what is already there.
-#   scripts/setup.sh          build + run dependencies (protoc, etcd, fio)
-#   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts)
+#   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, etcd, fio)
+#   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2)
+# Every package is named here: nothing may be assumed to be on a new machine (scripts/fresh-machine-check
+# proves it in a bare Debian root). Exit 2 with a one-line "install X by hand" where that is not possible.
 set -euo pipefail
 
+die() { echo "setup: $*" >&2; exit 2; }
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_file() { [ -e "$1" ]; }
+
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ]; then
+  if have_cmd sudo; then SUDO="sudo"; fi
+fi
 
 need=()
-have_cmd() { command -v "$1" >/dev/null 2>&1; }
+# etcd-client's build script runs protoc on etcd's protos, which import google/protobuf/*.proto: those come
+# from libprotobuf-dev, only a Recommends of protobuf-compiler.
 have_cmd protoc   || need+=(protobuf-compiler)
+have_file /usr/include/google/protobuf/descriptor.proto || need+=(libprotobuf-dev)
 have_cmd etcd     || need+=(etcd-server)
 have_cmd etcdctl  || need+=(etcd-client)
 have_cmd fio      || need+=(fio)
-have_cmd cc       || need+=(gcc libc6-dev)
+have_cmd cc       || need+=(gcc)
+have_file /usr/include/stdio.h || need+=(libc6-dev)
 have_cmd make     || need+=(make)
 have_cmd pkg-config || need+=(pkg-config)
+have_cmd curl     || need+=(curl)
+have_file /etc/ssl/certs/ca-certificates.crt || need+=(ca-certificates)
 if [ "${1:-}" = "--test" ]; then
   have_cmd fusermount3 || need+=(fuse3)
   have_cmd openssl     || need+=(openssl)
   have_cmd chromium    || need+=(chromium)
-  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+  have_cmd ip          || need+=(iproute2)
+  have_cmd losetup     || need+=(mount)
+  have_cmd mkfs.ext4   || need+=(e2fsprogs)
+  have_file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || need+=(fonts-dejavu-core)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then
+  if ! have_cmd apt-get; then
+    die "no apt-get on this machine: install by hand: ${need[*]} (Debian package names), then run again"
+  fi
+  if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+    die "not root and no sudo: as root, apt-get install ${need[*]}, then run again"
+  fi
   echo "setup: installing ${need[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  $SUDO apt-get update -qq || die "apt-get update failed (no network to the package mirror?): install by hand: ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+    || die "apt-get install failed: install by hand: ${need[*]}"
 fi
+have_file /usr/include/google/protobuf/descriptor.proto \
+  || die "google/protobuf/descriptor.proto missing after install: apt-get install libprotobuf-dev"
 
 if ! have_cmd cargo && [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 if ! have_cmd cargo; then
-  if have_cmd curl; then
-    echo "setup: installing the Rust toolchain with rustup"
-    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
-  else
-    echo "setup: no cargo found; install Rust (https://rustup.rs) and run again" >&2
-    exit 2
+  echo "setup: installing the Rust toolchain with rustup"
+  if ! curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal; then
+    die "could not install Rust with rustup (no network to sh.rustup.rs?): install Rust from https://rustup.rs by hand, then run again"
   fi
 fi
 echo "setup: ok"
