@@ -24,27 +24,20 @@ use std::time::{Duration, SystemTime};
 pub const MARK_XATTR: &str = "user.nodefit.scratch";
 const RECORD_PREFIX: &str = ".nodefit-run-";
 const RECORD_SUFFIX: &str = ".lock";
-const RECORD_TMP_SUFFIX: &str = ".tmp";
-/// A record still being created (between create and rename) is left alone this long.
-const TMP_GRACE: Duration = Duration::from_secs(60);
+/// A record this young is never taken for dead: its run may be between creating and locking it.
+const RECORD_GRACE: Duration = Duration::from_secs(10);
 const ETCD_DIR_PREFIX: &str = "nodefit-etcd-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScratchError {
-    #[error("cannot create nodefit's run record in {dir}: {source}")]
-    Record {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read directory {dir}: {source}")]
-    ReadDir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot remove {path}: {source}")]
+    #[error("cannot create nodefit's run record in {dir}: {cause}")]
+    Record { dir: PathBuf, cause: std::io::Error },
+    #[error("cannot read directory {dir}: {cause}")]
+    ReadDir { dir: PathBuf, cause: std::io::Error },
+    #[error("cannot remove {path}: {cause}")]
     Remove {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -165,39 +158,40 @@ impl RunRecord {
     }
 
     fn create(dir: &Path) -> Result<RunRecord, ScratchError> {
-        let err = |source| ScratchError::Record {
+        let err = |cause| ScratchError::Record {
             dir: dir.to_path_buf(),
-            source,
+            cause,
         };
         let id = run_id();
-        let final_path = dir.join(format!("{RECORD_PREFIX}{id}{RECORD_SUFFIX}"));
-        let tmp = dir.join(format!(
-            "{RECORD_PREFIX}{id}{RECORD_SUFFIX}{RECORD_TMP_SUFFIX}"
-        ));
-        // Created under a temporary name, locked, then renamed: a record under its final name is
-        // always locked while its run lives, so another run's scan can't mistake it for dead.
+        let path = dir.join(format!("{RECORD_PREFIX}{id}{RECORD_SUFFIX}"));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)
+            .open(&path)
             .map_err(err)?;
+        // Between this create and the lock another run's scan would see an unlocked record: it
+        // leaves records younger than RECORD_GRACE alone.
         // SAFETY: a valid fd; LOCK_NB never blocks. The lock lives as long as `file` is open.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let e = std::io::Error::last_os_error();
-            let _ = std::fs::remove_file(&tmp);
-            return Err(err(e));
-        }
-        if let Err(e) = std::fs::rename(&tmp, &final_path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(err(e));
+            // File systems without flock (some FUSE, NFS without lockd) fall back to the pid and
+            // start time written below.
+            if !locks_unsupported(&e) {
+                let _ = std::fs::remove_file(&path);
+                return Err(err(e));
+            }
         }
         let mut f = &file;
-        let _ = writeln!(f, "# nodefit run {id}, pid {}", std::process::id());
+        let pid = std::process::id();
+        let start = process_start_time(pid).unwrap_or_default();
+        writeln!(f, "# nodefit run {id} pid {pid} start {start}")
+            .and_then(|()| f.sync_data())
+            .map_err(err)?;
         Ok(RunRecord {
             dir: dir.to_path_buf(),
-            path: final_path,
+            path,
             file: Mutex::new(file),
         })
     }
@@ -248,7 +242,42 @@ pub struct Leftover {
     pub bytes: u64,
 }
 
-/// Is the run record at `path` held by a live process?
+fn locks_unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) | Some(libc::ENOLCK)
+    )
+}
+
+/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with the pid,
+/// it names one process even after the pid is reused.
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The pid and start time a record names, if it names them.
+fn record_owner(path: &Path) -> Option<(u32, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = text.lines().next()?;
+    let mut words = first.split_whitespace();
+    let mut pid = None;
+    let mut start = None;
+    while let Some(w) = words.next() {
+        match w {
+            "pid" => pid = words.next().and_then(|v| v.parse().ok()),
+            "start" => start = words.next().and_then(|v| v.parse().ok()),
+            _ => {}
+        }
+    }
+    Some((pid?, start?))
+}
+
+/// Is the run record at `path` held by a live process? Locked: yes. Unlocked, or on a file system
+/// without locks: the process it names (pid and start time) decides; a record that names none yet
+/// is live while young (its run is between creating and locking it).
 fn record_is_live(path: &Path) -> bool {
     let Ok(f) = OpenOptions::new()
         .read(true)
@@ -259,8 +288,19 @@ fn record_is_live(path: &Path) -> bool {
     };
     // SAFETY: a valid fd; LOCK_NB never blocks. Our own records are locked through another open
     // file description, so this says "live" for them too.
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
-    r != 0
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0
+        && !locks_unsupported(&std::io::Error::last_os_error())
+    {
+        return true; // EWOULDBLOCK: its owner holds it
+    }
+    match record_owner(path) {
+        Some((pid, start)) => process_start_time(pid) == Some(start),
+        None => std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age < RECORD_GRACE),
+    }
 }
 
 /// Is the run `id` still going, by its record in `dir`?
@@ -289,9 +329,9 @@ fn size_of(path: &Path) -> u64 {
 /// Find the leftovers in `dir` (see the module comment). Reads only; removes nothing.
 pub fn find_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
     let entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|source| ScratchError::ReadDir {
+        .map_err(|cause| ScratchError::ReadDir {
             dir: dir.to_path_buf(),
-            source,
+            cause,
         })?
         .flatten()
         .collect();
@@ -307,19 +347,6 @@ pub fn find_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
                 live.push(id.to_string());
             } else {
                 dead_records.push((id.to_string(), path));
-            }
-        } else if name.starts_with(RECORD_PREFIX) && name.ends_with(RECORD_TMP_SUFFIX) {
-            let old = std::fs::symlink_metadata(&path)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > TMP_GRACE);
-            if old && !record_is_live(&path) {
-                out.push(Leftover {
-                    bytes: size_of(&path),
-                    path,
-                    kind: LeftoverKind::RunRecord,
-                });
             }
         }
     }
@@ -408,10 +435,10 @@ pub fn remove_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
         match r {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
+            Err(cause) => {
                 return Err(ScratchError::Remove {
                     path: l.path.clone(),
-                    source,
+                    cause,
                 })
             }
         }
