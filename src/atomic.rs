@@ -64,7 +64,34 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    if result.is_ok() {
+        remove_stale_temps(path);
+    }
     result
+}
+
+/// Temp files of earlier writes to the same path whose writer was killed mid-write: the pid in
+/// their name no longer runs.
+fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.nodefit-tmp-");
+    let Ok(entries) = std::fs::read_dir(parent_of(path)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 /// Check now, before minutes of measuring, that `path` can be written: not a link, and its
@@ -106,6 +133,23 @@ mod tests {
         assert!(check_writable(&link).is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_killed_writers_temp_file_is_removed_by_the_next_write() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("result.json");
+        // pid 0 never names a running writer.
+        let stale = d.path().join(".result.json.nodefit-tmp-0-deadbeef");
+        std::fs::write(&stale, b"half a docu").unwrap();
+        let unrelated = d.path().join(".other.json.nodefit-tmp-0-deadbeef");
+        std::fs::write(&unrelated, b"x").unwrap();
+        write(&p, b"{}").unwrap();
+        assert!(!stale.exists());
+        assert!(
+            unrelated.exists(),
+            "only temps of the same output are touched"
+        );
     }
 
     #[test]
