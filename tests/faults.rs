@@ -216,3 +216,55 @@ fn disk_full_under_the_embedded_etcd_names_etcds_own_error() {
         .collect();
     assert!(left.is_empty(), "left behind on the full disk: {left:?}");
 }
+
+#[test]
+fn directory_removed_mid_run() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("scratch");
+    std::fs::create_dir(&dir).unwrap();
+    let child = nodefit()
+        .args([
+            "disk",
+            "--rw",
+            "write",
+            "--bs",
+            "4k",
+            "--size",
+            "64m",
+            "--fdatasync",
+            "1",
+            "--runtime",
+            "60",
+            "--time-based",
+            "--output-format",
+            "json",
+            "--quiet",
+            "--directory",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !dir.join("nodefit.0.0").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scratch file never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_no_panic(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("a partial result on stdout ({e}); stderr: {err}"));
+    assert_eq!(doc["complete"], false);
+    let why = doc["workloads"][0]["error"].as_str().unwrap_or_default();
+    assert!(why.contains("vanished mid-run"), "{why}");
+    assert!(doc["workloads"][0]["ops"].as_u64().unwrap_or(0) > 0);
+    assert!(!dir.exists(), "nothing recreated");
+}
