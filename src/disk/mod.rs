@@ -155,7 +155,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
 fn file_identity_fd(fd: &std::os::fd::OwnedFd) -> Option<(u64, u64)> {
     nix::sys::stat::fstat(fd)
         .ok()
-        .map(|st| (st.st_dev as u64, st.st_ino as u64))
+        .map(|st| (st.st_dev, st.st_ino))
 }
 
 fn watch_files(
