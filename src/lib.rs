@@ -14,6 +14,4 @@ pub mod qualify;
 pub mod report;
 pub mod results;
 pub mod score;
-pub mod signals;
-pub mod stats;
-pub mod units;
+pub mod util;

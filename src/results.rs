@@ -3,7 +3,7 @@
 //! `schema/results.schema.json` is the same contract in JSON Schema and a test keeps them in step.
 
 use crate::disk::spec::JobSpec;
-use crate::stats::LatencySummary;
+use crate::util::stats::LatencySummary;
 use serde::{Deserialize, Serialize};
 
 /// Version of the results format. 1: disk workloads. 2: adds the `etcd` section and the
@@ -78,7 +78,7 @@ impl ToolInfo {
 impl ResultsDocument {
     /// An empty document stamped with this host and the start time.
     pub fn new(started: std::time::SystemTime) -> Self {
-        let ts = crate::units::rfc3339(started);
+        let ts = crate::util::units::rfc3339(started);
         ResultsDocument {
             schema_version: SCHEMA_VERSION,
             tool: ToolInfo::current(),
@@ -100,7 +100,7 @@ impl ResultsDocument {
     }
 
     pub fn finish(&mut self) {
-        self.finished_at = crate::units::rfc3339(std::time::SystemTime::now());
+        self.finished_at = crate::util::units::rfc3339(std::time::SystemTime::now());
     }
 }
 

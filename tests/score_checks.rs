@@ -340,7 +340,7 @@ fn under_sampled_rounds_are_pooled_when_together_they_suffice() {
     // Three rounds of 400 flushes: p99 is under-sampled in each (needs 1000) but not in all 1200.
     let rounds: Vec<Value> = (0..3)
         .map(|k| {
-            let mut r = nodefit::stats::Recorder::new();
+            let mut r = nodefit::util::stats::Recorder::new();
             for i in 0..400u64 {
                 // 1 % of the flushes take 20 ms, the rest 1 ms (+ a little per round).
                 r.record(if i % 100 == 0 {

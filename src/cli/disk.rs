@@ -39,7 +39,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
     doc.workloads = results;
     doc.finish();
-    let interrupted = crate::signals::stop_requested();
+    let interrupted = crate::util::signals::stop_requested();
     if let Some(w) = doc.workloads.iter().find(|w| !w.complete) {
         doc.complete = false;
         doc.incomplete_reason = w.error.clone();

@@ -50,7 +50,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
-    crate::signals::install();
+    crate::util::signals::install();
     let result = match cli.command {
         Command::Disk(a) => disk::run(a),
         Command::Etcd(a) => crate::etcd::cli::run(a),

@@ -6,7 +6,7 @@
 
 use super::spec::{JobSpec, SyncKind};
 use crate::engine::{Completion, IoEngine, IoRequest, OpKind, Queued};
-use crate::stats::Recorder;
+use crate::util::stats::Recorder;
 use rand::RngExt as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -289,9 +289,9 @@ pub fn run_job(
             out.bytes_read = 0;
             out.bytes_written = 0;
         }
-        let stop = crate::signals::stop_requested() || shared.abort.load(Ordering::Relaxed);
+        let stop = crate::util::signals::stop_requested() || shared.abort.load(Ordering::Relaxed);
         if stop {
-            out.interrupted = crate::signals::stop_requested();
+            out.interrupted = crate::util::signals::stop_requested();
         }
         let timed_out = deadline.is_some_and(|d| now >= d);
         let can_issue = !stop && !timed_out && fatal.is_none();

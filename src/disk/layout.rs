@@ -316,7 +316,7 @@ fn fill(path: &Path, fd: &OwnedFd, from: u64, to: u64, random: bool) -> Result<(
     }
     let mut off = from;
     while off < to {
-        if crate::signals::stop_requested() {
+        if crate::util::signals::stop_requested() {
             return Err(Error::io(
                 path,
                 std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted during layout"),

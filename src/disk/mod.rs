@@ -8,7 +8,7 @@ pub mod spec;
 
 use crate::error::Error;
 use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
-use crate::stats::Recorder;
+use crate::util::stats::Recorder;
 use job::{JobOutcome, JobShared, LiveCounters};
 use spec::JobSpec;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,19 +22,6 @@ pub struct RunOptions {
     pub progress: bool,
     /// Label for the progress line.
     pub label: Option<String>,
-}
-
-fn rusage_self() -> (Duration, Duration) {
-    match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let tv = |t: nix::sys::time::TimeVal| {
-                Duration::from_secs(t.tv_sec().max(0) as u64)
-                    + Duration::from_micros(t.tv_usec().max(0) as u64)
-            };
-            (tv(u.user_time()), tv(u.system_time()))
-        }
-        Err(_) => (Duration::ZERO, Duration::ZERO),
-    }
 }
 
 /// Run the given workloads concurrently and return one result per spec, in order. A workload cut
@@ -102,7 +89,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        let (u0, s0) = rusage_self();
+        let (u0, s0) = crate::util::cpu::process_times();
         let c0 = Instant::now();
         let outcomes: Vec<(usize, JobOutcome)> = handles
             .into_iter()
@@ -114,7 +101,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 (i, o)
             })
             .collect();
-        let (u1, s1) = rusage_self();
+        let (u1, s1) = crate::util::cpu::process_times();
         let wall = c0.elapsed();
         done.store(true, Ordering::Relaxed);
         if let Some(p) = progress {
@@ -281,7 +268,7 @@ fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, labe
             err,
             "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} ops/s (data+sync), p99 {}",
             if p99 > 0 {
-                crate::units::format_ns(p99 as f64)
+                crate::util::units::format_ns(p99 as f64)
             } else {
                 "-".into()
             }

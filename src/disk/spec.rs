@@ -3,7 +3,7 @@
 //! resolved spec is recorded in results JSON so a result says exactly what produced it.
 
 use crate::error::Error;
-use crate::units::{parse_duration, parse_percentile_list, parse_size};
+use crate::util::units::{parse_duration, parse_percentile_list, parse_size};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -300,7 +300,7 @@ impl JobSpec {
         };
         let percentile_list = match &o.percentile_list {
             Some(p) => parse_percentile_list(p)?,
-            None => crate::stats::FIO_DEFAULT_PERCENTILES.to_vec(),
+            None => crate::util::stats::FIO_DEFAULT_PERCENTILES.to_vec(),
         };
         let name = o.name.clone().unwrap_or_else(|| "nodefit".to_string());
         if name.is_empty() || name.contains('/') || name.contains('\0') {

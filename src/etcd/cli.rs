@@ -4,7 +4,7 @@
 use super::{EtcdError, EtcdResult, LoadInfo, ERROR_KINDS};
 use crate::cli::{emit, stderr_is_tty, OutputFormat};
 use crate::results::ResultsDocument;
-use crate::units::format_ns;
+use crate::util::units::format_ns;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,7 +68,7 @@ impl LoadPreset {
 }
 
 fn parse_dur(s: &str) -> Result<Duration, String> {
-    crate::units::parse_duration(s).map_err(|e| e.to_string())
+    crate::util::units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Options of `nodefit etcd` (and of qualify's etcd step).
@@ -320,14 +320,14 @@ pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
         Ok(r) => r,
         Err(e) => {
             eprintln!("nodefit: etcd: {e}");
-            return Ok(if crate::signals::stop_requested() {
+            return Ok(if crate::util::signals::stop_requested() {
                 130
             } else {
                 2
             });
         }
     };
-    let interrupted = crate::signals::stop_requested();
+    let interrupted = crate::util::signals::stop_requested();
     let mut doc = ResultsDocument::new(started);
     if !result.complete {
         doc.complete = false;
@@ -495,7 +495,7 @@ pub fn text(r: &EtcdResult) -> String {
             m.raft_term.map(|v| v.to_string()).unwrap_or("?".into()),
             m.raft_index.map(|v| v.to_string()).unwrap_or("?".into()),
             m.db_size_bytes
-                .map(|v| crate::units::format_bytes(v as f64))
+                .map(|v| crate::util::units::format_bytes(v as f64))
                 .unwrap_or("?".into())
         );
         let _ = writeln!(s, "      wal fsync      : {}", est(&m.wal_fsync));

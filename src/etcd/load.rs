@@ -12,7 +12,7 @@
 use super::client::{classify, error_chain, ErrorKind};
 use super::ops::Workload;
 use super::EtcdSecond;
-use crate::stats::Recorder;
+use crate::util::stats::Recorder;
 use etcd_client::KvClient;
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -296,13 +296,14 @@ pub async fn run(
                             // 2 significant digits (≤ 1 % error) is plenty for a chart.
                             sec.hist = Histogram::new_with_bounds(
                                 1_000,
-                                crate::stats::MAX_TRACKABLE_NS,
+                                crate::util::stats::MAX_TRACKABLE_NS,
                                 2,
                             )
                             .ok();
                         }
                         if let Some(h) = sec.hist.as_mut() {
-                            let _ = h.record(lat.clamp(1_000, crate::stats::MAX_TRACKABLE_NS));
+                            let _ =
+                                h.record(lat.clamp(1_000, crate::util::stats::MAX_TRACKABLE_NS));
                         }
                     }
                     Some((kind, msg)) => {
@@ -328,7 +329,7 @@ pub async fn run(
     if let Some(h) = scheduler {
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
-    let stopped = stopped || *stop.borrow() || crate::signals::stop_requested();
+    let stopped = stopped || *stop.borrow() || crate::util::signals::stop_requested();
     let s = {
         let mut g = match stats.lock() {
             Ok(g) => g,

@@ -17,7 +17,7 @@ pub mod status;
 
 mod probe;
 
-use crate::stats::LatencySummary;
+use crate::util::stats::LatencySummary;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

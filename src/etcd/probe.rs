@@ -35,14 +35,8 @@ fn run_id() -> String {
 }
 
 fn cpu_seconds() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    match getrusage(UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-            t(u.user_time()) + t(u.system_time())
-        }
-        Err(_) => 0.0,
-    }
+    let (user, system) = crate::util::cpu::process_times();
+    (user + system).as_secs_f64()
 }
 
 /// Everything the probe learned, kept while it runs so cleanup can use it on any path.
@@ -170,7 +164,7 @@ async fn wait_healthy(e: &mut Embedded, settings: &ConnSettings) -> Result<(), E
     }
     loop {
         e.check_alive()?;
-        if crate::signals::stop_requested() {
+        if crate::util::signals::stop_requested() {
             return Err(EtcdError::Other(
                 "interrupted while waiting for the embedded etcd".into(),
             ));
@@ -305,7 +299,7 @@ async fn run(
     let sig = {
         let tx = stop_tx.clone();
         tokio::spawn(async move {
-            crate::signals::stopped().await;
+            crate::util::signals::stopped().await;
             let _ = tx.send(true);
         })
     };
@@ -332,8 +326,8 @@ async fn run(
                         total_s.map(|d| format!("/{d:.0}s")).unwrap_or_default(),
                         p.ops,
                         p.errors,
-                        crate::units::format_ns(p.p99_ns as f64),
-                        crate::units::format_ns(p.lag_ns as f64)
+                        crate::util::units::format_ns(p.p99_ns as f64),
+                        crate::util::units::format_ns(p.lag_ns as f64)
                     );
                 }
             }));
@@ -362,7 +356,7 @@ fn assemble(
     cleaned_up: bool,
     notes: Vec<String>,
 ) -> EtcdResult {
-    let pct = crate::stats::FIO_DEFAULT_PERCENTILES;
+    let pct = crate::util::stats::FIO_DEFAULT_PERCENTILES;
     let secs = out.runtime_ns as f64 / 1e9;
     let errors: BTreeMap<String, u64> = ERROR_KINDS
         .iter()

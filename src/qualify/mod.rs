@@ -199,7 +199,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     let max_rounds = plan.iter().map(|s| s.rounds).max().unwrap_or(0);
     'rounds: for r in 1..=max_rounds {
         for s in plan.iter().filter(|s| s.rounds >= r) {
-            if crate::signals::stop_requested() {
+            if crate::util::signals::stop_requested() {
                 interrupted = true;
                 break 'rounds;
             }
@@ -236,7 +236,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                 }
                 doc.workloads.push(w);
             }
-            if crate::signals::stop_requested() {
+            if crate::util::signals::stop_requested() {
                 interrupted = true;
                 break 'rounds;
             }
@@ -305,7 +305,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
         match outcome {
             Ok(r) => doc.etcd = Some(r),
             Err(e) => {
-                if crate::signals::stop_requested() {
+                if crate::util::signals::stop_requested() {
                     interrupted = true;
                 }
                 say(quiet, &format!("etcd probe failed: {e}"));
@@ -314,7 +314,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    if crate::signals::stop_requested() {
+    if crate::util::signals::stop_requested() {
         interrupted = true;
     }
     if interrupted {

@@ -20,7 +20,7 @@ fn workload_limits(checks: &[CheckResult], name: &str, kind: &str) -> Vec<RefLin
                 "limit {} {}: {}",
                 c.comparison,
                 c.id,
-                crate::units::format_ns(c.limit)
+                crate::util::units::format_ns(c.limit)
             ),
             value: c.limit,
         })

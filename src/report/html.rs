@@ -214,7 +214,8 @@ fn node(
                 let _ = write!(s, "<tr><td>{}</td>", esc(&m.name));
                 for k in model::MEMBER_METRICS {
                     let g = |x: &Option<f64>| {
-                        x.map(crate::units::format_ns).unwrap_or_else(|| "—".into())
+                        x.map(crate::util::units::format_ns)
+                            .unwrap_or_else(|| "—".into())
                     };
                     let text = m
                         .metrics

@@ -128,12 +128,12 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
         for v in &views {
             for (k, hist) in &v.kinds {
                 let p = |q: f64| {
-                    if crate::stats::percentile_supported(hist.len(), q * 100.0) {
-                        crate::units::format_ns(hist.value_at_quantile(q) as f64)
+                    if crate::util::stats::percentile_supported(hist.len(), q * 100.0) {
+                        crate::util::units::format_ns(hist.value_at_quantile(q) as f64)
                     } else {
                         format!(
                             "({})",
-                            crate::units::format_ns(hist.value_at_quantile(q) as f64)
+                            crate::util::units::format_ns(hist.value_at_quantile(q) as f64)
                         )
                     }
                 };
@@ -147,7 +147,7 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
                     p(0.5),
                     p(0.99),
                     p(0.999),
-                    crate::units::format_ns(hist.max() as f64)
+                    crate::util::units::format_ns(hist.max() as f64)
                 );
             }
         }
@@ -178,7 +178,8 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
                         .find(|(k, _, _)| *k == name)
                         .map(|(_, a, b)| {
                             let g = |x: &Option<f64>| {
-                                x.map(crate::units::format_ns).unwrap_or_else(|| "—".into())
+                                x.map(crate::util::units::format_ns)
+                                    .unwrap_or_else(|| "—".into())
                             };
                             format!("{} / {}", g(a), g(b))
                         })

@@ -98,7 +98,7 @@ pub fn percentile_curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     for i in 0..=steps {
         let x = 10f64.powf(lo + (hi - lo) * i as f64 / steps as f64);
         let q = 1.0 - 1.0 / x;
-        if !crate::stats::percentile_supported(h.len(), q * 100.0) {
+        if !crate::util::stats::percentile_supported(h.len(), q * 100.0) {
             break;
         }
         pts.push((x, h.value_at_quantile(q) as f64));
@@ -187,12 +187,12 @@ pub fn etcd_view(raw: &Value) -> Option<EtcdView> {
             for key in ["50", "99", "99.9"] {
                 if let Some(x) = p.get(key).and_then(Value::as_f64) {
                     v.summary
-                        .push((format!("latency p{key}"), crate::units::format_ns(x)));
+                        .push((format!("latency p{key}"), crate::util::units::format_ns(x)));
                 }
             }
         }
         if let Some(h) = l.get("histogram").and_then(Value::as_str) {
-            v.latency = crate::stats::decode_histogram(h).ok();
+            v.latency = crate::util::stats::decode_histogram(h).ok();
         }
     }
     match e.get("leader_changes") {
@@ -308,10 +308,10 @@ pub fn headroom(c: &CheckResult) -> Option<f64> {
 /// A value in a check's unit, for tables.
 pub fn fmt_value(v: f64, unit: &str) -> String {
     match unit {
-        "ns" => crate::units::format_ns(v),
+        "ns" => crate::util::units::format_ns(v),
         "ops/s" => format!("{v:.0} ops/s"),
         "pct" => format!("{v:.1} %"),
-        "bytes" => crate::units::format_bytes(v),
+        "bytes" => crate::util::units::format_bytes(v),
         "count" => format!("{v}"),
         other => format!("{v} {other}"),
     }

@@ -19,6 +19,7 @@
 //!
 //! A history with fewer than [`MIN_BASELINE`] earlier runs is reported as too short, never judged.
 
+use crate::util::stats::median;
 use hdrhistogram::Histogram;
 
 /// Fewest earlier runs a baseline needs.
@@ -144,19 +145,6 @@ pub fn mann_whitney_greater(a: &[f64], b: &[f64]) -> f64 {
     normal_sf((u - mean - 0.5) / var.sqrt())
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// Judge the last sample of `history` (oldest first) against up to `baseline_n` runs before it.
 pub fn detect(
     history: &[Sample],
@@ -191,8 +179,8 @@ pub fn detect(
 
     // The change is always the run's own figure against the median of the baseline runs' figures
     // (what the charts plot); the tests below only decide whether it is noise.
-    let mut base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
-    let base_v = median(&mut base_vals);
+    let base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
+    let base_v = median(&base_vals);
     let w = worse_pct(latest.value, base_v);
     let min_change = min_change.max(0.0);
     let immaterial = (latest.value - base_v).abs() < min_change;
@@ -218,7 +206,7 @@ pub fn detect(
             }))
         });
     if let (Some((lh, q)), Some(Some((bh, _)))) = (&latest.hist, merged) {
-        let fmt = crate::units::format_ns;
+        let fmt = crate::util::units::format_ns;
         let (l_lo, l_hi) = quantile_ci(lh, *q);
         let (b_lo, b_hi) = quantile_ci(&bh, *q);
         let significant = if lower_is_better {
@@ -242,7 +230,7 @@ pub fn detect(
                 fmt(b_hi),
                 bh.len(),
                 if significant { ", disjoint" } else { ", overlapping" },
-                pk = crate::units::percentile_key(q * 100.0),
+                pk = crate::util::units::percentile_key(q * 100.0),
             )),
             significant,
             immaterial,
@@ -275,8 +263,8 @@ pub fn detect(
         });
     }
     // 3. Robust z-score of the latest figure against the baseline runs.
-    let mut dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
-    let mad = median(&mut dev) * 1.4826;
+    let dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
+    let mad = median(&dev) * 1.4826;
     // Floor the scale at the minimum material change: a baseline without spread (MAD = 0) must
     // not make any change infinitely significant.
     let scale = mad.max(min_change);

@@ -301,7 +301,7 @@ pub fn chart(t: &MetricTrend) -> Chart {
                 YUnit::Other(t.unit.clone())
             },
             y_label: match parse_path(&t.metric) {
-                Some((_, kind, p)) => format!("{kind} p{}", crate::units::percentile_key(p)),
+                Some((_, kind, p)) => format!("{kind} p{}", crate::util::units::percentile_key(p)),
                 None => t.metric.clone(),
             },
             series: vec![Series {

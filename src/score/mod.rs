@@ -56,20 +56,7 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-/// Median of a non-empty list (mean of the middle two for even lengths).
-pub fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
+pub use crate::util::stats::median;
 
 /// 0–100 from headroom against the limit (see the module comment).
 pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
@@ -107,8 +94,8 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
 /// A value in its unit, for people.
 pub fn format_value(v: f64, unit: &str) -> String {
     match unit {
-        "ns" => crate::units::format_ns(v),
-        "bytes" => crate::units::format_bytes(v),
+        "ns" => crate::util::units::format_ns(v),
+        "bytes" => crate::util::units::format_bytes(v),
         "pct" => format!("{v:.1}%"),
         // Enough digits that values either side of a limit never print the same (49.85 vs 50).
         "ops/s" if v.abs() >= 1000.0 => format!("{v:.0} ops/s"),
@@ -235,7 +222,7 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             .iter()
             .map(|f| f.histogram.as_ref().map_or(0, |h| h.0))
             .sum();
-        if per_round.len() > 1 && crate::stats::percentile_supported(total, asked) {
+        if per_round.len() > 1 && crate::util::stats::percentile_supported(total, asked) {
             if let Some(pooled) = pooled_percentile(&per_round, asked) {
                 // Enough samples over all rounds together: judge the pooled histogram (exact merge
                 // of the rounds' HDR histograms); per-round figures stay in `rounds`.
@@ -369,7 +356,7 @@ fn pooled_percentile(rounds: &[Found], p: f64) -> Option<f64> {
     let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
     for f in rounds {
         let (_, text) = f.histogram.as_ref()?;
-        let h = crate::stats::decode_histogram(text).ok()?;
+        let h = crate::util::stats::decode_histogram(text).ok()?;
         match &mut merged {
             None => merged = Some(h),
             Some(m) => m.add(&h).ok()?,

@@ -299,7 +299,7 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
                         let keys: Vec<String> = spec
                             .percentile_list
                             .iter()
-                            .map(|q| crate::units::percentile_key(*q))
+                            .map(|q| crate::util::units::percentile_key(*q))
                             .collect();
                         if !keys.iter().any(|k| k == key) {
                             return Err(format!(
@@ -340,9 +340,9 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
 /// An etcd section with every optional part present, to validate `etcd.` paths against.
 fn etcd_template() -> serde_json::Value {
     use crate::etcd::{EtcdResult, MemberResult, MetricEstimate};
-    let mut r = crate::stats::Recorder::new();
+    let mut r = crate::util::stats::Recorder::new();
     r.record(1);
-    let summary = r.summary(&crate::stats::FIO_DEFAULT_PERCENTILES);
+    let summary = r.summary(&crate::util::stats::FIO_DEFAULT_PERCENTILES);
     let est = MetricEstimate {
         count: 0,
         p50_ns: Some(0),
@@ -578,7 +578,7 @@ impl Profile {
                 }
                 let mut duration = None;
                 if let Some(d) = &r.duration {
-                    let parsed = crate::units::parse_duration(d.get_ref())
+                    let parsed = crate::util::units::parse_duration(d.get_ref())
                         .map_err(|err| at(d.span().start, err.to_string()))?;
                     duration = Some(parsed);
                     words.extend(["--duration".to_string(), d.get_ref().clone()]);

@@ -1,0 +1,7 @@
+//! The crate's toolbox: units and the one value formatter, latency statistics, process CPU time and
+//! the stop signal. Imports nothing of the crate but [`crate::error`], so every layer may use it.
+
+pub mod cpu;
+pub mod signals;
+pub mod stats;
+pub mod units;
