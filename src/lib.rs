@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod etcd;
 pub mod fingerprint;
+pub mod options;
 pub mod output;
 pub mod qualify;
 pub mod report;

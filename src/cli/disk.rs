@@ -1,7 +1,7 @@
 //! `nodefit disk`: one fio-style workload, printed as fio prints it or as results JSON.
 
 use super::{emit, stderr_is_tty, OutputFormat};
-use crate::disk::spec::{DiskOptions, JobSpec};
+use crate::options::disk::{DiskOptions, JobSpec};
 use crate::results::ResultsDocument;
 use std::path::PathBuf;
 

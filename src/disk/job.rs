@@ -4,8 +4,8 @@
 //! kind. Flushes are issued after the writes before them have completed and are timed on their own,
 //! as fio does, so the sync histogram holds the flush cost alone.
 
-use super::spec::{JobSpec, SyncKind};
 use crate::engine::{Completion, IoEngine, IoRequest, OpKind, Queued};
+use crate::results::spec::{JobSpec, SyncKind};
 use crate::util::stats::Recorder;
 use rand::RngExt as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -567,8 +567,8 @@ pub fn run_job(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk::spec::{DiskOptions, JobSpec};
     use crate::engine::Completion;
+    use crate::options::disk::{DiskOptions, JobSpec};
 
     /// An engine that answers Busy to every third offer and completes the rest in `getevents`:
     /// the loop must offer a refused op again, count it once and keep the flush cadence.

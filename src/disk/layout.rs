@@ -2,8 +2,8 @@
 //! devices, files that aren't ours, O_DIRECT alignment), laying them out as fio does, and removing
 //! them afterwards. nodefit writes nowhere else.
 
-use super::spec::{Fallocate, JobSpec};
 use crate::error::Error;
+use crate::results::spec::{Fallocate, JobSpec};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -199,7 +199,7 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
                     }
                 }
             }
-            if spec.ioengine == super::spec::EngineKind::Null {
+            if spec.ioengine == crate::results::spec::EngineKind::Null {
                 need = 0;
             }
             let canon = dir.canonicalize().unwrap_or(dir);
@@ -274,7 +274,7 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
 }
 
 fn lay_out(spec: &JobSpec, path: &Path, fd: &OwnedFd) -> Result<(), Error> {
-    if spec.ioengine == super::spec::EngineKind::Null {
+    if spec.ioengine == crate::results::spec::EngineKind::Null {
         return Ok(());
     }
     if spec.rw.reads() {

@@ -4,13 +4,12 @@
 
 pub mod job;
 pub mod layout;
-pub mod spec;
 
 use crate::error::Error;
+use crate::results::spec::JobSpec;
 use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
 use crate::util::stats::Recorder;
 use job::{JobOutcome, JobShared, LiveCounters};
-use spec::JobSpec;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};

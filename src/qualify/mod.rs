@@ -5,7 +5,7 @@
 
 use crate::cli::OutputFormat;
 use crate::fingerprint::{cpu_sample, cpu_time_between, Fingerprint};
-use crate::results::{CheckResult, ResultsDocument};
+use crate::results::{CheckResult, CheckVerdict, ResultsDocument};
 use crate::score::profile::{Profile, DEFAULT_PROFILE};
 use crate::score::{format_value, Verdict};
 use std::io::Write;
@@ -324,7 +324,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
 
     fp.cpu_time = cpu_time_between(cpu0, cpu_sample(Path::new("/")));
     let mut warnings = fp.warnings();
-    doc.fingerprint = Some(serde_json::to_value(&fp)?);
+    doc.fingerprint = Some(crate::results::fingerprint::FingerprintSection::Known(
+        Box::new(fp.clone()),
+    ));
     let json = serde_json::to_value(&doc)?;
     let outcome = crate::score::score(&profile, &json, &skip);
     let signals = crate::score::honesty::signals(&doc.workloads, Some(&fp));
@@ -336,7 +338,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             doc.incomplete_reason.as_deref().unwrap_or("stopped early")
         ));
     } else {
-        doc.verdict = Some(outcome.verdict.as_str().into());
+        doc.verdict = Some(outcome.verdict);
         doc.score = Some(outcome.score);
     }
     doc.checks = outcome.checks.clone();
@@ -442,12 +444,12 @@ pub fn render(doc: &ResultsDocument, reasons: &[String], colour: bool) -> String
             [
                 c.id.clone(),
                 obs,
-                match (&c.limit_basis, c.verdict.as_str()) {
-                    (Some(b), "skipped") => format!("{} {b}", c.comparison),
+                match (&c.limit_basis, c.verdict) {
+                    (Some(b), CheckVerdict::Skipped) => format!("{} {b}", c.comparison),
                     _ => format!("{} {}", c.comparison, format_value(c.limit, &c.unit)),
                 },
-                c.severity.clone(),
-                c.verdict.clone(),
+                c.severity.to_string(),
+                c.verdict.to_string(),
                 short_source(&c.source),
             ]
         })
@@ -487,7 +489,7 @@ pub fn render(doc: &ResultsDocument, reasons: &[String], colour: bool) -> String
         let _ = writeln!(s, "{}", line(r, Some(&r[4])));
     }
     for c in &doc.checks {
-        if c.verdict == "skipped" {
+        if c.verdict == CheckVerdict::Skipped {
             let _ = writeln!(
                 s,
                 "  skipped {} ({}): {}",
@@ -513,7 +515,7 @@ pub fn render(doc: &ResultsDocument, reasons: &[String], colour: bool) -> String
             let _ = writeln!(
                 s,
                 "VERDICT: {} (score {score:.0}/100) for node {}",
-                paint(v, v, colour),
+                paint(v.as_str(), v.as_str(), colour),
                 doc.node_name.as_deref().unwrap_or("?")
             );
         }

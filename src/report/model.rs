@@ -289,42 +289,19 @@ fn flatten_into(v: &Value, prefix: String, out: &mut Vec<(String, String)>) {
 
 /// True when smaller observed values are better for this check.
 pub fn lower_is_better(c: &CheckResult) -> bool {
-    c.comparison.starts_with('<')
+    c.comparison.upper()
 }
 
 /// Headroom against the limit as a fraction: positive = room to spare, negative = over the limit.
 pub fn headroom(c: &CheckResult) -> Option<f64> {
-    let o = c.observed?;
-    if c.limit == 0.0 || c.comparison == "==" {
-        return None;
-    }
-    Some(if lower_is_better(c) {
-        (c.limit - o) / c.limit
-    } else {
-        (o - c.limit) / c.limit
-    })
-}
-
-/// A value in a check's unit, for tables.
-pub fn fmt_value(v: f64, unit: &str) -> String {
-    match unit {
-        "ns" => crate::util::units::format_ns(v),
-        "ops/s" => format!("{v:.0} ops/s"),
-        "pct" => format!("{v:.1} %"),
-        "bytes" => crate::util::units::format_bytes(v),
-        "count" => format!("{v}"),
-        other => format!("{v} {other}"),
-    }
+    c.comparison.headroom(c.observed?, c.limit)
 }
 
 /// A merged histogram for a metric path of the form
 /// `workloads[NAME].latency_ns.KIND.percentiles.P`, with q = P/100.
 pub fn metric_histogram(doc: &ResultsDocument, metric: &str) -> Option<(Histogram<u64>, f64)> {
-    let rest = metric.strip_prefix("workloads[")?;
-    let (name, rest) = rest.split_once(']')?;
-    let rest = rest.strip_prefix(".latency_ns.")?;
-    let (kind, rest) = rest.split_once('.')?;
-    let p: f64 = rest.strip_prefix("percentiles.")?.parse().ok()?;
+    let path = crate::results::path::MetricPath::parse(metric).ok()?;
+    let (name, kind, p) = path.workload_percentile()?;
     let mut acc: Option<Histogram<u64>> = None;
     for w in doc.workloads.iter().filter(|w| w.spec.name == name) {
         let s = match kind {

@@ -57,11 +57,8 @@ pub struct MetricRead {
 
 /// Parse `workloads[NAME].latency_ns.KIND.percentiles.P` into (NAME, KIND, P).
 fn parse_path(path: &str) -> Option<(String, String, f64)> {
-    let rest = path.strip_prefix("workloads[")?;
-    let (name, rest) = rest.split_once(']')?;
-    let rest = rest.strip_prefix(".latency_ns.")?;
-    let (kind, rest) = rest.split_once('.')?;
-    let p: f64 = rest.strip_prefix("percentiles.")?.parse().ok()?;
+    let m = crate::results::path::MetricPath::parse(path).ok()?;
+    let (name, kind, p) = m.workload_percentile()?;
     Some((name.to_string(), kind.to_string(), p))
 }
 
@@ -81,7 +78,7 @@ pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Optio
                 format!(
                     "limit {} {}",
                     c.comparison,
-                    model::fmt_value(c.limit, &c.unit)
+                    crate::util::units::format_value(c.limit, &c.unit)
                 ),
                 c.limit,
             )),
@@ -108,7 +105,7 @@ pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Optio
             format!(
                 "limit {} {}",
                 c.comparison,
-                model::fmt_value(c.limit, &c.unit)
+                crate::util::units::format_value(c.limit, &c.unit)
             ),
             c.limit,
         )
@@ -165,7 +162,7 @@ impl MetricTrend {
 
     /// One line for the terminal.
     pub fn line(&self) -> String {
-        let f = |v: f64| model::fmt_value(v, &self.unit);
+        let f = |v: f64| crate::util::units::format_value(v, &self.unit);
         match &self.outcome {
             Outcome::TooShort { have, need } => format!(
                 "{} {}: history too short to judge ({have} earlier run(s), need at least {need})",

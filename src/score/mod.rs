@@ -16,31 +16,15 @@
 //!   check could be evaluated); FIT otherwise.
 
 pub mod honesty;
-pub mod path;
+pub use crate::results::path;
 pub mod profile;
 
+use crate::results::check::CheckVerdict;
+pub use crate::results::check::Verdict;
 use crate::results::CheckResult;
 use path::{Found, Lookup, Selector};
 use profile::{Check, Comparison, Profile, Severity};
 use serde_json::Value;
-
-/// The overall verdict of a qualification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Fit,
-    Marginal,
-    Unfit,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Fit => "FIT",
-            Verdict::Marginal => "MARGINAL",
-            Verdict::Unfit => "UNFIT",
-        }
-    }
-}
 
 /// Everything scoring decides.
 #[derive(Clone, Debug)]
@@ -91,20 +75,7 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
     }
 }
 
-/// A value in its unit, for people.
-pub fn format_value(v: f64, unit: &str) -> String {
-    match unit {
-        "ns" => crate::util::units::format_ns(v),
-        "bytes" => crate::util::units::format_bytes(v),
-        "pct" => format!("{v:.1}%"),
-        // Enough digits that values either side of a limit never print the same (49.85 vs 50).
-        "ops/s" if v.abs() >= 1000.0 => format!("{v:.0} ops/s"),
-        "ops/s" if v.abs() >= 100.0 => format!("{v:.1} ops/s"),
-        "ops/s" => format!("{v:.2} ops/s"),
-        "count" | "cpus" => format!("{v:.0}"),
-        other => format!("{v} {other}"),
-    }
-}
+pub use crate::util::units::format_value;
 
 fn limit_basis(check: &Check) -> Option<String> {
     check
@@ -121,12 +92,12 @@ fn skipped(check: &Check, note: String) -> CheckResult {
         observed: None,
         rounds: Vec::new(),
         unit: check.unit.clone(),
-        comparison: check.comparison.as_str().into(),
+        comparison: check.comparison,
         limit: check.limit,
         limit_basis: limit_basis(check),
         marginal_limit: check.marginal,
-        severity: check.severity.as_str().into(),
-        verdict: "skipped".into(),
+        severity: check.severity,
+        verdict: CheckVerdict::Skipped,
         score: 0.0,
         source: check.source.clone(),
         note: Some(note),
@@ -191,12 +162,12 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             Vec::new()
         },
         unit: check.unit.clone(),
-        comparison: check.comparison.as_str().into(),
+        comparison: check.comparison,
         limit,
         limit_basis: limit_basis(check),
         marginal_limit: check.marginal,
-        severity: check.severity.as_str().into(),
-        verdict: String::new(),
+        severity: check.severity,
+        verdict: CheckVerdict::Skipped,
         score: check_score(check.comparison, observed, limit),
         source: check.source.clone(),
         note: None,
@@ -235,7 +206,7 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                 result.observed = Some(pooled);
                 result.score = check_score(check.comparison, pooled, limit);
                 result.verdict = if check.comparison.holds(pooled, limit) {
-                    "pass"
+                    CheckVerdict::Pass
                 } else if check.marginal.is_some_and(|m| {
                     if check.comparison.upper() {
                         pooled <= m
@@ -243,11 +214,10 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         pooled >= m
                     }
                 }) {
-                    "marginal"
+                    CheckVerdict::Marginal
                 } else {
-                    "fail"
-                }
-                .into();
+                    CheckVerdict::Fail
+                };
                 result.note = Some(notes.join("; "));
                 return result;
             }
@@ -284,7 +254,7 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         format_value(lm, &check.unit),
                         first.key
                     ));
-                    result.verdict = "fail".into();
+                    result.verdict = CheckVerdict::Fail;
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
                     return result;
@@ -297,14 +267,14 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         format_value(lm, &check.unit),
                         first.key
                     ));
-                    result.verdict = "marginal".into();
+                    result.verdict = CheckVerdict::Marginal;
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
                     return result;
                 }
             }
             notes.push("not used for a must check".into());
-            result.verdict = "skipped".into();
+            result.verdict = CheckVerdict::Skipped;
             result.score = 0.0;
             result.note = Some(notes.join("; "));
             return result;
@@ -332,19 +302,18 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             format_value(hi, &check.unit),
             values.len()
         ));
-        "marginal"
+        CheckVerdict::Marginal
     } else if pass {
-        "pass"
+        CheckVerdict::Pass
     } else if in_band {
         notes.push(format!(
             "within the marginal band (up to {})",
             format_value(check.marginal.unwrap_or(limit), &check.unit)
         ));
-        "marginal"
+        CheckVerdict::Marginal
     } else {
-        "fail"
-    }
-    .into();
+        CheckVerdict::Fail
+    };
     if !notes.is_empty() {
         result.note = Some(notes.join("; "));
     }
@@ -373,7 +342,7 @@ pub fn reason(c: &CheckResult) -> String {
         .unwrap_or_else(|| "n/a".into());
     format!(
         "{} [{}] {}: observed {obs}, limit {} {}{} — source: {}",
-        c.verdict.to_uppercase(),
+        c.verdict.upper(),
         c.severity,
         c.id,
         c.comparison,
@@ -398,16 +367,22 @@ pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
 
 /// Verdict, overall score, reasons and warnings from judged checks.
 pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
-    let must = |c: &&&CheckResult| c.severity == "must";
-    let evaluated: Vec<&CheckResult> = checks.iter().filter(|c| c.verdict != "skipped").collect();
-    let must_fail = evaluated.iter().filter(must).any(|c| c.verdict == "fail");
+    let must = |c: &&&CheckResult| c.severity == Severity::Must;
+    let evaluated: Vec<&CheckResult> = checks
+        .iter()
+        .filter(|c| c.verdict != CheckVerdict::Skipped)
+        .collect();
+    let must_fail = evaluated
+        .iter()
+        .filter(must)
+        .any(|c| c.verdict == CheckVerdict::Fail);
     let must_marginal = evaluated
         .iter()
         .filter(must)
-        .any(|c| c.verdict == "marginal");
+        .any(|c| c.verdict == CheckVerdict::Marginal);
     let should_fail = evaluated
         .iter()
-        .any(|c| c.severity == "should" && c.verdict == "fail");
+        .any(|c| c.severity == Severity::Should && c.verdict == CheckVerdict::Fail);
     let mut warnings = Vec::new();
     let mut reasons = Vec::new();
     let verdict = if evaluated.is_empty() {
@@ -421,9 +396,11 @@ pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
         Verdict::Fit
     };
     for c in &checks {
-        match (c.verdict.as_str(), c.severity.as_str()) {
-            ("fail", _) | ("marginal", "must") => reasons.push(reason(c)),
-            ("skipped", "must") => warnings.push(format!(
+        match (c.verdict, c.severity) {
+            (CheckVerdict::Fail, _) | (CheckVerdict::Marginal, Severity::Must) => {
+                reasons.push(reason(c))
+            }
+            (CheckVerdict::Skipped, Severity::Must) => warnings.push(format!(
                 "must check {} was not evaluated: {}",
                 c.id,
                 c.note.as_deref().unwrap_or("no data")
@@ -433,7 +410,11 @@ pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
     }
     let (mut num, mut den) = (0.0, 0.0);
     for c in &evaluated {
-        let w = if c.severity == "must" { 2.0 } else { 1.0 };
+        let w = if c.severity == Severity::Must {
+            2.0
+        } else {
+            1.0
+        };
         num += w * c.score;
         den += w;
     }

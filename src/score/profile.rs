@@ -3,7 +3,7 @@
 //! severity and the document its limit comes from. Loading validates everything a run would trip
 //! over later — unknown keys, unknown metric paths, bad sizes — and names the file and line.
 
-use crate::disk::spec::{DiskOptions, JobSpec};
+use crate::options::disk::{DiskOptions, JobSpec};
 use crate::score::path::{MetricPath, Selector};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -37,67 +37,7 @@ pub enum ProfileError {
     NotFound(String),
 }
 
-/// How a check compares the observed value with its limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Comparison {
-    Le,
-    Lt,
-    Ge,
-    Gt,
-    Eq,
-}
-
-impl Comparison {
-    pub fn parse(s: &str) -> Option<Comparison> {
-        Some(match s {
-            "<=" => Comparison::Le,
-            "<" => Comparison::Lt,
-            ">=" => Comparison::Ge,
-            ">" => Comparison::Gt,
-            "==" => Comparison::Eq,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Comparison::Le => "<=",
-            Comparison::Lt => "<",
-            Comparison::Ge => ">=",
-            Comparison::Gt => ">",
-            Comparison::Eq => "==",
-        }
-    }
-    /// Whether `v` satisfies `v CMP limit`.
-    pub fn holds(self, v: f64, limit: f64) -> bool {
-        match self {
-            Comparison::Le => v <= limit,
-            Comparison::Lt => v < limit,
-            Comparison::Ge => v >= limit,
-            Comparison::Gt => v > limit,
-            Comparison::Eq => v == limit,
-        }
-    }
-    /// True for upper bounds (smaller is better).
-    pub fn upper(self) -> bool {
-        matches!(self, Comparison::Le | Comparison::Lt)
-    }
-}
-
-/// `must` checks decide FIT/UNFIT; `should` checks can only make a node MARGINAL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    Must,
-    Should,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Must => "must",
-            Severity::Should => "should",
-        }
-    }
-}
+pub use crate::results::check::{Comparison, Severity};
 
 /// One check of a profile.
 #[derive(Clone, Debug)]
