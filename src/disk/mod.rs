@@ -8,6 +8,7 @@ pub mod layout;
 use crate::error::Error;
 use crate::results::spec::JobSpec;
 use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
+use crate::util::progress::{Progress, Tick};
 use crate::util::stats::Recorder;
 use job::{JobOutcome, JobShared, LiveCounters};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,10 +16,10 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// How a run reports progress.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct RunOptions {
-    /// Show a progress line on stderr (callers pass `stderr is a TTY && !quiet`).
-    pub progress: bool,
+    /// Where live progress goes (drawn only when the sink wants live figures).
+    pub progress: Progress,
     /// Label for the progress line.
     pub label: Option<String>,
 }
@@ -73,11 +74,12 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 }),
             ));
         }
-        let progress = opts.progress.then(|| {
+        let progress = opts.progress.live().then(|| {
             let shared = shared.clone();
             let done = &done;
             let label = opts.label.clone();
-            scope.spawn(move || progress_loop(specs, &shared.live, done, label))
+            let sink = opts.progress.clone();
+            scope.spawn(move || progress_loop(specs, &shared.live, done, label, sink))
         });
         barrier.wait();
         let t0 = Instant::now();
@@ -233,8 +235,13 @@ fn expected_duration(specs: &[JobSpec]) -> Option<Duration> {
         .and_then(|v| v.into_iter().max())
 }
 
-fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, label: Option<String>) {
-    use std::io::Write;
+fn progress_loop(
+    specs: &[JobSpec],
+    live: &LiveCounters,
+    done: &AtomicBool,
+    label: Option<String>,
+    sink: Progress,
+) {
     let start = Instant::now();
     let total_ops: u64 = specs
         .iter()
@@ -260,19 +267,13 @@ fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, labe
             let by_ops = elapsed * (total_ops.saturating_sub(ops)) as f64 / ops as f64;
             eta = Some(eta.map_or(by_ops, |e| e.min(by_ops)));
         }
-        let p99 = live.last_p99_ns.load(Ordering::Relaxed);
-        let eta_s = eta.map_or("?".into(), |e| format!("{e:.0}s"));
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} ops/s (data+sync), p99 {}",
-            if p99 > 0 {
-                crate::util::units::format_ns(p99 as f64)
-            } else {
-                "-".into()
-            }
-        );
-        let _ = err.flush();
+        sink.tick(&Tick::Disk {
+            label: label.clone(),
+            elapsed_s: elapsed,
+            eta_s: eta,
+            ops_per_s: iops,
+            p99_ns: live.last_p99_ns.load(Ordering::Relaxed),
+        });
     }
-    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    sink.end(false);
 }

@@ -7,8 +7,8 @@
 //! errors and Ctrl-C); a user's cluster is never compacted, defragmented or reconfigured; an embedded
 //! etcd is always stopped and its data dirs removed.
 
-pub mod cli;
 pub mod client;
+pub mod config;
 pub mod embedded;
 pub mod load;
 pub mod metrics;
@@ -18,6 +18,9 @@ pub mod status;
 mod probe;
 
 pub use probe::probe;
+
+use crate::options::etcd::EtcdOptions;
+use crate::util::progress::Progress;
 
 pub use crate::results::etcd::*;
 
@@ -50,14 +53,16 @@ pub enum EtcdError {
     Other(String),
 }
 
+pub use config::LIVE_RATE_LIMIT;
+
 /// Run the probe described by `args` on its own tokio runtime. Partial results (Ctrl-C) come back
-/// as `Ok` with `complete: false`.
-pub fn probe_blocking(args: &cli::EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdError> {
+/// as `Ok` with `complete: false`. Live figures go to `progress`.
+pub fn probe_blocking(args: &EtcdOptions, progress: &Progress) -> Result<EtcdResult, EtcdError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| EtcdError::Runtime(e.to_string()))?;
-    let out = rt.block_on(probe(args, progress));
+    let out = rt.block_on(probe(args, progress.clone()));
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     out
 }

@@ -3,7 +3,6 @@
 //! delete the prefix → stop the embedded etcd. Cleanup runs on every path out once the prefix was
 //! taken, including errors and Ctrl-C.
 
-use super::cli::EtcdArgs;
 use super::client::ConnSettings;
 use super::embedded::Embedded;
 use super::load::{LoadOutcome, LoadPlan, LATE_THRESHOLD_NS};
@@ -14,6 +13,8 @@ use super::{
     hex_id, BehindSchedule, EtcdError, EtcdResult, LoadInfo, MemberResult, MemberStatus,
     TargetInfo, ERROR_KINDS,
 };
+use crate::options::etcd::EtcdOptions;
+use crate::util::progress::{Progress, Tick};
 use etcd_client::{Client, DeleteOptions, GetOptions};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -55,7 +56,7 @@ struct Ctx {
 }
 
 /// Run the probe (see the module comment).
-pub async fn probe(args: &EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdError> {
+pub async fn probe(args: &EtcdOptions, progress: Progress) -> Result<EtcdResult, EtcdError> {
     let id = run_id();
     let prefix = args
         .prefix
@@ -232,11 +233,11 @@ async fn scrape_all(
 }
 
 async fn run(
-    args: &EtcdArgs,
+    args: &EtcdOptions,
     load: &LoadInfo,
     settings: &ConnSettings,
     ctx: &mut Ctx,
-    progress: bool,
+    progress: Progress,
 ) -> Result<(), EtcdError> {
     let mut main = settings.connect_checked().await?;
     let timeout = args.command_timeout;
@@ -314,21 +315,21 @@ async fn run(
     let cpu0 = cpu_seconds();
     let mut reporter = None;
     let outcome = super::load::run(&plan, workload, &kvs, stop_rx, |l| {
-        if progress {
+        if progress.live() {
             let total_s = load.duration_s;
+            let sink = progress.clone();
             reporter = Some(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     let p = l.progress();
-                    eprint!(
-                        "\retcd: {:.0}s{}  ok {}  errors {}  p99 {}  lag {}   ",
-                        p.elapsed_s,
-                        total_s.map(|d| format!("/{d:.0}s")).unwrap_or_default(),
-                        p.ops,
-                        p.errors,
-                        crate::util::units::format_ns(p.p99_ns as f64),
-                        crate::util::units::format_ns(p.lag_ns as f64)
-                    );
+                    sink.tick(&Tick::Etcd {
+                        elapsed_s: p.elapsed_s,
+                        total_s,
+                        ops: p.ops,
+                        errors: p.errors,
+                        p99_ns: p.p99_ns,
+                        lag_ns: p.lag_ns,
+                    });
                 }
             }));
         }
@@ -337,7 +338,7 @@ async fn run(
     ctx.cpu_s = cpu_seconds() - cpu0;
     if let Some(r) = reporter {
         r.abort();
-        eprintln!();
+        progress.end(true);
     }
     let _ = stop_tx.send(true);
     let _ = watcher.await;

@@ -3,3 +3,4 @@
 //! filled in, ready to run). The command layer and profiles fill them; the domain only reads them.
 
 pub mod disk;
+pub mod etcd;

@@ -55,7 +55,7 @@ pub trait Renderer {
 }
 
 /// Report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// One self-contained HTML file (inline SVG charts and CSS, no scripts or external links).
     Html,
@@ -66,33 +66,14 @@ pub enum Format {
 }
 
 impl Format {
-    fn renderer(self) -> Box<dyn Renderer> {
+    /// The renderer of this format.
+    pub fn renderer(self) -> Box<dyn Renderer> {
         match self {
             Format::Html => Box::new(html::Html),
             Format::Md => Box::new(markdown::Markdown),
             Format::Json => Box::new(json::Json),
         }
     }
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// Results files, or directories (every result.json / *result.json below them). One result gives
-    /// a node report; several a comparison.
-    #[arg(required = true, value_name = "RESULT.json|DIR")]
-    pub inputs: Vec<PathBuf>,
-    /// Write the report here (default: stdout).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value = "html")]
-    pub format: Format,
-    /// Also write every chart as a PNG into this directory.
-    #[arg(long, value_name = "DIR")]
-    pub png_dir: Option<PathBuf>,
-    /// Fail (exit 2) when any input cannot be read, instead of reporting on the rest.
-    #[arg(long)]
-    pub strict: bool,
 }
 
 /// The charts of a report: the side-by-side charts (empty for one result), then each result's own
@@ -176,24 +157,4 @@ pub fn write_node_report(
         source,
     })?;
     Ok(path)
-}
-
-/// `nodefit report`.
-pub fn run(a: ReportArgs) -> anyhow::Result<i32> {
-    let (results, problems) = match load::load_inputs(&a.inputs, a.strict) {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    let input = ReportInput { results, problems };
-    let bytes = a.format.renderer().render(&input)?;
-    crate::cli::emit(a.output.as_deref(), &bytes)?;
-    if let Some(dir) = &a.png_dir {
-        let files = write_pngs(&input, dir)?;
-        eprintln!(
-            "nodefit: wrote {} PNG chart(s) to {}",
-            files.len(),
-            dir.display()
-        );
-    }
-    Ok(0)
 }

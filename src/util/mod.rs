@@ -2,6 +2,7 @@
 //! the stop signal. Imports nothing of the crate but [`crate::error`], so every layer may use it.
 
 pub mod cpu;
+pub mod progress;
 pub mod signals;
 pub mod stats;
 pub mod units;

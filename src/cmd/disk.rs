@@ -1,6 +1,6 @@
 //! `nodefit disk`: one fio-style workload, printed as fio prints it or as results JSON.
 
-use super::{emit, stderr_is_tty, OutputFormat};
+use super::{emit, Outcome, OutputFormat};
 use crate::options::disk::{DiskOptions, JobSpec};
 use crate::results::ResultsDocument;
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ pub struct DiskCmd {
     pub quiet: bool,
 }
 
-pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
+pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     let spec = JobSpec::resolve(&cmd.options)?;
     // An output file that can't be written is found out now, not after minutes of measuring.
     if let Some(p) = &cmd.output {
@@ -33,7 +33,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
     let started = std::time::SystemTime::now();
     let mut doc = ResultsDocument::new(started);
     let opts = crate::disk::RunOptions {
-        progress: stderr_is_tty() && !cmd.quiet,
+        progress: super::progress(cmd.quiet),
         label: None,
     };
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
@@ -50,15 +50,15 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
             v.push(b'\n');
             v
         }
-        OutputFormat::Normal => crate::output::disk_text(&doc).into_bytes(),
+        OutputFormat::Normal => crate::ui::disk::disk_text(&doc).into_bytes(),
     };
     emit(cmd.output.as_deref(), &bytes)?;
     Ok(if interrupted {
-        130
+        Outcome::Interrupted
     } else if doc.complete {
-        0
+        Outcome::Done
     } else {
         // Disk full or an I/O error mid-run: the partial result is out, but the run failed.
-        2
+        Outcome::CouldNotRun
     })
 }
