@@ -10,7 +10,7 @@ use crate::results::spec::JobSpec;
 use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
 use crate::util::progress::{Progress, Tick};
 use crate::util::stats::Recorder;
-use job::{JobOutcome, JobShared, LiveCounters};
+use job::{JobOutcome, JobShared, LiveCounters, SecondBucket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -141,7 +141,7 @@ fn fold(
     let mut runtime = Duration::ZERO;
     let mut error = None;
     let mut interrupted = false;
-    let mut seconds: Vec<(u64, u64, Recorder)> = Vec::new();
+    let mut seconds: Vec<SecondBucket> = Vec::new();
     for j in jobs {
         write.merge(&j.write);
         read.merge(&j.read);
@@ -153,13 +153,11 @@ fn fold(
             error = j.error.clone();
         }
         interrupted |= j.interrupted;
-        for (k, (ops, sops, rec)) in j.seconds.iter().enumerate() {
+        for (k, second) in j.seconds.iter().enumerate() {
             if seconds.len() <= k {
-                seconds.push((0, 0, Recorder::new()));
+                seconds.push(SecondBucket::default());
             }
-            seconds[k].0 += ops;
-            seconds[k].1 += sops;
-            seconds[k].2.merge(rec);
+            seconds[k].merge(second);
         }
     }
     let p = &spec.percentile_list;
@@ -175,17 +173,17 @@ fn fold(
     let timeseries = seconds
         .iter()
         .enumerate()
-        .map(|(k, (o, so, rec))| SecondSample {
+        .map(|(k, b)| SecondSample {
             t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
-            ops: *o,
-            sync_ops: *so,
-            p50_ns: if rec.count() > 0 {
-                rec.percentile(50.0)
+            ops: b.ops,
+            sync_ops: b.sync_ops,
+            p50_ns: if b.latency.count() > 0 {
+                b.latency.percentile(50.0)
             } else {
                 0
             },
-            p99_ns: if rec.count() > 0 {
-                rec.percentile(99.0)
+            p99_ns: if b.latency.count() > 0 {
+                b.latency.percentile(99.0)
             } else {
                 0
             },
