@@ -107,47 +107,9 @@ fn skipped(check: &Check, note: String) -> CheckResult {
 /// Judge one check against a document's JSON. `skip` maps a metric root (e.g. "etcd") to why that
 /// section is absent (probe failed, --no-etcd), so the note says why rather than "not found".
 pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckResult {
-    let why_absent = |msg: String| {
-        skip.iter()
-            .find(|(root, _)| root == check.metric.root())
-            .map(|(_, why)| why.clone())
-            .unwrap_or(msg)
-    };
-    let found = match check.metric.lookup(doc) {
-        Lookup::Missing(m) => return skipped(check, why_absent(m)),
-        Lookup::Values(v) => v,
-    };
-    let mut limit = check.limit;
-    if let Some(of) = &check.limit_of {
-        match of.lookup(doc) {
-            Lookup::Missing(m) => return skipped(check, why_absent(m)),
-            Lookup::Values(v) => {
-                let base = median(&v.iter().map(|f| f.value).collect::<Vec<_>>());
-                limit = check.limit * base;
-            }
-        }
-    }
-    let worst_of_all = check
-        .metric
-        .segments
-        .iter()
-        .any(|s| s.selector == Some(Selector::All));
-    let per_round: Vec<Found> = if worst_of_all {
-        let pick = found.into_iter().reduce(|a, b| {
-            let a_worse = if check.comparison.upper() {
-                a.value >= b.value
-            } else {
-                a.value <= b.value
-            };
-            if a_worse {
-                a
-            } else {
-                b
-            }
-        });
-        pick.into_iter().collect()
-    } else {
-        found
+    let (per_round, limit) = match rounds_of(check, doc, skip) {
+        Ok(r) => r,
+        Err(skipped) => return *skipped,
     };
     let values: Vec<f64> = per_round.iter().map(|f| f.value).collect();
     let observed = median(&values);
@@ -174,113 +136,9 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
     };
     let mut notes: Vec<String> = Vec::new();
 
-    let flagged: Vec<&path::Insufficient> = per_round
-        .iter()
-        .filter_map(|f| f.insufficient.as_ref())
-        .collect();
-    if let Some(first) = flagged.first() {
-        let counts: Vec<String> = flagged.iter().map(|i| i.count.to_string()).collect();
-        let needed = (10.0 / (1.0 - first.key.parse::<f64>().unwrap_or(99.0) / 100.0)).ceil();
-        notes.push(format!(
-            "p{} rests on too few samples ({} in {} of {} rounds; needs {needed:.0})",
-            first.key,
-            counts.join(", "),
-            flagged.len(),
-            per_round.len()
-        ));
-        let asked: f64 = first.key.parse().unwrap_or(99.0);
-        let total: u64 = per_round
-            .iter()
-            .map(|f| f.histogram.as_ref().map_or(0, |h| h.0))
-            .sum();
-        if per_round.len() > 1 && crate::util::stats::percentile_supported(total, asked) {
-            if let Some(pooled) = pooled_percentile(&per_round, asked) {
-                // Enough samples over all rounds together: judge the pooled histogram (exact merge
-                // of the rounds' HDR histograms); per-round figures stay in `rounds`.
-                notes.push(format!(
-                    "judged on p{} of the {} rounds pooled ({total} samples): {}",
-                    first.key,
-                    per_round.len(),
-                    format_value(pooled, &check.unit)
-                ));
-                result.observed = Some(pooled);
-                result.score = check_score(check.comparison, pooled, limit);
-                result.verdict = if check.comparison.holds(pooled, limit) {
-                    CheckVerdict::Pass
-                } else if check.marginal.is_some_and(|m| {
-                    if check.comparison.upper() {
-                        pooled <= m
-                    } else {
-                        pooled >= m
-                    }
-                }) {
-                    CheckVerdict::Marginal
-                } else {
-                    CheckVerdict::Fail
-                };
-                result.note = Some(notes.join("; "));
-                return result;
-            }
-        }
-        if check.severity == Severity::Must {
-            // Evidence that holds regardless: a lower, well-sampled percentile already failing.
-            let lower: Option<Vec<(f64, String)>> = per_round
-                .iter()
-                .map(|f| match &f.insufficient {
-                    None => Some((f.value, format!("p{}", first.key))),
-                    Some(i) => i
-                        .supported_lower
-                        .as_ref()
-                        .map(|(k, v)| (*v, format!("p{k}"))),
-                })
-                .collect();
-            if let Some(lower) = lower {
-                let lv: Vec<f64> = lower.iter().map(|x| x.0).collect();
-                let lm = median(&lv);
-                // A lower percentile beyond the limit proves the limit is broken, but says nothing
-                // about a marginal band: only beyond the band (or with none) is it a failure.
-                let beyond_band = check
-                    .marginal
-                    .is_none_or(|band| !check.comparison.holds(lm, band));
-                if check.comparison.upper() && !check.comparison.holds(lm, limit) && beyond_band {
-                    let label = lower
-                        .iter()
-                        .map(|x| x.1.as_str())
-                        .find(|l| *l != format!("p{}", first.key))
-                        .unwrap_or("a lower percentile")
-                        .to_string();
-                    notes.push(format!(
-                        "the well-sampled {label} ({}) already exceeds the limit, so p{} does too",
-                        format_value(lm, &check.unit),
-                        first.key
-                    ));
-                    result.verdict = CheckVerdict::Fail;
-                    result.score = check_score(check.comparison, lm, limit);
-                    result.note = Some(notes.join("; "));
-                    return result;
-                }
-                if check.comparison.upper() && !check.comparison.holds(lm, limit) {
-                    // Beyond the limit but within the marginal band: at least MARGINAL, and the
-                    // under-sampled figure can't tell whether it is worse.
-                    notes.push(format!(
-                        "a well-sampled lower percentile ({}) already exceeds the limit but not the marginal band; p{} itself is under-sampled and may be beyond the band",
-                        format_value(lm, &check.unit),
-                        first.key
-                    ));
-                    result.verdict = CheckVerdict::Marginal;
-                    result.score = check_score(check.comparison, lm, limit);
-                    result.note = Some(notes.join("; "));
-                    return result;
-                }
-            }
-            notes.push("not used for a must check".into());
-            result.verdict = CheckVerdict::Skipped;
-            result.score = 0.0;
-            result.note = Some(notes.join("; "));
-            return result;
-        }
+    if judge_undersampled(check, &per_round, limit, &mut result, &mut notes) {
+        return result;
     }
-
     let pass = check.comparison.holds(observed, limit);
     let passing_rounds = values
         .iter()
@@ -318,6 +176,178 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
         result.note = Some(notes.join("; "));
     }
     result
+}
+
+/// The values a check judges, one per round (or the worst member for `[*]`), and its limit (a
+/// factor of another metric resolved); a skipped result when the document lacks either.
+fn rounds_of(
+    check: &Check,
+    doc: &Value,
+    skip: &[(String, String)],
+) -> Result<(Vec<Found>, f64), Box<CheckResult>> {
+    let why_absent = |msg: String| {
+        skip.iter()
+            .find(|(root, _)| root == check.metric.root())
+            .map(|(_, why)| why.clone())
+            .unwrap_or(msg)
+    };
+    let found = match check.metric.lookup(doc) {
+        Lookup::Missing(m) => return Err(Box::new(skipped(check, why_absent(m)))),
+        Lookup::Values(v) => v,
+    };
+    let mut limit = check.limit;
+    if let Some(of) = &check.limit_of {
+        match of.lookup(doc) {
+            Lookup::Missing(m) => return Err(Box::new(skipped(check, why_absent(m)))),
+            Lookup::Values(v) => {
+                let base = median(&v.iter().map(|f| f.value).collect::<Vec<_>>());
+                limit = check.limit * base;
+            }
+        }
+    }
+    let worst_of_all = check
+        .metric
+        .segments
+        .iter()
+        .any(|s| s.selector == Some(Selector::All));
+    let per_round: Vec<Found> = if worst_of_all {
+        let pick = found.into_iter().reduce(|a, b| {
+            let a_worse = if check.comparison.upper() {
+                a.value >= b.value
+            } else {
+                a.value <= b.value
+            };
+            if a_worse {
+                a
+            } else {
+                b
+            }
+        });
+        pick.into_iter().collect()
+    } else {
+        found
+    };
+    Ok((per_round, limit))
+}
+
+/// A percentile with too few samples: judged on the rounds pooled when they are enough together;
+/// for a must check, failed (or marginal) on a well-sampled lower percentile that already breaks
+/// the limit, else skipped. Returns true when it decided; false hands the check back to the plain
+/// judgement.
+fn judge_undersampled(
+    check: &Check,
+    per_round: &[Found],
+    limit: f64,
+    result: &mut CheckResult,
+    notes: &mut Vec<String>,
+) -> bool {
+    let flagged: Vec<&path::Insufficient> = per_round
+        .iter()
+        .filter_map(|f| f.insufficient.as_ref())
+        .collect();
+    if let Some(first) = flagged.first() {
+        let counts: Vec<String> = flagged.iter().map(|i| i.count.to_string()).collect();
+        let needed = (10.0 / (1.0 - first.key.parse::<f64>().unwrap_or(99.0) / 100.0)).ceil();
+        notes.push(format!(
+            "p{} rests on too few samples ({} in {} of {} rounds; needs {needed:.0})",
+            first.key,
+            counts.join(", "),
+            flagged.len(),
+            per_round.len()
+        ));
+        let asked: f64 = first.key.parse().unwrap_or(99.0);
+        let total: u64 = per_round
+            .iter()
+            .map(|f| f.histogram.as_ref().map_or(0, |h| h.0))
+            .sum();
+        if per_round.len() > 1 && crate::util::stats::percentile_supported(total, asked) {
+            if let Some(pooled) = pooled_percentile(per_round, asked) {
+                // Enough samples over all rounds together: judge the pooled histogram (exact merge
+                // of the rounds' HDR histograms); per-round figures stay in `rounds`.
+                notes.push(format!(
+                    "judged on p{} of the {} rounds pooled ({total} samples): {}",
+                    first.key,
+                    per_round.len(),
+                    format_value(pooled, &check.unit)
+                ));
+                result.observed = Some(pooled);
+                result.score = check_score(check.comparison, pooled, limit);
+                result.verdict = if check.comparison.holds(pooled, limit) {
+                    CheckVerdict::Pass
+                } else if check.marginal.is_some_and(|m| {
+                    if check.comparison.upper() {
+                        pooled <= m
+                    } else {
+                        pooled >= m
+                    }
+                }) {
+                    CheckVerdict::Marginal
+                } else {
+                    CheckVerdict::Fail
+                };
+                result.note = Some(notes.join("; "));
+                return true;
+            }
+        }
+        if check.severity == Severity::Must {
+            // Evidence that holds regardless: a lower, well-sampled percentile already failing.
+            let lower: Option<Vec<(f64, String)>> = per_round
+                .iter()
+                .map(|f| match &f.insufficient {
+                    None => Some((f.value, format!("p{}", first.key))),
+                    Some(i) => i
+                        .supported_lower
+                        .as_ref()
+                        .map(|(k, v)| (*v, format!("p{k}"))),
+                })
+                .collect();
+            if let Some(lower) = lower {
+                let lv: Vec<f64> = lower.iter().map(|x| x.0).collect();
+                let lm = median(&lv);
+                // A lower percentile beyond the limit proves the limit is broken, but says nothing
+                // about a marginal band: only beyond the band (or with none) is it a failure.
+                let beyond_band = check
+                    .marginal
+                    .is_none_or(|band| !check.comparison.holds(lm, band));
+                if check.comparison.upper() && !check.comparison.holds(lm, limit) && beyond_band {
+                    let label = lower
+                        .iter()
+                        .map(|x| x.1.as_str())
+                        .find(|l| *l != format!("p{}", first.key))
+                        .unwrap_or("a lower percentile")
+                        .to_string();
+                    notes.push(format!(
+                        "the well-sampled {label} ({}) already exceeds the limit, so p{} does too",
+                        format_value(lm, &check.unit),
+                        first.key
+                    ));
+                    result.verdict = CheckVerdict::Fail;
+                    result.score = check_score(check.comparison, lm, limit);
+                    result.note = Some(notes.join("; "));
+                    return true;
+                }
+                if check.comparison.upper() && !check.comparison.holds(lm, limit) {
+                    // Beyond the limit but within the marginal band: at least MARGINAL, and the
+                    // under-sampled figure can't tell whether it is worse.
+                    notes.push(format!(
+                        "a well-sampled lower percentile ({}) already exceeds the limit but not the marginal band; p{} itself is under-sampled and may be beyond the band",
+                        format_value(lm, &check.unit),
+                        first.key
+                    ));
+                    result.verdict = CheckVerdict::Marginal;
+                    result.score = check_score(check.comparison, lm, limit);
+                    result.note = Some(notes.join("; "));
+                    return true;
+                }
+            }
+            notes.push("not used for a must check".into());
+            result.verdict = CheckVerdict::Skipped;
+            result.score = 0.0;
+            result.note = Some(notes.join("; "));
+            return true;
+        }
+    }
+    false
 }
 
 /// The percentile `p` of the rounds' histograms merged; None when one cannot be decoded.
