@@ -101,6 +101,30 @@ pub fn text(r: &EtcdResult) -> String {
             c.raft_term
         );
     }
+    members_text(&mut s, r);
+    let _ = writeln!(
+        s,
+        "  client CPU : {:.2}s; prefix {}",
+        r.client_cpu_s,
+        if r.cleaned_up {
+            "deleted"
+        } else {
+            "NOT deleted"
+        }
+    );
+    if !r.complete || r.error.is_some() {
+        let _ = writeln!(
+            s,
+            "\n{}: {}",
+            if r.complete { "NOTE" } else { "INCOMPLETE RUN" },
+            r.error.as_deref().unwrap_or("stopped early")
+        );
+    }
+    s
+}
+
+/// Each member as etcd reported it before and after the run, with its own histograms.
+fn members_text(s: &mut String, r: &EtcdResult) {
     let _ = writeln!(
         s,
         "  members (etcd's histograms, Prometheus bucket estimates):"
@@ -154,25 +178,6 @@ pub fn text(r: &EtcdResult) -> String {
             let _ = writeln!(s, "      metrics        : {e}");
         }
     }
-    let _ = writeln!(
-        s,
-        "  client CPU : {:.2}s; prefix {}",
-        r.client_cpu_s,
-        if r.cleaned_up {
-            "deleted"
-        } else {
-            "NOT deleted"
-        }
-    );
-    if !r.complete || r.error.is_some() {
-        let _ = writeln!(
-            s,
-            "\n{}: {}",
-            if r.complete { "NOTE" } else { "INCOMPLETE RUN" },
-            r.error.as_deref().unwrap_or("stopped early")
-        );
-    }
-    s
 }
 
 #[cfg(test)]
