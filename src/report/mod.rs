@@ -1,6 +1,6 @@
 //! Reports rendered from results JSON: one node's qualification report, or several results side by
 //! side. Renderers share one trait and return bytes; where the bytes go (file, stdout, PNG directory)
-//! is decided once, in [`run`]. Promises: a file that cannot be read is named with what is wrong and
+//! is decided once, by the command layer (`cmd::report`). Promises: a file that cannot be read is named with what is wrong and
 //! the rest still renders (unless `--strict`); nothing is measured here, every figure comes from the
 //! results files.
 

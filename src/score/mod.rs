@@ -54,17 +54,10 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
             }
         }
         _ => {
-            let headroom = if limit == 0.0 {
-                if pass {
-                    1.0
-                } else {
-                    -1.0
-                }
-            } else if cmp.upper() {
-                (limit - observed) / limit.abs()
-            } else {
-                (observed - limit) / limit.abs()
-            };
+            // A zero limit has no scale: full headroom when it holds, none when it does not.
+            let headroom = cmp
+                .headroom(observed, limit)
+                .unwrap_or(if pass { 1.0 } else { -1.0 });
             (50.0 + 50.0 * headroom).clamp(0.0, 100.0)
         }
     };
