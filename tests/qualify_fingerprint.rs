@@ -156,3 +156,50 @@ fn live_machine() {
     assert!(f.filesystem.free_bytes.is_some());
     assert_ne!(f.filesystem.fstype, "unknown");
 }
+
+/// NVMe keeps model and serial on the controller and the PCI vendor one level up; virtio keeps
+/// the vendor id on device/ and the serial on the disk. Both get their maker named.
+#[test]
+fn nvme_and_virtio_disks_are_named() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let w = |rel: &str, text: &str| {
+        let p = r.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    // An EBS volume on a Nitro instance.
+    let nvme = "sys/devices/pci0000:00/0000:00:04.0/nvme/nvme0/nvme0n1";
+    w(&format!("{nvme}/dev"), "259:0\n");
+    w(
+        &format!("{nvme}/device/model"),
+        "Amazon Elastic Block Store              \n",
+    );
+    w(&format!("{nvme}/device/serial"), "vol0123456789abcdef0\n");
+    w(&format!("{nvme}/device/device/vendor"), "0x1d0f\n");
+    w(&format!("{nvme}/queue/rotational"), "0\n");
+    // A virtio-blk disk with a serial.
+    let vda = "sys/devices/pci0000:00/0000:00:05.0/virtio2/block/vda";
+    w(&format!("{vda}/dev"), "254:0\n");
+    w(&format!("{vda}/serial"), "disk-7\n");
+    w(&format!("{vda}/device/vendor"), "0x1af4\n");
+    std::fs::create_dir_all(r.join("sys/dev/block")).unwrap();
+    std::os::unix::fs::symlink(r.join(nvme), r.join("sys/dev/block/259:0")).unwrap();
+    std::os::unix::fs::symlink(r.join(vda), r.join("sys/dev/block/254:0")).unwrap();
+
+    let n = block_device(r, 259, 0);
+    assert_eq!(n.name, "nvme0n1");
+    assert_eq!(n.model, "Amazon Elastic Block Store");
+    assert_eq!(n.vendor, "0x1d0f");
+    assert_eq!(n.vendor_name.as_deref(), Some("Amazon (EBS/NVMe)"));
+    assert_eq!(n.serial.as_deref(), Some("vol0123456789abcdef0"));
+    let v = block_device(r, 254, 0);
+    assert_eq!(v.vendor_name.as_deref(), Some("virtio (Red Hat)"));
+    assert_eq!(v.serial.as_deref(), Some("disk-7"));
+    assert_eq!(v.model, "unknown");
+    assert_eq!(
+        nodefit::fingerprint::pci_vendor_name("0x144D"),
+        Some("Samsung")
+    );
+    assert_eq!(nodefit::fingerprint::pci_vendor_name("0xffff"), None);
+}

@@ -7,7 +7,7 @@
 
 use crate::engine::{Completion, IoEngine, IoRequest, OpKind, Queued};
 use crate::results::spec::{JobSpec, SyncKind};
-use crate::util::stats::Recorder;
+use crate::util::stats::{Recorder, SparseLatencies};
 use rand::RngExt as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -39,8 +39,8 @@ pub struct SecondBucket {
     pub ops: u64,
     /// Sync ops completed in the second.
     pub sync_ops: u64,
-    /// Latencies of both.
-    pub latency: Recorder,
+    /// Latencies of both, compactly (a full histogram per second grows a long run's memory).
+    pub latency: SparseLatencies,
 }
 
 impl SecondBucket {
@@ -157,6 +157,8 @@ struct Accounting<'a> {
     /// The second being filled, counted from `out.measure_start`.
     sec: u64,
     cur: SecondBucket,
+    /// The second being filled, in full; kept compactly in `cur` when the second closes.
+    cur_latency: Recorder,
     /// Ops completed but not yet published to the progress counter, and when it was last
     /// published: one shared atomic add per ~50 ms instead of one per op.
     live_pending: u64,
@@ -173,6 +175,7 @@ impl<'a> Accounting<'a> {
             measuring,
             sec: 0,
             cur: SecondBucket::default(),
+            cur_latency: Recorder::new(),
             live_pending: 0,
             live_published: start,
             shared,
@@ -246,7 +249,7 @@ impl<'a> Accounting<'a> {
             } else {
                 self.cur.ops += 1;
             }
-            self.cur.latency.record(ns);
+            self.cur_latency.record(ns);
         }
         None
     }
@@ -254,13 +257,15 @@ impl<'a> Accounting<'a> {
     /// Close the second being filled (empty seconds before it are kept as empty buckets) and
     /// start second `next`.
     fn close_second(&mut self, next: u64) {
-        let closed = std::mem::take(&mut self.cur);
+        let mut closed = std::mem::take(&mut self.cur);
         let closed_sec = std::mem::replace(&mut self.sec, next);
-        if closed.latency.count() > 0 {
+        if self.cur_latency.count() > 0 {
             self.shared
                 .live
                 .last_p99_ns
-                .store(closed.latency.percentile(99.0), Ordering::Relaxed);
+                .store(self.cur_latency.percentile(99.0), Ordering::Relaxed);
+            closed.latency = SparseLatencies::of(&self.cur_latency);
+            self.cur_latency.reset();
         }
         while self.out.seconds.len() < closed_sec as usize {
             self.out.seconds.push(SecondBucket::default());
@@ -281,7 +286,7 @@ impl<'a> Accounting<'a> {
         self.publish_live();
         if let Some(ms) = self.out.measure_start {
             self.out.runtime = end.saturating_duration_since(ms);
-            if self.cur.latency.count() > 0 {
+            if self.cur_latency.count() > 0 {
                 let sec = self.sec;
                 self.close_second(sec);
             }

@@ -224,20 +224,15 @@ fn fold(
     let timeseries = seconds
         .iter()
         .enumerate()
-        .map(|(k, b)| SecondSample {
-            t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
-            ops: b.ops,
-            sync_ops: b.sync_ops,
-            p50_ns: if b.latency.count() > 0 {
-                b.latency.percentile(50.0)
-            } else {
-                0
-            },
-            p99_ns: if b.latency.count() > 0 {
-                b.latency.percentile(99.0)
-            } else {
-                0
-            },
+        .map(|(k, b)| {
+            let p = b.latency.percentiles(&[50.0, 99.0]);
+            SecondSample {
+                t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
+                ops: b.ops,
+                sync_ops: b.sync_ops,
+                p50_ns: p[0],
+                p99_ns: p[1],
+            }
         })
         .collect();
     let error = match (error, interrupted) {

@@ -229,6 +229,78 @@ pub fn virtualization(root: &Path) -> Virtualization {
     }
 }
 
+/// Names of the PCI vendor ids that disks of control-plane nodes commonly carry: virtual disks of
+/// the hypervisors and clouds, and the NVMe makers (from the PCI ID repository, pci-ids.ucw.cz).
+pub fn pci_vendor_name(id: &str) -> Option<&'static str> {
+    let id = id.trim().to_ascii_lowercase();
+    let id = id.strip_prefix("0x").unwrap_or(&id);
+    Some(match id {
+        "1af4" => "virtio (Red Hat)",
+        "1b36" => "QEMU (Red Hat)",
+        "1d0f" => "Amazon (EBS/NVMe)",
+        "1ae0" => "Google (Persistent Disk)",
+        "1414" => "Microsoft (Azure/Hyper-V)",
+        "15ad" => "VMware",
+        "5853" => "XenSource",
+        "144d" => "Samsung",
+        "8086" => "Intel",
+        "15b7" => "SanDisk/Western Digital",
+        "1c5c" => "SK hynix",
+        "1e0f" => "KIOXIA",
+        "1344" => "Micron",
+        "1987" => "Phison",
+        "126f" => "Silicon Motion",
+        "1b4b" => "Marvell",
+        "1000" => "Broadcom/LSI",
+        "2646" => "Kingston",
+        "1cc1" => "ADATA",
+        "1e4b" => "MAXIO",
+        "1bb1" => "Seagate",
+        "1c58" => "HGST/Western Digital",
+        "106b" => "Apple",
+        _ => return None,
+    })
+}
+
+/// The hypervisor's own name from CPUID leaf 0x40000000 (x86 only): the signature a hypervisor
+/// puts there, e.g. "KVMKVMKVM". `None` on bare metal, other architectures, or an unknown one.
+pub fn cpuid_hypervisor() -> Option<(String, &'static str)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // CPUID exists on every x86_64 processor; leaf 1 is always valid.
+        let leaf1 = std::arch::x86_64::__cpuid(1);
+        if leaf1.ecx & (1 << 31) == 0 {
+            return None; // the hypervisor-present bit is off
+        }
+        // With the hypervisor bit set, leaf 0x40000000 is the hypervisor's.
+        let l = std::arch::x86_64::__cpuid(0x4000_0000);
+        let mut sig = Vec::with_capacity(12);
+        for r in [l.ebx, l.ecx, l.edx] {
+            sig.extend_from_slice(&r.to_le_bytes());
+        }
+        let sig = String::from_utf8_lossy(&sig)
+            .trim_end_matches('\0')
+            .to_string();
+        let name = match sig.as_str() {
+            "KVMKVMKVM" => "kvm",
+            "Microsoft Hv" => "hyperv",
+            "VMwareVMware" => "vmware",
+            "XenVMMXenVMM" => "xen",
+            "TCGTCGTCGTCG" => "qemu-tcg",
+            "ACRNACRNACRN" => "acrn",
+            "bhyve bhyve " => "bhyve",
+            " lrpepyh  vr" => "parallels",
+            "QNXQVMBSQG" => "qnx",
+            _ => return Some((sig, "vm")),
+        };
+        Some((sig, name))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
 /// The whole block device behind `major:minor`, resolved through a partition to its disk, with
 /// dm/md slaves listed.
 pub fn block_device(root: &Path, major: u32, minor: u32) -> BlockDevice {
@@ -306,8 +378,15 @@ fn describe(root: &Path, dir: &Path, depth: u32) -> BlockDevice {
         name: name_of(&disk),
         dev: attr("dev").unwrap_or_else(|| UNKNOWN.into()),
         partition,
+        // NVMe namespaces keep model and serial on the controller (device/) and the PCI vendor
+        // one level further up (device/device/); virtio and SCSI disks keep them on device/.
         model: read_or_unknown(attr("device/model")),
-        vendor: read_or_unknown(attr("device/vendor")),
+        vendor_name: attr("device/vendor")
+            .or_else(|| attr("device/device/vendor"))
+            .and_then(|v| pci_vendor_name(&v))
+            .map(str::to_string),
+        vendor: read_or_unknown(attr("device/vendor").or_else(|| attr("device/device/vendor"))),
+        serial: attr("serial").or_else(|| attr("device/serial")),
         rotational: num("queue/rotational").map(|v| v == 1),
         scheduler,
         logical_block_size: num("queue/logical_block_size"),
@@ -342,6 +421,29 @@ fn unescape(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The file system type from statfs(2)'s magic number (ext2, ext3 and ext4 share one).
+fn fstype_from_statfs(dir: &Path) -> Option<&'static str> {
+    let s = nix::sys::statfs::statfs(dir).ok()?;
+    let name = match s.filesystem_type().0 as u64 {
+        0xEF53 => "ext2/ext3/ext4",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        0x0102_1994 => "tmpfs",
+        0x794C_7630 => "overlay",
+        0x2FC1_2FC1 => "zfs",
+        0x6969 => "nfs",
+        0x6573_5546 => "fuse",
+        0xF2F5_2010 => "f2fs",
+        0x00C3_6400 => "ceph",
+        0x7371_7368 => "squashfs",
+        0x4d44 => "vfat",
+        0xFF53_4D42 => "cifs",
+        0x8584_58f6 => "ramfs",
+        _ => return None,
+    };
+    Some(name)
 }
 
 /// The mount holding `dir` (an absolute, canonical path) from `ROOT/proc/self/mountinfo`: among
@@ -435,6 +537,23 @@ impl Fingerprint {
         };
         let mut f = Fingerprint::read_at(Path::new("/"), &abs, major, minor);
         f.directory = dir.display().to_string();
+        // The live CPU says which hypervisor it is even where DMI is absent (Firecracker, some
+        // clouds, containers without /sys/class/dmi); a named DMI answer stands.
+        if let Some((sig, name)) = cpuid_hypervisor() {
+            f.virtualization
+                .signals
+                .push(format!("CPUID 0x40000000 signature '{sig}'"));
+            if matches!(f.virtualization.hypervisor.as_str(), "vm" | UNKNOWN) {
+                f.virtualization.hypervisor = name.to_string();
+            }
+        }
+        if f.filesystem.fstype == UNKNOWN {
+            // Inside a chroot or a container the mount may not be in mountinfo; the kernel still
+            // says which file system the directory is on.
+            if let Some(t) = fstype_from_statfs(&abs) {
+                f.filesystem.fstype = format!("{t} (statfs; mount not visible here)");
+            }
+        }
         if let Ok(s) = nix::sys::statvfs::statvfs(&abs) {
             let frag = s.fragment_size();
             f.filesystem.free_bytes = Some(s.blocks_available() * frag);
@@ -480,8 +599,12 @@ impl Fingerprint {
         let dev = if b.name == UNKNOWN {
             format!("no block device ({})", b.dev)
         } else {
+            let maker = match &b.vendor_name {
+                Some(n) => format!("{n} {}, ", b.vendor),
+                None => String::new(),
+            };
             format!(
-                "/dev/{}{} ({}, model {}, {kind}, write cache {}, scheduler {})",
+                "/dev/{}{} ({}, {maker}model {}, {kind}, write cache {}, scheduler {})",
                 b.name,
                 b.partition
                     .as_ref()

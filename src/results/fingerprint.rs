@@ -98,8 +98,14 @@ pub struct BlockDevice {
     pub partition: Option<String>,
     /// device/model.
     pub model: String,
-    /// device/vendor.
+    /// device/vendor (a PCI id such as 0x1af4 for virtio and NVMe disks, text for SCSI/ATA).
     pub vendor: String,
+    /// Who that vendor id is (e.g. "virtio (Red Hat)", "Amazon (EBS/NVMe)"), when nodefit knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_name: Option<String>,
+    /// The device's serial number (sysfs `serial` or `device/serial`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     /// queue/rotational: true for spinning disks (null when unknown).
     pub rotational: Option<bool>,
     /// Active I/O scheduler (the bracketed entry of queue/scheduler).
