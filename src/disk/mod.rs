@@ -225,7 +225,12 @@ fn fold(
         .iter()
         .enumerate()
         .map(|(k, b)| {
-            let p = b.latency.percentiles(&[50.0, 99.0]);
+            // A lone job's second is exact already; several jobs' seconds merge distributions.
+            let p = if jobs.len() == 1 {
+                vec![b.p50_ns, b.p99_ns]
+            } else {
+                b.latency.percentiles(&[50.0, 99.0])
+            };
             SecondSample {
                 t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
                 ops: b.ops,
