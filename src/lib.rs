@@ -3,6 +3,7 @@
 //! Data flows one way: CLI → profile → workloads → engines → histograms → results JSON → scoring →
 //! reports.
 
+pub mod build_info;
 pub mod cli;
 pub mod disk;
 pub mod engine;
