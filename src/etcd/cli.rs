@@ -161,6 +161,10 @@ pub struct EtcdArgs {
     /// No progress line
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
+    /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
+    /// (written atomically: a temporary file in the same directory, then rename)
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 impl Default for EtcdArgs {
@@ -195,6 +199,7 @@ impl Default for EtcdArgs {
             output_format: OutputFormat::Normal,
             output: None,
             quiet: false,
+            prometheus_textfile: None,
         }
     }
 }
@@ -314,6 +319,9 @@ impl EtcdArgs {
 
 /// `nodefit etcd`: probe, then print a summary or the results document.
 pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
+    if let Some(p) = &args.prometheus_textfile {
+        crate::report::prometheus::check_path(p)?;
+    }
     let started = std::time::SystemTime::now();
     let progress = stderr_is_tty() && !args.quiet;
     let result = match super::probe_blocking(&args, progress) {
@@ -348,6 +356,9 @@ pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
         },
     };
     emit(args.output.as_deref(), &bytes)?;
+    if let Some(p) = &args.prometheus_textfile {
+        crate::report::prometheus::write_document(p, &doc)?;
+    }
     Ok(if interrupted {
         130
     } else if complete {

@@ -60,6 +60,10 @@ pub struct QualifyArgs {
     /// Skip the etcd probe (its checks are reported as skipped)
     #[arg(long, conflicts_with = "endpoints")]
     pub no_etcd: bool,
+    /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
+    /// (written atomically: a temporary file in the same directory, then rename)
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 /// One unit of disk work: a workload alone, or a concurrent group run together.
@@ -121,6 +125,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
         .map_err(|e| anyhow::anyhow!("--directory {}: {e}", a.directory.display()))?;
     if !md.is_dir() {
         anyhow::bail!("--directory {} is not a directory", a.directory.display());
+    }
+    if let Some(p) = &a.prometheus_textfile {
+        crate::report::prometheus::check_path(p)?;
     }
     let dir = a.directory.clone();
     let quiet = a.quiet || a.output_format == OutputFormat::Json;
@@ -380,6 +387,10 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             }
             out.flush()?;
         }
+    }
+
+    if let Some(p) = &a.prometheus_textfile {
+        crate::report::prometheus::write_document(p, &doc)?;
     }
 
     if interrupted {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod prometheus;
 pub mod regress;
 pub mod trend;
 
