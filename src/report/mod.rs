@@ -15,6 +15,7 @@ pub mod model;
 pub mod prometheus;
 pub mod regress;
 pub mod trend;
+pub mod trend_out;
 
 use std::path::{Path, PathBuf};
 

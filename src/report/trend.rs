@@ -40,6 +40,13 @@ pub struct TrendArgs {
     /// Fail (exit 2) when any input cannot be read.
     #[arg(long)]
     pub strict: bool,
+    /// Also write the trend as Markdown here (for a merge request or a chat post; links the PNGs
+    /// of --png-dir)
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write every trend chart as a PNG into this directory
+    #[arg(long, value_name = "DIR")]
+    pub png_dir: Option<PathBuf>,
 }
 
 /// How a metric is read from one document.
@@ -427,6 +434,7 @@ pub fn run(a: TrendArgs) -> anyhow::Result<i32> {
         let bytes = render_html(&ts, &left_out)?;
         crate::cli::emit(Some(path), &bytes)?;
     }
+    super::trend_out::write(&a, &ts, &problems, &skipped)?;
     Ok(if a.fail_on_regression && regressions > 0 {
         1
     } else {
