@@ -48,6 +48,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0} is in use by another nodefit run that is still going (its run record is locked); use another --directory or --name")]
+    InUse(PathBuf),
+    #[error(transparent)]
+    Scratch(#[from] crate::scratch::ScratchError),
     #[error("cannot write {0}: {1}")]
     Output(PathBuf, std::io::Error),
 }

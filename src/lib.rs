@@ -3,6 +3,7 @@
 //! Data flows one way: CLI → profile → workloads → engines → histograms → results JSON → scoring →
 //! reports.
 
+pub mod atomic;
 pub mod build_info;
 pub mod cli;
 pub mod disk;
@@ -15,6 +16,7 @@ pub mod qualify;
 pub mod report;
 pub mod results;
 pub mod score;
+pub mod scratch;
 pub mod signals;
 pub mod stats;
 pub mod units;

@@ -26,12 +26,22 @@ pub struct DiskCmd {
 
 pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
     let spec = JobSpec::resolve(&cmd.options)?;
+    let mut dirs: Vec<PathBuf> = crate::disk::layout::job_paths(&spec)
+        .iter()
+        .map(|p| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect();
+    dirs.dedup();
+    for d in &dirs {
+        if let Some(line) = crate::scratch::clean_before_run(d) {
+            eprintln!("nodefit: {line}");
+        }
+    }
     // An output file that can't be written is found out now, not after minutes of measuring.
     if let Some(p) = &cmd.output {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
+        crate::atomic::check_writable(p)
             .map_err(|e| anyhow::anyhow!("cannot write --output {}: {e}", p.display()))?;
     }
     if let Some(p) = &cmd.prometheus_textfile {

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions (as typed) and dispatch to the library. Each
 //! subcommand lives in its own file and returns the process exit code.
 
+pub mod clean;
 pub mod disk;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ pub enum Command {
     Report(crate::report::ReportArgs),
     /// Chart a history of results and detect regressions
     Trend(crate::report::trend::TrendArgs),
+    /// Remove what killed nodefit runs left in a directory (scratch files, etcd data dirs)
+    Clean(clean::CleanCmd),
 }
 
 /// Output format shared by the measuring commands.
@@ -58,6 +61,7 @@ pub fn run() -> i32 {
         Command::Profiles(a) => crate::score::profile::run_cli(a),
         Command::Report(a) => crate::report::run(a),
         Command::Trend(a) => crate::report::trend::run(a),
+        Command::Clean(a) => clean::run(a),
     };
     match result {
         Ok(code) => code,
@@ -72,7 +76,7 @@ pub fn run() -> i32 {
 pub fn emit(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     match path {
-        Some(p) => std::fs::write(p, bytes)
+        Some(p) => crate::atomic::write(p, bytes)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display())),
         None => {
             let mut out = std::io::stdout().lock();

@@ -11,6 +11,7 @@ use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
 use crate::stats::Recorder;
 use job::{JobOutcome, JobShared, LiveCounters};
 use spec::JobSpec;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -72,7 +73,15 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     let barrier = Arc::new(Barrier::new(engines.len() + 1));
     let longest_ramp = specs.iter().map(|s| s.ramp_time_ns).max().unwrap_or(0);
     let done = AtomicBool::new(false);
+    let vanished: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let watched: Vec<(PathBuf, (u64, u64))> = files
+        .iter()
+        .filter_map(|(_, f)| file_identity_fd(&f.fd).map(|id| (f.path.clone(), id)))
+        .collect();
     let (outcomes, cpu, wall) = std::thread::scope(|scope| {
+        // A scratch file whose path no longer leads to it (its directory removed or replaced
+        // mid-run) would take writes into an unlinked inode: stop, and say so.
+        scope.spawn(|| watch_files(&watched, &shared, &done, &vanished));
         let mut handles = Vec::new();
         for (i, mut engine) in engines.drain(..) {
             let spec = &specs[i];
@@ -124,6 +133,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     });
     drop(files);
     scratch.remove_all();
+    let vanished = vanished.into_inner().unwrap_or_else(|p| p.into_inner());
 
     let mut results = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
@@ -132,9 +142,50 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
             .filter(|(j, _)| *j == i)
             .map(|(_, o)| o)
             .collect();
-        results.push(fold(spec, &mine, cpu, wall));
+        let mut r = fold(spec, &mine, cpu, wall);
+        if let Some(why) = &vanished {
+            r.complete = false;
+            r.error = Some(why.clone());
+        }
+        results.push(r);
     }
     Ok(results)
+}
+
+fn file_identity_fd(fd: &std::os::fd::OwnedFd) -> Option<(u64, u64)> {
+    nix::sys::stat::fstat(fd)
+        .ok()
+        .map(|st| (st.st_dev, st.st_ino))
+}
+
+fn watch_files(
+    watched: &[(PathBuf, (u64, u64))],
+    shared: &JobShared,
+    done: &AtomicBool,
+    vanished: &std::sync::Mutex<Option<String>>,
+) {
+    use std::os::unix::fs::MetadataExt;
+    while !done.load(Ordering::Relaxed) && !shared.abort.load(Ordering::Relaxed) {
+        for (path, id) in watched {
+            let now = std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino()));
+            if now.as_ref().ok() != Some(id) {
+                let why = match now {
+                    Err(e) => format!(
+                        "scratch file {} vanished mid-run ({e}); was its directory removed?",
+                        path.display()
+                    ),
+                    Ok(_) => format!(
+                        "scratch file {} was replaced mid-run by another file",
+                        path.display()
+                    ),
+                };
+                *vanished.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                shared.abort.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Fold a spec's jobs into one result, as fio's group_reporting: histograms merged, runtime the

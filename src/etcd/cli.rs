@@ -324,6 +324,11 @@ pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
     }
     let started = std::time::SystemTime::now();
     let progress = stderr_is_tty() && !args.quiet;
+    if !args.is_live() {
+        if let Some(line) = crate::scratch::clean_before_run(&args.directory) {
+            eprintln!("nodefit: {line}");
+        }
+    }
     let result = match super::probe_blocking(&args, progress) {
         Ok(r) => r,
         Err(e) => {

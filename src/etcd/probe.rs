@@ -25,15 +25,6 @@ const LEADER_POLL: Duration = Duration::from_millis(250);
 /// Per-poll timeout of the leader watcher.
 const POLL_TIMEOUT: Duration = Duration::from_millis(800);
 
-fn run_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let r: u32 = rand::RngExt::random(&mut rand::rng());
-    format!("{secs:x}-{r:08x}")
-}
-
 fn cpu_seconds() -> f64 {
     use nix::sys::resource::{getrusage, UsageWho};
     match getrusage(UsageWho::RUSAGE_SELF) {
@@ -62,7 +53,7 @@ struct Ctx {
 
 /// Run the probe (see the module comment).
 pub async fn probe(args: &EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdError> {
-    let id = run_id();
+    let id = crate::scratch::run_id().to_string();
     let prefix = args
         .prefix
         .clone()

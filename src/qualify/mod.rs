@@ -130,6 +130,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
         crate::report::prometheus::check_path(p)?;
     }
     let dir = a.directory.clone();
+    if let Some(line) = crate::scratch::clean_before_run(&dir) {
+        eprintln!("nodefit: {line}");
+    }
     let quiet = a.quiet || a.output_format == OutputFormat::Json;
     let started = std::time::SystemTime::now();
     let mut doc = ResultsDocument::new(started);
@@ -360,7 +363,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     let result_path = out_dir.join("result.json");
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
-    std::fs::write(&result_path, &bytes)
+    crate::atomic::write(&result_path, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", result_path.display()))?;
 
     // The HTML report beside result.json; a report that cannot be drawn is a warning, not a

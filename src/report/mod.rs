@@ -147,7 +147,7 @@ pub fn write_pngs(input: &ReportInput, dir: &Path) -> Result<Vec<PathBuf>, Repor
     for c in all_charts(input) {
         let bytes = charts::to_png(&c)?;
         let path = dir.join(format!("{}.png", c.id));
-        std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+        crate::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
             path: path.clone(),
             source,
         })?;
@@ -173,7 +173,7 @@ pub fn write_node_report(
     };
     let bytes = html::Html.render(&input)?;
     let path = dir.join("report.html");
-    std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+    crate::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
         path: path.clone(),
         source,
     })?;
