@@ -320,7 +320,7 @@ fn disk_and_etcd_hooks_and_refusals() {
     let leftovers: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .filter(|p| p.to_string_lossy().contains("nodefit-tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 

@@ -2,8 +2,8 @@
 //! where platform teams already look (`--prometheus-textfile PATH` on `qualify`, `disk` and `etcd`).
 //!
 //! [`render`] is a pure function of the document; [`write_textfile`] puts the text in place
-//! atomically (a temporary file in the same directory, fsync, rename), because node_exporter reads
-//! the directory at every scrape and must never see half a file.
+//! atomically ([`crate::atomic`]: a temporary file in the same directory, fsync, rename), because
+//! node_exporter reads the directory at every scrape and must never see half a file.
 //!
 //! Conventions (<https://prometheus.io/docs/practices/naming/>): prefix `nodefit_`, base units in
 //! the name (`_seconds`, `_bytes`, `_per_second`, `_ratio`), percentiles as a `quantile` label
@@ -15,7 +15,6 @@
 use crate::results::{CheckResult, ResultsDocument, WorkloadResult};
 use crate::stats::LatencySummary;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The textfile could not be written.
@@ -512,43 +511,17 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Write `text` to `path` atomically: a temporary file in the same directory (named so that
-/// node_exporter, which reads only `*.prom`, never picks it up), fsync, rename over `path`, fsync
-/// the directory. Mode 0644, so node_exporter running as another user can read it. Refuses to write
-/// through a symlink. The temporary file is removed on every failure.
+/// Write `text` to `path` atomically with [`crate::atomic::write`]: a temporary
+/// `.NAME.nodefit-tmp-<pid>-<random>` in the same directory (node_exporter reads only `*.prom`, so
+/// never sees it), fsync, rename over `path`, fsync of the directory; mode 0644, so a node_exporter
+/// running as another user can read it; never through a symlink; a killed writer's temporary file
+/// is removed by the next write.
 pub fn write_textfile(path: &Path, text: &str) -> Result<(), TextfileError> {
-    use std::os::unix::fs::OpenOptionsExt;
     check_path(path)?;
-    let dir = parent_dir(path);
-    let io = |source: std::io::Error| TextfileError::Io {
+    crate::atomic::write(path, text.as_bytes()).map_err(|source| TextfileError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| TextfileError::NoFileName(path.to_path_buf()))?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        // The check above and this rename are not one step; rename replaces a symlink placed in
-        // between rather than following it, so the write still never goes through a link.
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    })
 }
 
 /// Render `doc` and write it to `path` (the `--prometheus-textfile` hook of the measuring commands).
