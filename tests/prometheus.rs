@@ -324,6 +324,45 @@ fn disk_and_etcd_hooks_and_refusals() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
+    // etcd: a short embedded probe; its metrics carry command="etcd" and no disk or verdict families.
+    if have("etcd") {
+        let tf = dir.join("etcd.prom");
+        let out = Command::new(BIN)
+            .args([
+                "etcd",
+                "--quiet",
+                "--duration",
+                "2s",
+                "--rate",
+                "100",
+                "--directory",
+            ])
+            .arg(dir)
+            .arg("--prometheus-textfile")
+            .arg(&tf)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let text = std::fs::read_to_string(&tf).unwrap();
+        assert_eq!(
+            sample(
+                &text,
+                "nodefit_etcd_target_rate_per_second{command=\"etcd\","
+            ),
+            100.0
+        );
+        assert!(text.contains("nodefit_etcd_latency_seconds{command=\"etcd\","));
+        assert!(text.contains("nodefit_etcd_latency_seconds_count{command=\"etcd\","));
+        assert!(!text.contains("nodefit_disk_") && !text.contains("nodefit_verdict"));
+        if have(PROMTOOL) {
+            let (ok, msg) = promtool_check_metrics(&text);
+            assert!(ok, "{msg}");
+        }
+    } else {
+        println!("etcd part skipped: etcd is absent (apt-get install -y etcd-server)");
+    }
+
     // A symlink is refused before anything is measured: exit 2, one line, target untouched.
     let target = dir.join("elsewhere.txt");
     std::fs::write(&target, "keep me\n").unwrap();

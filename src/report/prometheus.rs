@@ -564,6 +564,35 @@ mod tests {
     }
 
     #[test]
+    fn an_incomplete_qualification_has_no_verdict_and_says_so() {
+        let mut doc = ResultsDocument::new(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_000_000),
+        );
+        doc.node_name = Some("cp-\"1\"".into());
+        doc.profile = Some(serde_json::json!({"name": "k8s-control-plane"}));
+        doc.complete = false;
+        let text = render(&doc, "abc1234");
+        let base = "command=\"qualify\",node=\"cp-\\\"1\\\"\"";
+        assert!(
+            text.contains(&format!("nodefit_run_complete{{{base}}} 0\n")),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "nodefit_run_timestamp_seconds{{{base}}} 1796000000\n"
+        )));
+        for v in ["FIT", "MARGINAL", "UNFIT"] {
+            assert!(
+                text.contains(&format!("nodefit_verdict{{{base},verdict=\"{v}\"}} 0\n")),
+                "{text}"
+            );
+        }
+        assert!(!text.contains("nodefit_score"));
+        assert!(text.contains("commit=\"abc1234\""));
+        // No client timestamps, HELP and TYPE once per family.
+        assert_eq!(text.matches("# TYPE nodefit_verdict gauge").count(), 1);
+    }
+
+    #[test]
     fn check_units_map_to_base_units() {
         assert_eq!(unit_suffix("ns").0, "_seconds");
         assert_eq!(to_base(7331839.0, unit_suffix("ns").1), 0.007331839);
