@@ -479,10 +479,24 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         ],
     );
     let t0 = Instant::now();
-    let (code, log) = fleet.playbook(&venv, &inv2, &artifact, &["nodefit_parallel=true"]);
+    let (code, log) = fleet.playbook(
+        &venv,
+        &inv2,
+        &artifact,
+        &[
+            "nodefit_parallel=true",
+            "nodefit_cluster=true",
+            "nodefit_cluster_extra_args='--quick --rounds 1'",
+        ],
+    );
     println!("run 2 ({:.0} s):\n{log}", t0.elapsed().as_secs_f64());
     assert_eq!(code, 2, "cp-3 failed, so the play fails\n{log}");
-    assert!(log.contains("nodefit: cp-3 NO RESULT"), "{log}");
+    // NO RESULT, with the reason the node gave.
+    assert!(
+        log.contains("nodefit: cp-3 NO RESULT (nodefit | qualify")
+            && log.contains("expected time frame (4)"),
+        "{log}"
+    );
     let mut w2 = Vec::new();
     for n in ["cp-1", "cp-2"] {
         let s = stamps(&reports, n);
@@ -510,6 +524,33 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         w2[0].0 < w2[1].1 && w2[1].0 < w2[0].1,
         "parallel runs did not overlap: {w2:?}"
     );
+    // The cluster phase on kube_control_plane (cp-1, cp-2), members and addresses from the inventory.
+    let cluster_help = Command::new(BIN)
+        .args(["qualify", "--help"])
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&cluster_help.stdout).contains("--cluster") {
+        for n in ["cp-1", "cp-2"] {
+            let s = stamps(&reports.join("cluster"), n);
+            assert_eq!(s.len(), 1, "{n}: cluster results {s:?}\n{log}");
+            let doc = load(
+                &reports
+                    .join("cluster")
+                    .join(n)
+                    .join(&s[0])
+                    .join("result.json"),
+            );
+            assert_eq!(doc["etcd"]["target"]["kind"], "cluster", "{n}");
+            assert!(log.contains(&format!("nodefit: {n} (cluster) ")), "{log}");
+        }
+    } else {
+        // This nodefit has no `qualify --cluster` yet: the phase says so and stops, cleanly.
+        assert!(
+            log.contains("has no `qualify --cluster` yet; the members would be cp-1=198.18.1.11,cp-2=198.18.1.12"),
+            "{log}"
+        );
+        assert!(log.contains("nodefit: cp-1 (cluster) NO RESULT"), "{log}");
+    }
     // cp-3 timed out while nodefit was measuring; the always: block stopped it all the same.
     assert!(log.contains("stopped: nodefit:"), "{log}");
     let left = fleet.leftovers();
