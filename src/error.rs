@@ -50,8 +50,9 @@ pub enum Error {
     },
     #[error("{0} is in use by another nodefit run that is still going (its run record is locked); use another --directory or --name")]
     InUse(PathBuf),
-    #[error(transparent)]
-    Scratch(#[from] crate::scratch::ScratchError),
+    /// The run record could not be made (util's ScratchError, as text: util must not depend on us).
+    #[error("{0}")]
+    Scratch(String),
     #[error("cannot write {0}: {1}")]
     Output(PathBuf, std::io::Error),
 }

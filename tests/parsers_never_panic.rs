@@ -59,9 +59,9 @@ fn typed_text() -> impl Strategy<Value = String> {
 fn sizes_durations_and_percentile_lists() {
     runner(5000)
         .run(&typed_text(), |s| {
-            let _ = nodefit::units::parse_size(&s);
-            let _ = nodefit::units::parse_duration(&s);
-            if let Ok(ps) = nodefit::units::parse_percentile_list(&s) {
+            let _ = nodefit::util::units::parse_size(&s);
+            let _ = nodefit::util::units::parse_duration(&s);
+            if let Ok(ps) = nodefit::util::units::parse_percentile_list(&s) {
                 prop_assert!(ps.iter().all(|p| *p > 0.0 && *p <= 100.0), "{s:?} → {ps:?}");
             }
             Ok(())
@@ -71,7 +71,7 @@ fn sizes_durations_and_percentile_lists() {
     runner(2000)
         .run(&(0u64..1 << 30, 0usize..4), |(n, unit)| {
             let (suffix, mult) = [("", 1u64), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)][unit];
-            let got = nodefit::units::parse_size(&format!("{n}{suffix}"));
+            let got = nodefit::util::units::parse_size(&format!("{n}{suffix}"));
             match n.checked_mul(mult) {
                 Some(v) => prop_assert_eq!(got.ok(), Some(v)),
                 None => prop_assert!(got.is_err()),
@@ -92,7 +92,7 @@ fn metric_paths() {
     let alphabet = "(workloads|etcd|fingerprint|members|latency_ns|sync|write|percentiles|99|99\\.9|\\[\\*\\]|\\[wal\\]|\\[0\\]|\\[|\\]|\\.|[a-z_]{1,6}|[0-9]{1,3}|\\PC){0,12}";
     runner(5000)
         .run(&alphabet, |s| {
-            if let Ok(p) = nodefit::score::path::MetricPath::parse(&s) {
+            if let Ok(p) = nodefit::results::path::MetricPath::parse(&s) {
                 let _ = p.lookup(&doc);
             }
             Ok(())

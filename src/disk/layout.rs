@@ -2,9 +2,9 @@
 //! devices, files that aren't ours, O_DIRECT alignment), laying them out as fio does, and removing
 //! them afterwards. nodefit writes nowhere else.
 
-use super::spec::{Fallocate, JobSpec};
 use crate::error::Error;
-use crate::scratch::{self, Mark, RunRecord};
+use crate::results::spec::{Fallocate, JobSpec};
+use crate::util::scratch::{self, Mark, RunRecord};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::os::fd::OwnedFd;
@@ -202,7 +202,7 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
                     }
                 }
             }
-            if spec.ioengine == super::spec::EngineKind::Null {
+            if spec.ioengine == crate::results::spec::EngineKind::Null {
                 need = 0;
             }
             let canon = dir.canonicalize().unwrap_or(dir);
@@ -240,7 +240,7 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let record = RunRecord::claim(&dir)?;
+        let record = RunRecord::claim(&dir).map_err(|e| Error::Scratch(e.to_string()))?;
         record.note(path).map_err(|e| Error::io(path, e))?;
         scratch.hold(record.clone());
         let fd = nix::fcntl::open(
@@ -290,7 +290,7 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
 }
 
 fn lay_out(spec: &JobSpec, path: &Path, fd: &OwnedFd) -> Result<(), Error> {
-    if spec.ioengine == super::spec::EngineKind::Null {
+    if spec.ioengine == crate::results::spec::EngineKind::Null {
         return Ok(());
     }
     if spec.rw.reads() {
@@ -332,7 +332,7 @@ fn fill(path: &Path, fd: &OwnedFd, from: u64, to: u64, random: bool) -> Result<(
     }
     let mut off = from;
     while off < to {
-        if crate::signals::stop_requested() {
+        if crate::util::signals::stop_requested() {
             return Err(Error::io(
                 path,
                 std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted during layout"),

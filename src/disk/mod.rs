@@ -4,38 +4,25 @@
 
 pub mod job;
 pub mod layout;
-pub mod spec;
 
 use crate::error::Error;
+use crate::results::spec::JobSpec;
 use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
-use crate::stats::Recorder;
-use job::{JobOutcome, JobShared, LiveCounters};
-use spec::JobSpec;
+use crate::util::progress::{Progress, Tick};
+use crate::util::stats::Recorder;
+use job::{JobOutcome, JobShared, LiveCounters, SecondBucket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// How a run reports progress.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct RunOptions {
-    /// Show a progress line on stderr (callers pass `stderr is a TTY && !quiet`).
-    pub progress: bool,
+    /// Where live progress goes (drawn only when the sink wants live figures).
+    pub progress: Progress,
     /// Label for the progress line.
     pub label: Option<String>,
-}
-
-fn rusage_self() -> (Duration, Duration) {
-    match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let tv = |t: nix::sys::time::TimeVal| {
-                Duration::from_secs(t.tv_sec().max(0) as u64)
-                    + Duration::from_micros(t.tv_usec().max(0) as u64)
-            };
-            (tv(u.user_time()), tv(u.system_time()))
-        }
-        Err(_) => (Duration::ZERO, Duration::ZERO),
-    }
 }
 
 /// Run the given workloads concurrently and return one result per spec, in order. A workload cut
@@ -96,11 +83,12 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 }),
             ));
         }
-        let progress = opts.progress.then(|| {
+        let progress = opts.progress.live().then(|| {
             let shared = shared.clone();
             let done = &done;
             let label = opts.label.clone();
-            scope.spawn(move || progress_loop(specs, &shared.live, done, label))
+            let sink = opts.progress.clone();
+            scope.spawn(move || progress_loop(specs, &shared.live, done, label, sink))
         });
         barrier.wait();
         let t0 = Instant::now();
@@ -111,7 +99,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        let (u0, s0) = rusage_self();
+        let (u0, s0) = crate::util::cpu::process_times();
         let c0 = Instant::now();
         let outcomes: Vec<(usize, JobOutcome)> = handles
             .into_iter()
@@ -123,7 +111,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 (i, o)
             })
             .collect();
-        let (u1, s1) = rusage_self();
+        let (u1, s1) = crate::util::cpu::process_times();
         let wall = c0.elapsed();
         done.store(true, Ordering::Relaxed);
         if let Some(p) = progress {
@@ -204,7 +192,7 @@ fn fold(
     let mut runtime = Duration::ZERO;
     let mut error = None;
     let mut interrupted = false;
-    let mut seconds: Vec<(u64, u64, Recorder)> = Vec::new();
+    let mut seconds: Vec<SecondBucket> = Vec::new();
     for j in jobs {
         write.merge(&j.write);
         read.merge(&j.read);
@@ -216,13 +204,11 @@ fn fold(
             error = j.error.clone();
         }
         interrupted |= j.interrupted;
-        for (k, (ops, sops, rec)) in j.seconds.iter().enumerate() {
+        for (k, second) in j.seconds.iter().enumerate() {
             if seconds.len() <= k {
-                seconds.push((0, 0, Recorder::new()));
+                seconds.push(SecondBucket::default());
             }
-            seconds[k].0 += ops;
-            seconds[k].1 += sops;
-            seconds[k].2.merge(rec);
+            seconds[k].merge(second);
         }
     }
     let p = &spec.percentile_list;
@@ -238,17 +224,17 @@ fn fold(
     let timeseries = seconds
         .iter()
         .enumerate()
-        .map(|(k, (o, so, rec))| SecondSample {
+        .map(|(k, b)| SecondSample {
             t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
-            ops: *o,
-            sync_ops: *so,
-            p50_ns: if rec.count() > 0 {
-                rec.percentile(50.0)
+            ops: b.ops,
+            sync_ops: b.sync_ops,
+            p50_ns: if b.latency.count() > 0 {
+                b.latency.percentile(50.0)
             } else {
                 0
             },
-            p99_ns: if rec.count() > 0 {
-                rec.percentile(99.0)
+            p99_ns: if b.latency.count() > 0 {
+                b.latency.percentile(99.0)
             } else {
                 0
             },
@@ -298,8 +284,13 @@ fn expected_duration(specs: &[JobSpec]) -> Option<Duration> {
         .and_then(|v| v.into_iter().max())
 }
 
-fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, label: Option<String>) {
-    use std::io::Write;
+fn progress_loop(
+    specs: &[JobSpec],
+    live: &LiveCounters,
+    done: &AtomicBool,
+    label: Option<String>,
+    sink: Progress,
+) {
     let start = Instant::now();
     let total_ops: u64 = specs
         .iter()
@@ -325,19 +316,13 @@ fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, labe
             let by_ops = elapsed * (total_ops.saturating_sub(ops)) as f64 / ops as f64;
             eta = Some(eta.map_or(by_ops, |e| e.min(by_ops)));
         }
-        let p99 = live.last_p99_ns.load(Ordering::Relaxed);
-        let eta_s = eta.map_or("?".into(), |e| format!("{e:.0}s"));
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} ops/s (data+sync), p99 {}",
-            if p99 > 0 {
-                crate::units::format_ns(p99 as f64)
-            } else {
-                "-".into()
-            }
-        );
-        let _ = err.flush();
+        sink.tick(&Tick::Disk {
+            label: label.clone(),
+            elapsed_s: elapsed,
+            eta_s: eta,
+            ops_per_s: iops,
+            p99_ns: live.last_p99_ns.load(Ordering::Relaxed),
+        });
     }
-    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    sink.end(false);
 }

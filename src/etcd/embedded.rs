@@ -22,7 +22,7 @@ pub struct Embedded {
     /// The binary's version line.
     pub version: String,
     /// This run's claim on the directory; dropped (after `stop`) when the data dir is gone.
-    _record: std::sync::Arc<crate::scratch::RunRecord>,
+    _record: std::sync::Arc<crate::util::scratch::RunRecord>,
 }
 
 fn free_port() -> Result<u16, EtcdError> {
@@ -71,7 +71,7 @@ impl Embedded {
         let run_dir = directory.join(format!("nodefit-etcd-{run_id}"));
         // Recorded before it exists and marked as this run's, so a later run removes it if this
         // process is killed outright.
-        let record = crate::scratch::RunRecord::claim(directory)
+        let record = crate::util::scratch::RunRecord::claim(directory)
             .map_err(|e| EtcdError::Embedded(e.to_string()))?;
         record.note(&run_dir).map_err(|e| {
             EtcdError::Embedded(format!("cannot record {}: {e}", run_dir.display()))
@@ -79,7 +79,7 @@ impl Embedded {
         std::fs::create_dir(&run_dir).map_err(|e| {
             EtcdError::Embedded(format!("cannot create {}: {e}", run_dir.display()))
         })?;
-        crate::scratch::mark_path(&run_dir, &record.mark());
+        crate::util::scratch::mark_path(&run_dir, &record.mark());
         let mut me = Embedded {
             _record: record,
             children: Vec::new(),

@@ -56,7 +56,7 @@ impl Renderer for Json {
                     node: l.node(),
                     file: l.path.display().to_string(),
                     started_at: &l.doc.started_at,
-                    verdict: l.doc.verdict.as_deref(),
+                    verdict: l.doc.verdict.map(|v| v.as_str()),
                     score: l.doc.score,
                     profile: l.profile_name(),
                     checks: &l.doc.checks,

@@ -2,7 +2,7 @@
 //! where platform teams already look (`--prometheus-textfile PATH` on `qualify`, `disk` and `etcd`).
 //!
 //! [`render`] is a pure function of the document; [`write_textfile`] puts the text in place
-//! atomically ([`crate::atomic`]: a temporary file in the same directory, fsync, rename), because
+//! atomically ([`crate::util::atomic`]: a temporary file in the same directory, fsync, rename), because
 //! node_exporter reads the directory at every scrape and must never see half a file.
 //!
 //! Conventions (<https://prometheus.io/docs/practices/naming/>): prefix `nodefit_`, base units in
@@ -13,7 +13,7 @@
 //! files of several commands in one textfile directory never collide.
 
 use crate::results::{CheckResult, ResultsDocument, WorkloadResult};
-use crate::stats::LatencySummary;
+use crate::util::stats::LatencySummary;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -296,20 +296,31 @@ fn workload(f: &mut Families, base: &[(String, String)], w: &WorkloadResult) {
 fn check(f: &mut Families, base: &[(String, String)], c: &CheckResult) {
     let l = labels(
         base,
-        &[("check", c.id.clone()), ("severity", c.severity.clone())],
+        &[
+            ("check", c.id.clone()),
+            ("severity", c.severity.as_str().to_string()),
+        ],
     );
     f.add(
         "nodefit_check_pass",
         "1 when the check passed, 0 when it was marginal, failed or was skipped (see nodefit_check_status).",
         l.clone(),
-        if c.verdict == "pass" { 1.0 } else { 0.0 },
+        if c.verdict.as_str() == "pass" {
+            1.0
+        } else {
+            0.0
+        },
     );
     for status in ["pass", "marginal", "fail", "skipped"] {
         f.add(
             "nodefit_check_status",
             "1 for the check's verdict (pass, marginal, fail, skipped), 0 for the others.",
             labels(&l, &[("status", status.to_string())]),
-            if c.verdict == status { 1.0 } else { 0.0 },
+            if c.verdict.as_str() == status {
+                1.0
+            } else {
+                0.0
+            },
         );
     }
     let (suffix, factor) = unit_suffix(&c.unit);
@@ -321,7 +332,7 @@ fn check(f: &mut Families, base: &[(String, String)], c: &CheckResult) {
             to_base(obs, factor),
         );
     }
-    if c.verdict != "skipped" {
+    if c.verdict.as_str() != "skipped" {
         f.add(
             &format!("nodefit_check_limit{suffix}"),
             "The limit the check's observed value is held against, in base units.",
@@ -393,7 +404,7 @@ pub fn render(doc: &ResultsDocument, commit: &str) -> String {
                 "nodefit_verdict",
                 "1 for the qualification's verdict, 0 for the others (all 0 when the run was incomplete).",
                 labels(&base, &[("verdict", v.to_string())]),
-                if doc.verdict.as_deref() == Some(v) {
+                if doc.verdict.map(|x| x.as_str()) == Some(v) {
                     1.0
                 } else {
                     0.0
@@ -511,14 +522,14 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Write `text` to `path` atomically with [`crate::atomic::write`]: a temporary
+/// Write `text` to `path` atomically with [`crate::util::atomic::write`]: a temporary
 /// `.NAME.nodefit-tmp-<pid>-<random>` in the same directory (node_exporter reads only `*.prom`, so
 /// never sees it), fsync, rename over `path`, fsync of the directory; mode 0644, so a node_exporter
 /// running as another user can read it; never through a symlink; a killed writer's temporary file
 /// is removed by the next write.
 pub fn write_textfile(path: &Path, text: &str) -> Result<(), TextfileError> {
     check_path(path)?;
-    crate::atomic::write(path, text.as_bytes()).map_err(|source| TextfileError::Io {
+    crate::util::atomic::write(path, text.as_bytes()).map_err(|source| TextfileError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -526,7 +537,7 @@ pub fn write_textfile(path: &Path, text: &str) -> Result<(), TextfileError> {
 
 /// Render `doc` and write it to `path` (the `--prometheus-textfile` hook of the measuring commands).
 pub fn write_document(path: &Path, doc: &ResultsDocument) -> Result<(), TextfileError> {
-    write_textfile(path, &render(doc, crate::build_info::COMMIT))
+    write_textfile(path, &render(doc, crate::util::build_info::COMMIT))
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 
 use super::charts;
 use super::markdown::cell;
-use super::model;
 use super::regress::Outcome;
 use super::trend::{chart, MetricTrend};
 use super::ReportError;
@@ -77,7 +76,7 @@ pub fn render_markdown(
         "| node | metric | runs | latest | baseline | change | judgement |\n|---|---|---:|---:|---:|---:|---|"
     );
     for t in trends {
-        let f = |v: f64| model::fmt_value(v, &t.unit);
+        let f = |v: f64| crate::util::units::format_value(v, &t.unit);
         let (latest, baseline, change, judgement) = match &t.outcome {
             Outcome::TooShort { have, need } => (
                 t.points.last().map(|(_, v)| f(*v)).unwrap_or_default(),
@@ -136,43 +135,4 @@ pub fn render_markdown(
         }
     }
     s.into_bytes()
-}
-
-/// The `--png-dir` and `--markdown` outputs of `nodefit trend`.
-pub fn write(
-    a: &super::trend::TrendArgs,
-    trends: &[MetricTrend],
-    problems: &[String],
-    skipped: &[String],
-) -> anyhow::Result<()> {
-    let pngs = match &a.png_dir {
-        Some(dir) => {
-            let files = write_pngs(trends, dir)?;
-            eprintln!(
-                "nodefit: wrote {} PNG chart(s) to {}",
-                files.len(),
-                dir.display()
-            );
-            files
-        }
-        None => Vec::new(),
-    };
-    if let Some(path) = &a.markdown {
-        let mut left_out = problems.to_vec();
-        left_out.extend(
-            skipped
-                .iter()
-                .map(|f| format!("{f}: incomplete run, skipped")),
-        );
-        let md_dir = path.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        });
-        let bytes = render_markdown(trends, &left_out, &pngs, md_dir);
-        crate::cli::emit(Some(path), &bytes)?;
-    }
-    Ok(())
 }

@@ -465,7 +465,7 @@ pub fn describe(dir: &Path, leftovers: &[Leftover], verb: &str) -> String {
             };
             format!(
                 "{name}{slash} ({})",
-                crate::units::format_bytes(l.bytes as f64)
+                super::units::format_bytes(l.bytes as f64)
             )
         })
         .collect();

@@ -1,7 +1,8 @@
 //! `nodefit clean`: remove what killed nodefit runs left in a directory (the same step every run
 //! takes first), or list it with `--dry-run`.
 
-use crate::scratch::{self, LeftoverKind};
+use super::Outcome;
+use crate::util::scratch::{self, LeftoverKind};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -14,7 +15,7 @@ pub struct CleanCmd {
     pub dry_run: bool,
 }
 
-pub fn run(cmd: CleanCmd) -> anyhow::Result<i32> {
+pub fn run(cmd: CleanCmd) -> anyhow::Result<Outcome> {
     let dir = &cmd.directory;
     let md = std::fs::metadata(dir)
         .map_err(|e| anyhow::anyhow!("--directory {}: {e}", dir.display()))?;
@@ -28,7 +29,7 @@ pub fn run(cmd: CleanCmd) -> anyhow::Result<i32> {
     };
     if found.is_empty() {
         println!("nothing of nodefit's is left in {}", dir.display());
-        return Ok(0);
+        return Ok(Outcome::Done);
     }
     let verb = if cmd.dry_run {
         "would remove"
@@ -44,14 +45,14 @@ pub fn run(cmd: CleanCmd) -> anyhow::Result<i32> {
         println!(
             "{verb} {} ({kind}, {})",
             l.path.display(),
-            crate::units::format_bytes(l.bytes as f64)
+            crate::util::units::format_bytes(l.bytes as f64)
         );
     }
     let total: u64 = found.iter().map(|l| l.bytes).sum();
     println!(
         "{verb} {} item(s), {} in all",
         found.len(),
-        crate::units::format_bytes(total as f64)
+        crate::util::units::format_bytes(total as f64)
     );
-    Ok(0)
+    Ok(Outcome::Done)
 }
