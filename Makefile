@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 NODEFIT := target/release/nodefit
 DIR ?= .
 
-.PHONY: qualify test deps test-deps build lint bench clean fresh-check fresh-check-full
+.PHONY: qualify test deps test-deps build lint bench clean fresh-check fresh-check-full dist
 
 ## Set up, build and qualify this node (disk under DIR, default: the current directory).
 qualify: deps build
@@ -22,6 +22,10 @@ test-deps:
 
 build:
 	cargo build --release --bin nodefit
+
+## The fleet artifact: dist/nodefit-<version>-<arch>-linux.tar.gz (+ .sha256) from the release binary.
+dist: deps build
+	scripts/dist.sh
 
 lint:
 	cargo fmt --check

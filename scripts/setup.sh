@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what nodefit needs on a Debian/Ubuntu machine, skipping what is already there.
 #   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, etcd, fio)
-#   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2)
+#   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2,
+#                             promtool, node_exporter, sshd, python3-venv)
 # Every package is named here: nothing may be assumed to be on a new machine (scripts/fresh-machine-check
 # proves it in a bare Debian root). Exit 2 with a one-line "install X by hand" where that is not possible.
 set -euo pipefail
@@ -37,6 +38,14 @@ if [ "${1:-}" = "--test" ]; then
   have_cmd losetup     || need+=(mount)
   have_cmd mkfs.ext4   || need+=(e2fsprogs)
   have_file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || need+=(fonts-dejavu-core)
+  # Fleet runs (tests/prometheus.rs, tests/ansible.rs): promtool, node_exporter, sshd in network
+  # namespaces, and a venv for the pinned ansible-core / kubernetes-validate from PyPI.
+  have_cmd promtool || need+=(prometheus)
+  have_cmd prometheus-node-exporter || need+=(prometheus-node-exporter)
+  have_file /usr/sbin/sshd || need+=(openssh-server)
+  have_cmd ssh-keygen || need+=(openssh-client)
+  have_cmd python3 || need+=(python3)
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

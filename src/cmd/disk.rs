@@ -18,6 +18,10 @@ pub struct DiskCmd {
     /// No progress line
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
+    /// (written atomically: a temporary file in the same directory, then rename)
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
@@ -39,6 +43,9 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     if let Some(p) = &cmd.output {
         crate::util::atomic::check_writable(p)
             .map_err(|e| anyhow::anyhow!("cannot write --output {}: {e}", p.display()))?;
+    }
+    if let Some(p) = &cmd.prometheus_textfile {
+        crate::report::prometheus::check_path(p)?;
     }
     let started = std::time::SystemTime::now();
     let mut doc = ResultsDocument::new(started);
@@ -63,6 +70,9 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
         OutputFormat::Normal => crate::ui::disk::disk_text(&doc).into_bytes(),
     };
     emit(cmd.output.as_deref(), &bytes)?;
+    if let Some(p) = &cmd.prometheus_textfile {
+        crate::report::prometheus::write_document(p, &doc)?;
+    }
     Ok(if interrupted {
         Outcome::Interrupted
     } else if doc.complete {

@@ -19,6 +19,10 @@ pub struct EtcdCmd {
     /// No progress line
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
+    /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
+    /// (written atomically: a temporary file in the same directory, then rename)
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(clap::Parser)]
@@ -47,6 +51,9 @@ pub fn options_with_words(
 
 /// `nodefit etcd`: probe, then print a summary or the results document.
 pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
+    if let Some(p) = &cmd.prometheus_textfile {
+        crate::report::prometheus::check_path(p)?;
+    }
     let started = std::time::SystemTime::now();
     let progress = super::progress(cmd.quiet);
     if !cmd.options.is_live() {
@@ -84,6 +91,9 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
         OutputFormat::Normal => text.into_bytes(),
     };
     emit(cmd.output.as_deref(), &bytes)?;
+    if let Some(p) = &cmd.prometheus_textfile {
+        crate::report::prometheus::write_document(p, &doc)?;
+    }
     Ok(if interrupted {
         Outcome::Interrupted
     } else if complete {

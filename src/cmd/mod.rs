@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// Is this node fit to carry the Kubernetes control plane?
 #[derive(Debug, Parser)]
-#[command(name = "nodefit", version, about, long_about = None)]
+#[command(name = "nodefit", version = crate::util::build_info::LONG_VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -57,10 +57,17 @@ pub struct QualifyArgs {
     /// Skip the etcd probe (its checks are reported as skipped)
     #[arg(long, conflicts_with = "endpoints")]
     pub no_etcd: bool,
+    /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
+    /// (written atomically: a temporary file in the same directory, then rename)
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     let profile = Profile::find(&a.profile)?;
+    if let Some(p) = &a.prometheus_textfile {
+        crate::report::prometheus::check_path(p)?;
+    }
     let quiet = a.quiet || a.output_format == OutputFormat::Json;
     let etcd = match (&profile.etcd, a.no_etcd) {
         (Some(e), false) => {
@@ -107,6 +114,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
             }
             out.flush()?;
         }
+    }
+    if let Some(p) = &a.prometheus_textfile {
+        crate::report::prometheus::write_document(p, &q.doc)?;
     }
     if q.interrupted {
         return Ok(Outcome::Interrupted);

@@ -33,6 +33,13 @@ pub struct TrendArgs {
     /// Fail (exit 2) when any input cannot be read.
     #[arg(long)]
     pub strict: bool,
+    /// Also write the trend as Markdown here (for a merge request or a chat post; links the PNGs
+    /// of --png-dir)
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write every trend chart as a PNG into this directory
+    #[arg(long, value_name = "DIR")]
+    pub png_dir: Option<PathBuf>,
 }
 
 /// `nodefit trend`.
@@ -80,14 +87,34 @@ pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
         a.baseline
     );
     print!("{text}");
+    let mut left_out = problems.clone();
+    left_out.extend(
+        skipped
+            .iter()
+            .map(|f| format!("{f}: incomplete run, skipped")),
+    );
     if let Some(path) = &a.output {
-        let mut left_out = problems.clone();
-        left_out.extend(
-            skipped
-                .iter()
-                .map(|f| format!("{f}: incomplete run, skipped")),
-        );
         let bytes = trend::render_html(&ts, &left_out)?;
+        emit(Some(path), &bytes)?;
+    }
+    let pngs = match &a.png_dir {
+        Some(dir) => {
+            let files = crate::report::trend_out::write_pngs(&ts, dir)?;
+            eprintln!(
+                "nodefit: wrote {} PNG chart(s) to {}",
+                files.len(),
+                dir.display()
+            );
+            files
+        }
+        None => Vec::new(),
+    };
+    if let Some(path) = &a.markdown {
+        let md_dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        let bytes = crate::report::trend_out::render_markdown(&ts, &left_out, &pngs, Some(md_dir));
         emit(Some(path), &bytes)?;
     }
     Ok(if a.fail_on_regression && regressions > 0 {

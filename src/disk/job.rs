@@ -42,10 +42,10 @@ pub struct SecondBucket {
     /// This job's p50 and p99 of both, exact (from the second's full histogram).
     pub p50_ns: u64,
     pub p99_ns: u64,
-    /// The second's latencies, compactly, for merging the same second of several jobs (numjobs
-    /// > 1); empty for a lone job, whose p50/p99 above are the answer. Neither a full histogram
-    /// (≈ 270 kB) nor every bucket (≈ 16 B an op) is kept per second of a lone job: a 30-minute
-    /// nightly run stays flat in memory.
+    /// The second's latencies, compactly, for merging the same second of several jobs; empty
+    /// for a lone job, whose p50/p99 above are the answer. Neither a full histogram (270 kB) nor
+    /// every bucket (16 B an op) is kept per second of a lone job: a 30-minute nightly run stays
+    /// flat in memory.
     pub latency: SparseLatencies,
 }
 

@@ -12,8 +12,10 @@ pub mod json;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod prometheus;
 pub mod regress;
 pub mod trend;
+pub mod trend_out;
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! the stop signal. Imports nothing of the crate but [`crate::error`], so every layer may use it.
 
 pub mod atomic;
+pub mod build_info;
 pub mod cpu;
 pub mod progress;
 pub mod scratch;

@@ -1,0 +1,558 @@
+//! deploy/ansible end to end: ansible-core (pinned, from PyPI, in a venv under target/ that this
+//! test makes and reuses) runs deploy/ansible/qualify.yml against three "nodes" — network
+//! namespaces on this machine, each running its own sshd on its own address, reached with a key
+//! made here — shipping the artifact scripts/dist.sh packs (what `make dist` ships).
+//!
+//! Run 1 (defaults: one node at a time): every node's result.json and report.html land in
+//! reports/<node>/<stamp>/, the comparison is rendered, one verdict line per node is printed, the
+//! play fails exactly when a node is UNFIT, the runs did not overlap in time, nothing is left on
+//! the nodes. Run 2 (nodefit_parallel=true, cp-3 given up on after 4 s mid-measurement): cp-1 and
+//! cp-2 run at the same time and get a trend, cp-3 is reported as NO RESULT, the play fails, and
+//! cp-3's still-running nodefit is stopped and its scratch removed all the same.
+//!
+//! Layout: a hub namespace with a bridge; three node namespaces, veth to the bridge, addresses
+//! 198.18.1.11-13/24 (RFC 2544's benchmarking range, used only inside these namespaces); the
+//! controller (ansible-playbook) runs in the hub at 198.18.1.1. Nothing touches the host's own
+//! network namespace; the namespaces and sshds are removed on every exit path (Drop). The nodes
+//! share this machine's file system, so each gets its own directories through host variables.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
+const ANSIBLE_CORE: &str = "ansible-core==2.17.7";
+const NODES: [&str; 3] = ["cp-1", "cp-2", "cp-3"];
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ip(args: &[&str]) {
+    run(Command::new("ip").args(args));
+}
+
+/// A venv under target/ with the pinned ansible-core, made once and reused (a `.complete` marker
+/// is written only after pip succeeded). None, with the reason, when it cannot be made.
+fn ansible_venv() -> Result<PathBuf, String> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(format!("venv-{}", ANSIBLE_CORE.replace("==", "-")));
+    let marker = venv.join(".complete");
+    if marker.is_file() {
+        return Ok(venv);
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let out = Command::new(python)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .map_err(|e| format!("{python} -m venv: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{python} -m venv failed (apt-get install python3-venv): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let out = Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "--disable-pip-version-check", ANSIBLE_CORE])
+        .output()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&venv);
+        return Err(format!(
+            "pip install {ANSIBLE_CORE} failed (no PyPI?): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    std::fs::write(&marker, ANSIBLE_CORE).map_err(|e| e.to_string())?;
+    Ok(venv)
+}
+
+/// The namespaces, their sshds and the scratch tree; all removed on drop.
+struct Fleet {
+    tmp: tempfile::TempDir,
+    hub: String,
+    nodes: Vec<(String, String)>, // (namespace, address)
+    sshd: Vec<Child>,
+    made_run_sshd: bool,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for c in &mut self.sshd {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for (ns, _) in &self.nodes {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.hub])
+            .status();
+        if self.made_run_sshd {
+            let _ = std::fs::remove_dir("/run/sshd");
+        }
+    }
+}
+
+impl Fleet {
+    fn start() -> Fleet {
+        let tmp = tempfile::Builder::new()
+            .prefix("nodefit-ansible.")
+            .tempdir()
+            .unwrap();
+        let tag = format!("nfa{}", std::process::id() % 100_000);
+        let mut f = Fleet {
+            tmp,
+            hub: format!("{tag}h"),
+            nodes: Vec::new(),
+            sshd: Vec::new(),
+            made_run_sshd: false,
+        };
+        let hub = f.hub.clone();
+        ip(&["netns", "add", &hub]);
+        ip(&["-n", &hub, "link", "set", "lo", "up"]);
+        ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &hub, "addr", "add", "198.18.1.1/24", "dev", "br0"]);
+        ip(&["-n", &hub, "link", "set", "br0", "up"]);
+        let dir = f.tmp.path().to_path_buf();
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join("id")));
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join("hostkey")));
+        std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).unwrap();
+        // sshd insists on its privilege-separation directory.
+        if !Path::new("/run/sshd").exists() {
+            std::fs::create_dir_all("/run/sshd").unwrap();
+            f.made_run_sshd = true;
+        }
+        for i in 1..=NODES.len() {
+            let ns = format!("{tag}n{i}");
+            let addr = format!("198.18.1.{}", 10 + i);
+            ip(&["netns", "add", &ns]);
+            f.nodes.push((ns.clone(), addr.clone()));
+            let (a, b) = (format!("{tag}v{i}"), format!("{tag}p{i}"));
+            ip(&[
+                "link", "add", &a, "netns", &ns, "type", "veth", "peer", "name", &b, "netns", &hub,
+            ]);
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+            ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", &a]);
+            ip(&["-n", &ns, "link", "set", &a, "up"]);
+            ip(&["-n", &hub, "link", "set", &b, "master", "br0"]);
+            ip(&["-n", &hub, "link", "set", &b, "up"]);
+            let conf = dir.join(format!("sshd{i}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "ListenAddress {addr}\nPort 22\nHostKey {d}/hostkey\nPidFile none\n\
+                     AuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
+                     StrictModes no\nSubsystem sftp internal-sftp\n",
+                    d = dir.display()
+                ),
+            )
+            .unwrap();
+            let child = Command::new("ip")
+                .args(["netns", "exec", &ns, "/usr/sbin/sshd", "-D", "-e", "-f"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(
+                    std::fs::File::create(dir.join(format!("sshd{i}.log")))
+                        .unwrap()
+                        .try_clone()
+                        .unwrap(),
+                )
+                .spawn()
+                .unwrap();
+            f.sshd.push(child);
+        }
+        // Wait until every sshd accepts connections (from the hub).
+        for (_, addr) in &f.nodes {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let ok = Command::new("ip")
+                    .args(["netns", "exec", &hub, "bash", "-c"])
+                    .arg(format!("exec 3<>/dev/tcp/{addr}/22"))
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if ok {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "sshd on {addr} did not start");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        f
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// A kubespray-style inventory: cp-1, cp-2 in kube_control_plane, cp-3 only in etcd. `extra`
+    /// is appended to each host's variables by name.
+    fn inventory(&self, name: &str, extra: &[(&str, &str)]) -> PathBuf {
+        let d = self.dir().display().to_string();
+        let host = |i: usize| {
+            let n = NODES[i];
+            let (_, addr) = &self.nodes[i];
+            let mut v = format!(
+                "{{ansible_host: {addr}, ip: {addr}, nodefit_work_dir: {d}/hosts/{n}/work, \
+                 nodefit_directory: {d}/hosts/{n}/etcd, ansible_remote_tmp: {d}/ansible-remote/{n}"
+            );
+            for (h, kv) in extra {
+                if *h == n {
+                    v.push_str(", ");
+                    v.push_str(kv);
+                }
+            }
+            v.push('}');
+            format!("        {n}: {v}\n")
+        };
+        let text = format!(
+            "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {d}/id\n    \
+             ansible_ssh_common_args: \"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR\"\n    \
+             ansible_python_interpreter: /usr/bin/python3\n    nodefit_become: false\n    \
+             nodefit_extra_args: \"--quick --rounds 1\"\n  children:\n    kube_control_plane:\n      hosts:\n{}{}    \
+             etcd:\n      hosts:\n{}",
+            host(0),
+            host(1),
+            host(2)
+        );
+        let p = self.dir().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// ansible-playbook in the hub namespace; returns (exit code, stdout + stderr).
+    fn playbook(
+        &self,
+        venv: &Path,
+        inventory: &Path,
+        artifact: &Path,
+        extra: &[&str],
+    ) -> (i32, String) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let d = self.dir();
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.hub])
+            .arg(venv.join("bin/ansible-playbook"))
+            .arg("-i")
+            .arg(inventory)
+            .arg(root.join("deploy/ansible/qualify.yml"))
+            .arg("-e")
+            .arg(format!("nodefit_artifact={}", artifact.display()))
+            .arg("-e")
+            .arg(format!(
+                "nodefit_reports_dir={}",
+                d.join("reports").display()
+            ));
+        for e in extra {
+            c.args(["-e", e]);
+        }
+        c.current_dir(d)
+            .env("ANSIBLE_CONFIG", d.join("no-ansible.cfg"))
+            .env("ANSIBLE_HOME", d.join("ansible-home"))
+            .env("ANSIBLE_LOCAL_TEMP", d.join("ansible-local"))
+            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", d.join("cp"))
+            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("LC_ALL", "C.UTF-8")
+            .env("LANG", "C.UTF-8");
+        let out = c.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// What a run left on the "nodes": files under hosts/, processes naming hosts/.
+    fn leftovers(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        let hosts = self.dir().join("hosts");
+        if hosts.exists() {
+            for e in walk(&hosts) {
+                left.push(e.display().to_string());
+            }
+        }
+        let needle = hosts.display().to_string();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                if cmd.contains(&needle) {
+                    left.push(format!("process {name}: {cmd}"));
+                }
+            }
+        }
+        left
+    }
+}
+
+/// Every file (not directory) below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn stamps(reports: &Path, node: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(reports.join(node))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // 20261130T021744Z; not trend-charts/
+                .filter(|n| n.len() == 16 && n.ends_with('Z') && n.as_bytes()[8] == b'T')
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn load(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+fn window(doc: &serde_json::Value) -> (std::time::SystemTime, std::time::SystemTime) {
+    let t = |k: &str| humantime::parse_rfc3339(doc[k].as_str().unwrap()).unwrap();
+    (t("started_at"), t("finished_at"))
+}
+
+#[test]
+fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
+    if !is_root() {
+        println!("skipped: needs root (network namespaces, sshd)");
+        return;
+    }
+    for (cmd, pkg) in [
+        ("ip", "iproute2"),
+        ("/usr/sbin/sshd", "openssh-server"),
+        ("ssh-keygen", "openssh-client"),
+        ("etcd", "etcd-server"),
+    ] {
+        if !have(cmd) {
+            println!(
+                "skipped: {cmd} is absent (apt-get install -y {pkg}, or scripts/setup.sh --test)"
+            );
+            return;
+        }
+    }
+    let venv = match ansible_venv() {
+        Ok(v) => v,
+        Err(why) => {
+            println!("skipped: no ansible-core: {why}");
+            return;
+        }
+    };
+    let fleet = Fleet::start();
+    let d = fleet.dir().to_path_buf();
+    let reports = d.join("reports");
+
+    // The artifact, packed as `make dist` packs it.
+    let out = run(
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dist.sh"))
+            .args(["--binary", BIN, "--out"])
+            .arg(d.join("dist")),
+    );
+    let artifact = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+
+    // Run 1: defaults (one node at a time); cp-1 gets the controller's etcd, the others use theirs.
+    let inv1 = fleet.inventory(
+        "inventory1.yml",
+        &[("cp-1", "nodefit_etcd_source: controller")],
+    );
+    let t0 = Instant::now();
+    let (code, log) = fleet.playbook(&venv, &inv1, &artifact, &[]);
+    println!("run 1 ({:.0} s):\n{log}", t0.elapsed().as_secs_f64());
+    let mut docs = Vec::new();
+    let mut any_unfit = false;
+    for n in NODES {
+        let s = stamps(&reports, n);
+        assert_eq!(s.len(), 1, "{n}: {s:?}\n{log}");
+        let run_dir = reports.join(n).join(&s[0]);
+        assert!(run_dir.join("report.html").is_file(), "{n}: no report.html");
+        let doc = load(&run_dir.join("result.json"));
+        assert_eq!(doc["node_name"], n);
+        assert_eq!(doc["complete"], true, "{n}");
+        assert!(doc["etcd"].is_object(), "{n}: the etcd probe ran");
+        let verdict = doc["verdict"].as_str().unwrap().to_string();
+        assert!(
+            log.contains(&format!("nodefit: {n} {verdict} (score ")),
+            "{n}: no verdict line for {verdict}\n{log}"
+        );
+        any_unfit |= verdict == "UNFIT";
+        docs.push(doc);
+    }
+    let stamp1 = stamps(&reports, "cp-1")[0].clone();
+    assert!(
+        NODES.iter().all(|n| stamps(&reports, n)[0] == stamp1),
+        "one stamp per run"
+    );
+    // Fails exactly when a node is UNFIT (ansible-playbook exits 2 on a failed task).
+    assert_eq!(code, if any_unfit { 2 } else { 0 }, "{log}");
+    if any_unfit {
+        assert!(log.contains("not fit: "), "{log}");
+    }
+    // One at a time: no two runs overlap.
+    let mut w: Vec<_> = docs.iter().map(window).collect();
+    w.sort();
+    for pair in w.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "runs overlapped: {w:?}");
+    }
+    // Where etcd came from, said per node.
+    assert!(log.contains("(copied from the controller)"), "{log}");
+    assert!(log.contains("(found on the node)"), "{log}");
+    // The comparison of this run, in HTML and Markdown, names every node.
+    let md = std::fs::read_to_string(reports.join(format!("compare-{stamp1}.md"))).unwrap();
+    for n in NODES {
+        assert!(md.contains(n), "{n} not in the comparison:\n{md}");
+    }
+    assert!(reports.join(format!("compare-{stamp1}.html")).is_file());
+    let left = fleet.leftovers();
+    assert!(left.is_empty(), "left behind after run 1: {left:#?}");
+
+    // Stamps are to the second: make sure run 2 gets a new one.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // Run 2: all at once; cp-3 measures the full profile and is given up on after 4 s, mid-run.
+    let inv2 = fleet.inventory(
+        "inventory2.yml",
+        &[
+            // Skip the etcd probe this time (run 1 had it): the same play, 10 s shorter.
+            (
+                "cp-1",
+                "nodefit_extra_args: \"--quick --rounds 1 --no-etcd\"",
+            ),
+            (
+                "cp-2",
+                "nodefit_extra_args: \"--quick --rounds 1 --no-etcd\"",
+            ),
+            ("cp-3", "nodefit_timeout: 4"),
+            ("cp-3", "nodefit_extra_args: \"--rounds 1\""),
+        ],
+    );
+    let t0 = Instant::now();
+    let (code, log) = fleet.playbook(
+        &venv,
+        &inv2,
+        &artifact,
+        &[
+            "nodefit_parallel=true",
+            "nodefit_cluster=true",
+            "nodefit_cluster_extra_args='--quick --rounds 1'",
+        ],
+    );
+    println!("run 2 ({:.0} s):\n{log}", t0.elapsed().as_secs_f64());
+    assert_eq!(code, 2, "cp-3 failed, so the play fails\n{log}");
+    // NO RESULT, with the reason the node gave.
+    assert!(
+        log.contains("nodefit: cp-3 NO RESULT (nodefit | qualify")
+            && log.contains("expected time frame (4)"),
+        "{log}"
+    );
+    let mut w2 = Vec::new();
+    for n in ["cp-1", "cp-2"] {
+        let s = stamps(&reports, n);
+        assert_eq!(s.len(), 2, "{n}: {s:?}\n{log}");
+        assert!(s[1] > stamp1);
+        let doc = load(&reports.join(n).join(&s[1]).join("result.json"));
+        w2.push(window(&doc));
+        // Earlier runs are there, so the trend is drawn.
+        let trend = std::fs::read_to_string(reports.join(n).join("trend.html")).unwrap();
+        assert!(trend.contains("<svg"), "{n}: trend without a chart");
+        let md = std::fs::read_to_string(reports.join(n).join("trend.md")).unwrap();
+        assert!(
+            md.contains(&format!("| {n} | wal_fdatasync_p99 | 2 |")),
+            "{md}"
+        );
+        assert!(md.contains("](trend-charts/"), "{md}");
+    }
+    assert_eq!(
+        stamps(&reports, "cp-3").len(),
+        1,
+        "cp-3 has no second result"
+    );
+    // At once: cp-1's and cp-2's runs overlap.
+    assert!(
+        w2[0].0 < w2[1].1 && w2[1].0 < w2[0].1,
+        "parallel runs did not overlap: {w2:?}"
+    );
+    // The cluster phase on kube_control_plane (cp-1, cp-2), members and addresses from the inventory.
+    let cluster_help = Command::new(BIN)
+        .args(["qualify", "--help"])
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&cluster_help.stdout).contains("--cluster") {
+        for n in ["cp-1", "cp-2"] {
+            let s = stamps(&reports.join("cluster"), n);
+            assert_eq!(s.len(), 1, "{n}: cluster results {s:?}\n{log}");
+            let doc = load(
+                &reports
+                    .join("cluster")
+                    .join(n)
+                    .join(&s[0])
+                    .join("result.json"),
+            );
+            assert_eq!(doc["etcd"]["target"]["kind"], "cluster", "{n}");
+            assert!(log.contains(&format!("nodefit: {n} (cluster) ")), "{log}");
+        }
+    } else {
+        // This nodefit has no `qualify --cluster` yet: the phase says so and stops, cleanly.
+        assert!(
+            log.contains("has no `qualify --cluster` yet; the members would be cp-1=198.18.1.11,cp-2=198.18.1.12"),
+            "{log}"
+        );
+        assert!(log.contains("nodefit: cp-1 (cluster) NO RESULT"), "{log}");
+    }
+    // cp-3 timed out while nodefit was measuring; the always: block stopped it all the same.
+    assert!(log.contains("stopped: nodefit:"), "{log}");
+    let left = fleet.leftovers();
+    assert!(left.is_empty(), "left behind after run 2: {left:#?}");
+}
