@@ -290,8 +290,50 @@ fn e<T: std::fmt::Display>(x: T) -> String {
     x.to_string()
 }
 
+/// Largest value a chart draws: results files are input, and a damaged one may hold any number;
+/// beyond this (a year in nanoseconds) plotting's integer coordinates overflow.
+const DRAWABLE_MAX: f64 = 3.2e16;
+
+fn drawable(v: f64) -> bool {
+    v.is_finite() && (0.0..=DRAWABLE_MAX).contains(&v)
+}
+
+/// The chart with every value no chart can hold (negative, non-finite, absurdly large) left out:
+/// a damaged results file gives a chart with a gap, never a panic.
+fn drawable_only(chart: &Chart) -> Chart {
+    let mut c = chart.clone();
+    match &mut c.body {
+        Body::Lines(l) => {
+            for s in &mut l.series {
+                s.points.retain(|(x, y)| x.is_finite() && drawable(*y));
+            }
+            l.hlines.retain(|r| drawable(r.value));
+            l.vlines.retain(|r| r.value.is_finite());
+        }
+        Body::Bars(b) => {
+            for g in &mut b.values {
+                for v in g.iter_mut() {
+                    if v.is_some_and(|x| !drawable(x)) {
+                        *v = None;
+                    }
+                }
+            }
+            for l in &mut b.limits {
+                if l.is_some_and(|x| !drawable(x)) {
+                    *l = None;
+                }
+            }
+        }
+        Body::Hist(h) => h
+            .bins
+            .retain(|(lo, hi, _)| drawable(*lo) && drawable(*hi) && lo <= hi),
+    }
+    c
+}
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), String> {
     root.fill(&WHITE).map_err(e)?;
+    let chart = &drawable_only(chart);
     match &chart.body {
         Body::Lines(l) => draw_lines(root, &chart.title, l),
         Body::Bars(b) => draw_bars(root, &chart.title, b),
