@@ -4,6 +4,7 @@
 //! reports.
 
 pub mod cli;
+pub mod cluster;
 pub mod disk;
 pub mod engine;
 pub mod error;

@@ -7,8 +7,9 @@ use crate::stats::LatencySummary;
 use serde::{Deserialize, Serialize};
 
 /// Version of the results format. 1: disk workloads. 2: adds the `etcd` section and the
-/// qualification fields (`node_name`, `profile`, `verdict`, `checks`, `fingerprint`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// qualification fields (`node_name`, `profile`, `verdict`, `checks`, `fingerprint`). 3: adds the
+/// `cluster` section (`--cluster`) and the etcd target kind "cluster".
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One results document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub struct ResultsDocument {
     /// The live etcd probe, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd: Option<crate::etcd::EtcdResult>,
+    /// Cluster qualification (`--cluster`): this node's view of the throwaway cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterResult>,
     /// Qualification: name of the node judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
@@ -89,6 +93,7 @@ impl ResultsDocument {
             incomplete_reason: None,
             workloads: Vec::new(),
             etcd: None,
+            cluster: None,
             node_name: None,
             profile: None,
             verdict: None,

@@ -161,6 +161,9 @@ pub struct EtcdArgs {
     /// No progress line
     #[arg(long, short, help_heading = "Output")]
     pub quiet: bool,
+    /// Cluster qualification (`--cluster` and its options)
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 impl Default for EtcdArgs {
@@ -195,6 +198,7 @@ impl Default for EtcdArgs {
             output_format: OutputFormat::Normal,
             output: None,
             quiet: false,
+            cluster: Default::default(),
         }
     }
 }
@@ -314,6 +318,9 @@ impl EtcdArgs {
 
 /// `nodefit etcd`: probe, then print a summary or the results document.
 pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
+    if args.cluster.is_set() {
+        return crate::cluster::cli::run(args);
+    }
     let started = std::time::SystemTime::now();
     let progress = stderr_is_tty() && !args.quiet;
     let result = match super::probe_blocking(&args, progress) {

