@@ -11,6 +11,7 @@ use netns::{Netns, Node};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 
@@ -194,9 +195,146 @@ fn one_node_far_away() {
         assert!(p99 >= 2.0 * d_ms, "{p99} < 2·D");
     }
     assert!(p99_to(a, "cp2") < d_ms, "the near link stays near");
+    // Every put through the far node needs the network: as a follower it forwards to the leader
+    // (2·D), as the leader it waits for a follower's ack (2·D).
+    let put_p50 = |d: &Value| ms(&d["cluster"]["put_latency_ns"]["percentiles"]["50"]);
+    eprintln!(
+        "put p50: cp1 {:.1} ms ({}), cp2 {:.1} ms ({}), cp3 {:.1} ms ({})",
+        put_p50(a),
+        a["cluster"]["role"],
+        put_p50(b),
+        b["cluster"]["role"],
+        put_p50(far),
+        far["cluster"]["role"]
+    );
+    assert!(
+        put_p50(far) >= 2.0 * d_ms,
+        "far node put p50 {} ms",
+        put_p50(far)
+    );
     for d in [a, b, far] {
         let r = &d["cluster"]["recommended"];
         eprintln!("{}: {}", d["cluster"]["self"], r);
         assert!(r["basis"]["rtt_p99_ns"].as_f64().unwrap() >= 2.0 * d_ms * 1e6);
     }
+}
+
+#[test]
+fn a_member_that_never_starts() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let two = [&net.nodes[0], &net.nodes[1]];
+    let runs = run_on(
+        &net,
+        &two,
+        &["--rate", "50", "--duration", "2s", "--join-timeout", "4s"],
+    );
+    for r in &runs {
+        let err = String::from_utf8_lossy(&r.out.stderr);
+        assert_eq!(r.out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("member cp3 (198.18.0.12) did not join within 4s"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(r.out.stdout.is_empty());
+    }
+    assert_clean(&net, &runs);
+}
+
+/// The leader's name, asked of `node`'s member with etcdctl.
+fn leader(net: &Netns) -> Option<String> {
+    for n in &net.nodes {
+        let out = n
+            .command("etcdctl")
+            .args([
+                "--endpoints",
+                "http://127.0.0.1:12379",
+                "endpoint",
+                "status",
+                "-w",
+                "json",
+            ])
+            .output()
+            .ok()?;
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let s = &v[0]["Status"];
+        if s["leader"].as_u64().is_some() && s["leader"] == s["header"]["member_id"] {
+            return Some(n.name.clone());
+        }
+    }
+    None
+}
+
+#[test]
+fn leader_killed_mid_probe() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let extra = [
+        "--rate",
+        "50",
+        "--duration",
+        "10s",
+        "--join-timeout",
+        "60s",
+        "--command-timeout",
+        "2s",
+    ];
+    let mut children: Vec<Option<Child>> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| Some(start(n, &spec, d.path(), &extra)))
+        .collect();
+    // Wait until the probe runs (a leader answers), then a little more.
+    let t0 = std::time::Instant::now();
+    let victim = loop {
+        if let Some(l) = leader(&net) {
+            break l;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let vi = net.nodes.iter().position(|n| n.name == victim).unwrap();
+    let mut v = children[vi].take().unwrap();
+    v.kill().unwrap();
+    let _ = v.wait();
+    let mut runs = Vec::new();
+    for (i, (c, dir)) in children.into_iter().zip(dirs).enumerate() {
+        if i == vi {
+            continue; // killed outright: its temp dir holds what it could not clean
+        }
+        runs.push(Run {
+            out: c.unwrap().wait_with_output().unwrap(),
+            dir,
+        });
+    }
+    let docs: Vec<Value> = runs.iter().map(doc).collect();
+    for d in &docs {
+        let c = &d["cluster"];
+        eprintln!(
+            "{}: leader {} → {}, changes {}, errors {}, unfinished {}",
+            c["self"], victim, c["leader"], c["leader_changes"], c["errors_total"], c["unfinished"]
+        );
+        assert!(c["leader_changes"].as_u64().unwrap() >= 1, "{c}");
+        assert_ne!(c["leader"], victim.as_str());
+        assert_eq!(c["unfinished"], serde_json::json!([victim]));
+        let p = c["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == victim.as_str())
+            .unwrap();
+        assert!(
+            p["rtt_errors"].as_u64().unwrap() > 0,
+            "handshakes to the dead node fail"
+        );
+    }
+    // The survivors left nothing; the victim's member died with it (parent-death signal).
+    assert_clean(&net, &runs);
 }
