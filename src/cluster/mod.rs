@@ -13,6 +13,7 @@ pub mod cli;
 pub mod member;
 pub mod rtt;
 mod run;
+pub mod score;
 pub mod spec;
 
 use crate::etcd::{EtcdError, MetricEstimate};

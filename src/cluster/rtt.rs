@@ -1,6 +1,7 @@
 //! Network round trip to every peer, measured by this node on its own: TCP handshakes to the
 //! peer's etcd peer port (connect() returns when the SYN-ACK is back: one round trip), one task per
-//! peer, all in parallel, every `interval` while the probe runs. Each sample is exact (monotonic
+//! peer, all in parallel, one handshake started every `interval` while the probe runs (without
+//! waiting for the previous one). Each sample is exact (monotonic
 //! clock) and goes into an HDR histogram; a connection is closed with RST (SO_LINGER 0) so no
 //! TIME_WAIT piles up.
 
@@ -73,22 +74,36 @@ impl Sampler {
                     let mut out = PeerSamples::default();
                     let mut tick = tokio::time::interval(interval);
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    // Handshakes start on schedule, whatever the previous one is doing: a far peer
+                    // gets as many samples as a near one.
+                    let mut inflight = tokio::task::JoinSet::new();
+                    let take = |out: &mut PeerSamples, r: Result<Result<u64, String>, _>| match r {
+                        Ok(Ok(ns)) => out.rtt.record(ns),
+                        Ok(Err(e)) => {
+                            out.errors += 1;
+                            out.last_error = Some(e);
+                        }
+                        Err(_) => {}
+                    };
                     loop {
                         tokio::select! {
                             _ = tick.tick() => {}
-                            _ = rx.changed() => return out,
+                            Some(r) = inflight.join_next() => {
+                                take(&mut out, r);
+                                continue;
+                            }
+                            _ = rx.changed() => break,
                         }
                         if *rx.borrow() {
-                            return out;
+                            break;
                         }
-                        match handshake(addr, Duration::from_secs(1)).await {
-                            Ok(ns) => out.rtt.record(ns),
-                            Err(e) => {
-                                out.errors += 1;
-                                out.last_error = Some(e);
-                            }
-                        }
+                        inflight.spawn(handshake(addr, Duration::from_secs(1)));
                     }
+                    // Handshakes already under way finish (each within its 1 s timeout).
+                    while let Some(r) = inflight.join_next().await {
+                        take(&mut out, r);
+                    }
+                    out
                 });
                 (name.clone(), h)
             })

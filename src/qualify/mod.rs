@@ -35,6 +35,9 @@ pub struct QualifyArgs {
     /// Name of the node in the results [default: host name]
     #[arg(long)]
     pub node_name: Option<String>,
+    /// Qualify these nodes as one etcd cluster: name=address,… (run on every node at about the same time; this node is --node-name). More options: --etcd-arg=--join-timeout=…, see `nodefit etcd --help`
+    #[arg(long, conflicts_with_all = ["endpoints", "no_etcd"])]
+    pub cluster: Option<String>,
     /// Where result.json goes [default: reports/<node-name>/<UTC timestamp>/]
     #[arg(long)]
     pub output_dir: Option<PathBuf>,
@@ -283,6 +286,10 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                 }
             }
         }
+        if let Some(spec) = &a.cluster {
+            words.extend(["--cluster".into(), spec.clone(), "--node-name".into()]);
+            words.push(node_name.clone());
+        }
         if a.endpoints.is_empty() {
             words.push("--directory".into());
             words.push(dir.display().to_string());
@@ -299,6 +306,12 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             &format!("etcd probe: nodefit etcd {}", words.join(" ")),
         );
         let outcome = match crate::etcd::cli::EtcdArgs::from_args(&words) {
+            Ok(args) if a.cluster.is_some() => crate::cluster::probe_blocking(&args, progress)
+                .map(|(e, c)| {
+                    doc.cluster = Some(c);
+                    e
+                })
+                .map_err(|e| e.to_string()),
             Ok(args) => crate::etcd::probe_blocking(&args, progress).map_err(|e| e.to_string()),
             Err(e) => Err(format!("bad etcd options: {e}")),
         };
@@ -310,7 +323,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                 }
                 say(quiet, &format!("etcd probe failed: {e}"));
                 skip.push(("etcd".into(), format!("etcd probe failed: {e}")));
-                etcd_failed_explicitly = !a.endpoints.is_empty();
+                etcd_failed_explicitly = !a.endpoints.is_empty() || a.cluster.is_some();
             }
         }
     }
@@ -326,7 +339,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
     let mut warnings = fp.warnings();
     doc.fingerprint = Some(serde_json::to_value(&fp)?);
     let json = serde_json::to_value(&doc)?;
-    let outcome = crate::score::score(&profile, &json, &skip);
+    let outcome = crate::cluster::score::judge(&profile, &json, &skip);
     let signals = crate::score::honesty::signals(&doc.workloads, Some(&fp));
     warnings.extend(crate::score::honesty::warning(&signals));
     warnings.extend(outcome.warnings.iter().cloned());
