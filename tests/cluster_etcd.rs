@@ -239,6 +239,11 @@ fn one_node_far_away() {
         put_p50(far)
     );
     for d in [a, b, far] {
+        assert!(
+            d["cluster"]["unfinished"].is_null(),
+            "{}",
+            d["cluster"]["unfinished"]
+        );
         // The verdict's reasons name the slow links.
         let o = judge(d);
         assert_eq!(o.verdict.as_str(), "UNFIT", "{:?}", o.reasons);
@@ -384,4 +389,48 @@ fn leader_killed_mid_probe() {
     }
     // The survivors left nothing; the victim's member died with it (parent-death signal).
     assert_clean(&net, &runs);
+}
+
+/// Not a check: prints every node's text output, for docs/cluster.md. Run with
+/// `NODEFIT_DEMO_DELAY_MS=30 cargo test --test cluster_etcd demo -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn demo() {
+    let d: u64 = std::env::var("NODEFIT_DEMO_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let Some(net) = Netns::new(3, &[0, 0, d]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, dir)| {
+            n.command(BIN)
+                .args(["etcd", "--cluster", &spec, "--node-name", &n.name])
+                .arg("--directory")
+                .arg(dir.path())
+                .args(["--duration", "20s", "--join-timeout", "60s"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (c, n) in children.into_iter().zip(&net.nodes) {
+        let out = c.wait_with_output().unwrap();
+        println!(
+            "===== {} (exit {:?})\n$ nodefit etcd --cluster {spec} --node-name {} --directory DIR --duration 20s\n{}{}",
+            n.name,
+            out.status.code(),
+            n.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

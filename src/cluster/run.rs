@@ -125,9 +125,15 @@ async fn put(c: &mut Client, key: &str, value: &str) -> bool {
     )
 }
 
-/// Every key under `prefix` (names after the prefix → values).
-async fn list(c: &mut Client, prefix: &str) -> Option<BTreeMap<String, String>> {
-    let r = tokio::time::timeout(REQ, c.get(prefix, Some(GetOptions::new().with_prefix())))
+/// Every key under `prefix` (names after the prefix → values). `local`: a serializable read from
+/// this node's member alone (no quorum needed: at the end, peers that saw every done key may
+/// already have stopped, and this member has applied everything up to its own done key).
+async fn list(c: &mut Client, prefix: &str, local: bool) -> Option<BTreeMap<String, String>> {
+    let mut o = GetOptions::new().with_prefix();
+    if local {
+        o = o.with_serializable();
+    }
+    let r = tokio::time::timeout(REQ, c.get(prefix, Some(o)))
         .await
         .ok()?
         .ok()?;
@@ -186,7 +192,7 @@ async fn join(
                 published = put(cl, &format!("{KEYS}ready/{me}"), &nonce).await;
             }
             if published {
-                if let Some(m) = list(cl, &format!("{KEYS}ready/")).await {
+                if let Some(m) = list(cl, &format!("{KEYS}ready/"), false).await {
                     seen = m;
                 }
                 if plan.nodes.iter().all(|n| seen.contains_key(&n.name)) {
@@ -435,8 +441,10 @@ async fn finish(
         if !published {
             published = put(c, &format!("{KEYS}done/{me}"), report).await;
         }
-        if let Some(m) = list(c, &format!("{KEYS}done/")).await {
-            seen = m;
+        if published {
+            if let Some(m) = list(c, &format!("{KEYS}done/"), true).await {
+                seen = m;
+            }
         }
         let waiting: Vec<&NodeSpec> = plan
             .nodes
