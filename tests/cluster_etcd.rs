@@ -138,15 +138,12 @@ const LOAD: &[&str] = &[
     "60s",
 ];
 
-#[test]
-fn three_nodes_no_delay() {
-    let Some(net) = Netns::new(3, &[]) else {
-        return;
-    };
+/// Three nodes, no delay. Returns the runs (their results) for the side-by-side report.
+fn three_nodes_no_delay(net: &Netns) -> Vec<Run> {
     let all: Vec<&Node> = net.nodes.iter().collect();
-    let runs = run_on(&net, &all, LOAD);
+    let runs = run_on(net, &all, LOAD);
     let docs: Vec<Value> = runs.iter().map(doc).collect();
-    assert_clean(&net, &runs);
+    assert_clean(net, &runs);
     let run_id = docs[0]["cluster"]["run_id"].clone();
     let mut leaders = 0;
     for (d, n) in docs.iter().zip(&net.nodes) {
@@ -182,28 +179,28 @@ fn three_nodes_no_delay() {
         assert_eq!(c["recommended"]["heartbeat_interval_ms"], 100);
         assert_eq!(c["recommended"]["election_timeout_ms"], 1000);
         assert!(c["put_latency_ns"]["count"].as_u64().unwrap() > 0);
-        // The etcd section lists every member with its own figures.
-        let m = d["etcd"]["members"].as_array().unwrap();
-        assert_eq!(m.len(), 3);
+        // The cluster section has every member's own figures (from the done keys); the etcd
+        // section this node's member alone (the node is judged on its own disk).
+        let m = c["members"].as_array().unwrap();
         assert!(
-            m.iter()
-                .all(|m| m["wal_fsync"]["count"].as_u64().unwrap_or(0) > 0),
+            m.iter().all(|m| m["reported"] == true
+                && m["wal_fsync"]["count"].as_u64().unwrap_or(0) > 0),
             "{m:?}"
         );
+        let own = d["etcd"]["members"].as_array().unwrap();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0]["name"], n.name.as_str());
     }
     assert_eq!(leaders, 1, "exactly one node started as leader");
+    runs
 }
 
-#[test]
-fn one_node_far_away() {
-    let d_ms = 30.0;
-    let Some(net) = Netns::new(3, &[0, 0, d_ms as u64]) else {
-        return;
-    };
+/// cp3 `D` ms away. Returns the runs (their results) for the side-by-side report.
+fn one_node_far_away(net: &Netns, d_ms: f64) -> Vec<Run> {
     let all: Vec<&Node> = net.nodes.iter().collect();
-    let runs = run_on(&net, &all, LOAD);
+    let runs = run_on(net, &all, LOAD);
     let docs: Vec<Value> = runs.iter().map(doc).collect();
-    assert_clean(&net, &runs);
+    assert_clean(net, &runs);
     let (a, b, far) = (&docs[0], &docs[1], &docs[2]);
     for (from, to) in [(a, "cp3"), (b, "cp3"), (far, "cp1"), (far, "cp2")] {
         let p99 = p99_to(from, to);
@@ -220,7 +217,12 @@ fn one_node_far_away() {
         eprintln!("{} → {to}: rtt p99 {p99:.1} ms", from["cluster"]["self"]);
         assert!(p99 >= 2.0 * d_ms, "{p99} < 2·D");
     }
-    assert!(p99_to(a, "cp2") < d_ms, "the near link stays near");
+    assert_eq!(a["cluster"]["peers"][0]["name"], "cp2");
+    let near_p50 = ms(&a["cluster"]["peers"][0]["rtt_ns"]["percentiles"]["50"]);
+    assert!(
+        near_p50 < d_ms,
+        "the near link stays near: p50 {near_p50} ms"
+    );
     // Every put through the far node needs the network: as a follower it forwards to the leader
     // (2·D), as the leader it waits for a follower's ack (2·D).
     let put_p50 = |d: &Value| ms(&d["cluster"]["put_latency_ns"]["percentiles"]["50"]);
@@ -238,6 +240,42 @@ fn one_node_far_away() {
         "far node put p50 {} ms",
         put_p50(far)
     );
+    // `nodefit report` over the three results: one cluster, the slow links flagged in the matrix.
+    let t = tempfile::tempdir().unwrap();
+    for (i, r) in runs.iter().enumerate() {
+        std::fs::write(
+            t.path().join(format!("cp{}.result.json", i + 1)),
+            &r.out.stdout,
+        )
+        .unwrap();
+    }
+    let md = std::process::Command::new(BIN)
+        .args(["report", "--format", "md"])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert!(
+        md.status.success(),
+        "{}",
+        String::from_utf8_lossy(&md.stderr)
+    );
+    let md = String::from_utf8_lossy(&md.stdout);
+    eprintln!("{}", &md[md.find("## Cluster").unwrap()..]);
+    assert_eq!(
+        md.matches("## Cluster cp1, cp2, cp3").count(),
+        1,
+        "one cluster"
+    );
+    assert!(md.contains("3 of 3 nodes' results"));
+    let row = |from: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| **{from}** |")))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(row("cp1").matches('⚠').count(), 1, "{}", row("cp1"));
+    assert_eq!(row("cp3").matches('⚠').count(), 2, "{}", row("cp3"));
+    assert!(md.contains("--heartbeat-interval=") && md.contains("--election-timeout="));
     for d in [a, b, far] {
         assert!(
             d["cluster"]["unfinished"].is_null(),
@@ -269,6 +307,65 @@ fn one_node_far_away() {
         eprintln!("{}: {}", d["cluster"]["self"], r);
         assert!(r["basis"]["rtt_p99_ns"].as_f64().unwrap() >= 2.0 * d_ms * 1e6);
     }
+    runs
+}
+
+/// Both clusters, then `nodefit report` over all six results: two clusters side by side.
+#[test]
+fn no_delay_and_one_node_far_away() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let near = three_nodes_no_delay(&net);
+    drop(net);
+    let Some(net) = Netns::new(3, &[0, 0, 30]) else {
+        return;
+    };
+    let far = one_node_far_away(&net, 30.0);
+    drop(net);
+    let t = tempfile::tempdir().unwrap();
+    for (tag, runs) in [("near", &near), ("far", &far)] {
+        for (i, r) in runs.iter().enumerate() {
+            let f = t.path().join(format!("{tag}-cp{}.result.json", i + 1));
+            std::fs::write(f, &r.out.stdout).unwrap();
+        }
+    }
+    let report = |format: &str| {
+        let o = std::process::Command::new(BIN)
+            .args(["report", "--format", format])
+            .arg(t.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let md = report("md");
+    eprintln!("{}", &md[md.find("## Clusters side by side").unwrap()..]);
+    assert_eq!(md.matches("## Cluster cp1, cp2, cp3 (run ").count(), 2);
+    let side = &md[md.find("## Clusters side by side").unwrap()..];
+    let rows: Vec<&str> = side
+        .lines()
+        .filter(|l| l.starts_with("| cp1, cp2, cp3"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{side}");
+    let near_id = doc(&near[0])["cluster"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let far_id = doc(&far[0])["cluster"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(near_id, far_id, "every run has its own id");
+    let far_row = rows.iter().find(|r| r.contains(&far_id)).unwrap();
+    assert!(
+        far_row.contains("→ cp3") || far_row.contains("cp3 →"),
+        "{far_row}"
+    );
+    let html = report("html");
+    assert_eq!(html.matches("<table class=\"heatmap\">").count(), 2);
+    // Links beyond 50 ms are red in the heat map: at least the four links to and from cp3.
+    assert!(html.matches("background:#ef9a9a").count() >= 4);
 }
 
 #[test]
@@ -405,16 +502,33 @@ fn demo() {
     };
     let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    // With NODEFIT_DEMO_QUALIFY_OUT=DIR: `qualify --quick --cluster` instead, results in DIR/<node>/.
+    let qualify_out = std::env::var("NODEFIT_DEMO_QUALIFY_OUT").ok();
     let children: Vec<Child> = net
         .nodes
         .iter()
         .zip(&dirs)
         .map(|(n, dir)| {
-            n.command(BIN)
-                .args(["etcd", "--cluster", &spec, "--node-name", &n.name])
-                .arg("--directory")
+            let mut c = n.command(BIN);
+            match &qualify_out {
+                Some(out) => c
+                    .args([
+                        "qualify",
+                        "--quick",
+                        "--cluster",
+                        &spec,
+                        "--node-name",
+                        &n.name,
+                    ])
+                    .arg("--output-dir")
+                    .arg(Path::new(out).join(&n.name))
+                    .arg("--etcd-arg=--join-timeout=120s"),
+                None => c
+                    .args(["etcd", "--cluster", &spec, "--node-name", &n.name])
+                    .args(["--duration", "20s", "--join-timeout", "60s"]),
+            };
+            c.arg("--directory")
                 .arg(dir.path())
-                .args(["--duration", "20s", "--join-timeout", "60s"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

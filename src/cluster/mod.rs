@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod member;
+pub mod report;
 pub mod rtt;
 mod run;
 pub mod score;
@@ -148,6 +149,18 @@ pub struct ClusterMember {
     pub name: String,
     pub address: String,
     pub peer_url: String,
+    /// Member id, hex as etcdctl prints it (absent when the member list could not be read).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Whether its node published its figures at the end (false: it died or stopped early).
+    #[serde(default)]
+    pub reported: bool,
+    /// Its `etcd_disk_wal_fsync_duration_seconds` over the probe, as its node scraped it.
+    #[serde(default)]
+    pub wal_fsync: Option<MetricEstimate>,
+    /// Its `etcd_disk_backend_commit_duration_seconds` over the probe, as its node scraped it.
+    #[serde(default)]
+    pub backend_commit: Option<MetricEstimate>,
 }
 
 /// The network to one peer as this node measured it.

@@ -77,8 +77,8 @@ async fn run(args: &EtcdArgs, progress: bool) -> Result<(EtcdResult, ClusterResu
         ));
     }
     let tls = c.peer_tls()?;
-    // Refuse bad workload options before anything starts.
-    args.resolve_load("/nodefit/check/".into())?;
+    // Refuse bad workload options before anything starts (with a prefix as long as the real one).
+    args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
     let plan = MemberPlan {
         bin: args.etcd_bin.clone(),
         directory: args.directory.clone(),
@@ -315,41 +315,36 @@ async fn steps(
     let reports = finish(&mut client, plan, &report, args.command_timeout, progress).await;
     let mut etcd = probed?;
 
+    // Every member's own figures, from its node's done key (this node's client URL reaches its own
+    // member only). They go to `cluster.members`; the `etcd` section keeps this node's member alone,
+    // so the node is judged on its own disk and the cluster on its worst node.
+    let figures = |name: &str| -> Option<MemberResult> {
+        reports.get(name).and_then(|v| {
+            serde_json::from_str::<Option<MemberResult>>(v)
+                .ok()
+                .flatten()
+        })
+    };
     let members: Vec<ClusterMember> = nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| ClusterMember {
-            name: n.name.clone(),
-            address: n.addr.to_string(),
-            peer_url: plan.peer_url(i),
+        .map(|(i, n)| {
+            let f = figures(&n.name);
+            ClusterMember {
+                name: n.name.clone(),
+                address: n.addr.to_string(),
+                peer_url: plan.peer_url(i),
+                id: ids
+                    .iter()
+                    .find(|(_, m)| **m == n.name)
+                    .map(|(id, _)| crate::etcd::hex_id(*id)),
+                reported: f.is_some(),
+                wal_fsync: f.as_ref().and_then(|f| f.wal_fsync.clone()),
+                backend_commit: f.as_ref().and_then(|f| f.backend_commit.clone()),
+            }
         })
         .collect();
-    // The etcd section's members: each from its own node's report (this node's client URL reaches
-    // its own member only).
-    etcd.members = nodes
-        .iter()
-        .map(|n| {
-            reports
-                .get(&n.name)
-                .and_then(|v| {
-                    serde_json::from_str::<Option<MemberResult>>(v)
-                        .ok()
-                        .flatten()
-                })
-                .unwrap_or_else(|| MemberResult {
-                    name: n.name.clone(),
-                    id: ids
-                        .iter()
-                        .find(|(_, m)| **m == n.name)
-                        .map(|(id, _)| crate::etcd::hex_id(*id))
-                        .unwrap_or_else(|| "0".into()),
-                    metrics_error: Some(
-                        "this member reported no figures (it did not finish)".into(),
-                    ),
-                    ..Default::default()
-                })
-        })
-        .collect();
+    etcd.members.retain(|m| m.name == me);
     etcd.target.kind = "cluster".into();
     etcd.target.member_count = nodes.len() as u32;
     etcd.target.directory = Some(args.directory.display().to_string());
