@@ -548,3 +548,54 @@ fn demo() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_on_one_node() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let extra = ["--rate", "50", "--duration", "8s", "--join-timeout", "60s"];
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| start(n, &spec, d.path(), &extra))
+        .collect();
+    let t0 = std::time::Instant::now();
+    while leader(&net).is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // Ctrl-C on cp2: its load stops, it publishes what it has and stops its member.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(children[1].id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, dir)| Run {
+            out: c.wait_with_output().unwrap(),
+            dir,
+        })
+        .collect();
+    let code = runs[1].out.status.code();
+    assert_eq!(
+        code,
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&runs[1].out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&runs[1].out.stdout).expect("partial result");
+    schema::validate(&v);
+    assert_eq!(v["complete"], false);
+    for r in [&runs[0], &runs[2]] {
+        let d = doc(r);
+        assert_eq!(d["complete"], true);
+    }
+    assert_clean(&net, &runs);
+}
