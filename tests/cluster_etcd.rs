@@ -504,6 +504,8 @@ fn demo() {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     // With NODEFIT_DEMO_QUALIFY_OUT=DIR: `qualify --quick --cluster` instead, results in DIR/<node>/.
     let qualify_out = std::env::var("NODEFIT_DEMO_QUALIFY_OUT").ok();
+    // With NODEFIT_DEMO_JSON_OUT=DIR: the results documents go to DIR/<node>.result.json.
+    let json_out = std::env::var("NODEFIT_DEMO_JSON_OUT").ok();
     let children: Vec<Child> = net
         .nodes
         .iter()
@@ -527,6 +529,10 @@ fn demo() {
                     .args(["etcd", "--cluster", &spec, "--node-name", &n.name])
                     .args(["--duration", "20s", "--join-timeout", "60s"]),
             };
+            if let Some(out) = &json_out {
+                c.args(["--output-format", "json", "--output"])
+                    .arg(Path::new(out).join(format!("{}.result.json", n.name)));
+            }
             c.arg("--directory")
                 .arg(dir.path())
                 .stdin(Stdio::null())

@@ -137,6 +137,30 @@ pub fn text(c: &ClusterResult) -> String {
             c.self_name, p.name, p.address
         );
     }
+    for m in &c.members {
+        let est = |e: &Option<crate::etcd::MetricEstimate>| {
+            e.as_ref()
+                .and_then(|e| {
+                    e.p99_ns
+                        .map(|v| format!("p99 ≈ {} (n={})", format_ns(v as f64), e.count))
+                })
+                .unwrap_or_else(|| "n/a".into())
+        };
+        let _ = writeln!(
+            s,
+            "  member {:<4}: {}",
+            m.name,
+            if m.reported {
+                format!(
+                    "wal fsync {}, backend commit {}",
+                    est(&m.wal_fsync),
+                    est(&m.backend_commit)
+                )
+            } else {
+                "no figures (its node did not finish)".into()
+            }
+        );
+    }
     let r = &c.recommended;
     let _ = writeln!(
         s,
