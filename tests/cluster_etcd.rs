@@ -377,13 +377,13 @@ fn a_member_that_never_starts() {
     let runs = run_on(
         &net,
         &two,
-        &["--rate", "50", "--duration", "2s", "--join-timeout", "4s"],
+        &["--rate", "50", "--duration", "2s", "--join-timeout", "8s"],
     );
     for r in &runs {
         let err = String::from_utf8_lossy(&r.out.stderr);
         assert_eq!(r.out.status.code(), Some(2), "{err}");
         assert!(
-            err.contains("member cp3 (198.18.0.12) did not join within 4s"),
+            err.contains("member cp3 (198.18.0.12) did not join within 8s"),
             "{err}"
         );
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
