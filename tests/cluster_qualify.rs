@@ -149,3 +149,44 @@ fn qualify_three_nodes() {
         assert!(n.pids().is_empty() && n.listeners().is_empty());
     }
 }
+
+#[test]
+fn qualify_alone_exits_2_naming_the_missing_members() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let profile = t.path().join("p.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let n = &net.nodes[0];
+    let o = n
+        .command(BIN)
+        .arg("qualify")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--directory")
+        .arg(dir.path())
+        .arg("--output-dir")
+        .arg(out.path())
+        .args([
+            "--cluster",
+            &net.cluster_spec(),
+            "--node-name",
+            &n.name,
+            "--quiet",
+        ])
+        .arg("--etcd-arg=--join-timeout=3s")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("member cp2 (198.18.0.11), member cp3 (198.18.0.12) did not join within 3s"),
+        "{err}"
+    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    assert!(n.pids().is_empty() && n.listeners().is_empty());
+}

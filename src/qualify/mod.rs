@@ -324,6 +324,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                 say(quiet, &format!("etcd probe failed: {e}"));
                 skip.push(("etcd".into(), format!("etcd probe failed: {e}")));
                 etcd_failed_explicitly = !a.endpoints.is_empty() || a.cluster.is_some();
+                if quiet && etcd_failed_explicitly {
+                    eprintln!("nodefit: qualify: etcd probe failed: {e}");
+                }
             }
         }
     }
