@@ -16,8 +16,31 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 
 struct Run {
+    /// The nodefit process id (its member log would be `$TMPDIR/nodefit-cluster-<node>-<pid>.log`).
+    pid: u32,
     out: Output,
     dir: tempfile::TempDir,
+}
+
+fn finish(c: Child, dir: tempfile::TempDir) -> Run {
+    Run {
+        pid: c.id(),
+        out: c.wait_with_output().expect("nodefit finishes"),
+        dir,
+    }
+}
+
+/// The member log a nodefit process of this pid would leave in the temp dir.
+fn member_logs(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with("nodefit-cluster-") && n.ends_with(&format!("-{pid}.log"))
+        })
+        .collect()
 }
 
 fn start(node: &Node, spec: &str, dir: &Path, extra: &[&str]) -> Child {
@@ -46,10 +69,7 @@ fn run_on(net: &Netns, nodes: &[&Node], extra: &[&str]) -> Vec<Run> {
     children
         .into_iter()
         .zip(dirs)
-        .map(|(c, dir)| Run {
-            out: c.wait_with_output().expect("nodefit finishes"),
-            dir,
-        })
+        .map(|(c, dir)| finish(c, dir))
         .collect()
 }
 
@@ -91,17 +111,9 @@ fn assert_clean(net: &Netns, runs: &[Run]) {
             "left in the directory under test: {left:?}"
         );
     }
-    for n in &net.nodes {
-        let logs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("nodefit-cluster-{}-", n.name))
-            })
-            .collect();
-        let _ = logs; // other test binaries may run members of the same name concurrently
+    for r in runs {
+        let logs = member_logs(r.pid);
+        assert!(logs.is_empty(), "member logs left: {logs:?}");
     }
 }
 
@@ -453,15 +465,17 @@ fn leader_killed_mid_probe() {
     let mut v = children[vi].take().unwrap();
     v.kill().unwrap();
     let _ = v.wait();
+    // Killed outright, it could not clean up: its data dir goes with its temp dir, its member
+    // log (in the temp dir, off the disk under test) is removed here.
+    for l in member_logs(v.id()) {
+        std::fs::remove_file(l).unwrap();
+    }
     let mut runs = Vec::new();
     for (i, (c, dir)) in children.into_iter().zip(dirs).enumerate() {
         if i == vi {
             continue; // killed outright: its temp dir holds what it could not clean
         }
-        runs.push(Run {
-            out: c.unwrap().wait_with_output().unwrap(),
-            dir,
-        });
+        runs.push(finish(c.unwrap(), dir));
     }
     let docs: Vec<Value> = runs.iter().map(doc).collect();
     for d in &docs {
@@ -584,10 +598,7 @@ fn ctrl_c_on_one_node() {
     let runs: Vec<Run> = children
         .into_iter()
         .zip(dirs)
-        .map(|(c, dir)| Run {
-            out: c.wait_with_output().unwrap(),
-            dir,
-        })
+        .map(|(c, dir)| finish(c, dir))
         .collect();
     let code = runs[1].out.status.code();
     assert_eq!(

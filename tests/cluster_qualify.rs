@@ -106,6 +106,7 @@ fn qualify_three_nodes() {
                 .unwrap()
         })
         .collect();
+    let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
     let results: Vec<_> = children
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())
@@ -147,6 +148,11 @@ fn qualify_three_nodes() {
     }
     for n in &net.nodes {
         assert!(n.pids().is_empty() && n.listeners().is_empty());
+    }
+    // No member log left in the temp dir.
+    for (n, pid) in net.nodes.iter().zip(pids) {
+        let log = std::env::temp_dir().join(format!("nodefit-cluster-{}-{pid}.log", n.name));
+        assert!(!log.exists(), "{} left", log.display());
     }
 }
 
