@@ -374,6 +374,21 @@ fn no_delay_and_one_node_far_away() {
         far_row.contains("→ cp3") || far_row.contains("cp3 →"),
         "{far_row}"
     );
+    let js: Value = serde_json::from_str(&report("json")).unwrap();
+    let clusters = js["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2);
+    let far_c = clusters
+        .iter()
+        .find(|c| c["run_id"] == far_id.as_str())
+        .unwrap();
+    assert_eq!(far_c["rtt"].as_array().unwrap().len(), 6, "3 × 2 links");
+    let slow = far_c["rtt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rtt_p99_ns"].as_u64().unwrap() > 50_000_000)
+        .count();
+    assert_eq!(slow, 4, "{far_c}");
     let html = report("html");
     assert_eq!(html.matches("<table class=\"heatmap\">").count(), 2);
     // Links beyond 50 ms are red in the heat map: at least the four links to and from cp3.

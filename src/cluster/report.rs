@@ -358,3 +358,86 @@ pub fn html(results: &[Loaded]) -> String {
     }
     s
 }
+
+/// One link of the RTT matrix.
+#[derive(serde::Serialize)]
+pub struct JsonLink {
+    pub from: String,
+    pub to: String,
+    /// TCP handshake RTT p99 measured by `from`, ns.
+    pub rtt_p99_ns: Option<u64>,
+}
+
+/// One node's put latency through its own member.
+#[derive(serde::Serialize)]
+pub struct JsonPut {
+    pub node: String,
+    /// "leader" or "follower" when the probe started.
+    pub role: Option<String>,
+    pub p50_ns: Option<u64>,
+    pub p99_ns: Option<u64>,
+    pub verdict: Option<String>,
+}
+
+/// A cluster run in `nodefit report --format json`.
+#[derive(serde::Serialize)]
+pub struct JsonCluster {
+    pub token: String,
+    pub run_id: String,
+    pub members: Vec<String>,
+    /// Nodes whose results were given.
+    pub nodes: Vec<String>,
+    /// The worst node's verdict and that node (absent for probe-only results).
+    pub verdict: Option<String>,
+    pub worst_node: Option<String>,
+    pub rtt: Vec<JsonLink>,
+    pub put: Vec<JsonPut>,
+    /// The largest advice of all nodes.
+    pub heartbeat_interval_ms: Option<u64>,
+    pub election_timeout_ms: Option<u64>,
+}
+
+/// The cluster runs among `results`, for the JSON summary.
+pub fn json(results: &[Loaded]) -> Vec<JsonCluster> {
+    groups(results)
+        .iter()
+        .map(|g| {
+            let members = g.members();
+            let rtt = members
+                .iter()
+                .flat_map(|f| members.iter().map(move |t| (f, t)))
+                .filter(|(f, t)| f != t)
+                .map(|(f, t)| JsonLink {
+                    from: f.clone(),
+                    to: t.clone(),
+                    rtt_p99_ns: g.rtt_p99(f, t),
+                })
+                .collect();
+            let put = g
+                .nodes
+                .iter()
+                .map(|(l, c)| JsonPut {
+                    node: c.self_name.clone(),
+                    role: c.role.clone(),
+                    p50_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(50.0)),
+                    p99_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(99.0)),
+                    verdict: l.doc.verdict.clone(),
+                })
+                .collect();
+            let verdict = g.verdict();
+            let advice = g.advice();
+            JsonCluster {
+                token: g.token.clone(),
+                run_id: g.run_id.clone(),
+                nodes: g.nodes.iter().map(|(_, c)| c.self_name.clone()).collect(),
+                members,
+                verdict: verdict.as_ref().map(|v| v.0.clone()),
+                worst_node: verdict.map(|v| v.1),
+                rtt,
+                put,
+                heartbeat_interval_ms: advice.as_ref().map(|a| a.0),
+                election_timeout_ms: advice.map(|a| a.1),
+            }
+        })
+        .collect()
+}
