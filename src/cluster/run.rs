@@ -212,8 +212,7 @@ async fn join(
                 .nodes
                 .iter()
                 .map(|n| &n.name)
-                .filter(|n| !seen.contains_key(*n) && (*n != me || !published))
-                .filter(|n| *n != me)
+                .filter(|n| *n != me && !seen.contains_key(*n))
                 .collect();
             return Err(ClusterError::JoinTimeout {
                 missing: named(&plan.nodes, &missing),
