@@ -268,7 +268,7 @@ pub fn html(results: &[Loaded]) -> String {
             s,
             "<section class=\"cluster\">\n<h2>Cluster {}</h2>\n<p><strong>Cluster verdict: {}</strong> — {} of {} nodes' results (token <code>{}</code>)</p>",
             esc(&g.label()),
-            esc(&verdict_text(g)),
+            esc(&verdict_text(g)).replace('`', ""),
             g.nodes.len(),
             members.len(),
             esc(&g.token)
