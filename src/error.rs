@@ -48,6 +48,11 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0} is in use by another nodefit run that is still going (its run record is locked); use another --directory or --name")]
+    InUse(PathBuf),
+    /// The run record could not be made (util's ScratchError, as text: util must not depend on us).
+    #[error("{0}")]
+    Scratch(String),
     #[error("cannot write {0}: {1}")]
     Output(PathBuf, std::io::Error),
 }

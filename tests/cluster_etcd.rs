@@ -10,7 +10,7 @@ mod schema;
 use netns::{Netns, Node};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
@@ -136,7 +136,7 @@ fn judge(doc: &Value) -> nodefit::score::Outcome {
     let mut p = nodefit::score::profile::Profile::find("k8s-control-plane").unwrap();
     p.checks.retain(|c| c.metric.root() == "cluster");
     assert_eq!(p.checks.len(), 4);
-    nodefit::cluster::score::judge(&p, doc, &[])
+    nodefit::score::cluster::judge(&p, doc, &[])
 }
 
 const LOAD: &[&str] = &[
@@ -186,7 +186,10 @@ fn three_nodes_no_delay(net: &Netns) -> Vec<Run> {
         eprintln!("{}: {} {:?}", n.name, o.verdict.as_str(), o.reasons);
         assert_ne!(o.verdict.as_str(), "UNFIT", "{:?}", o.reasons);
         for c in &o.checks {
-            assert!(c.severity != "must" || c.verdict == "pass", "{c:?}");
+            assert!(
+                c.severity.as_str() != "must" || c.verdict.as_str() == "pass",
+                "{c:?}"
+            );
         }
         assert_eq!(c["recommended"]["heartbeat_interval_ms"], 100);
         assert_eq!(c["recommended"]["election_timeout_ms"], 1000);
@@ -486,9 +489,11 @@ fn leader_killed_mid_probe() {
         std::fs::remove_file(l).unwrap();
     }
     let mut runs = Vec::new();
+    let mut victim_dir = None;
     for (i, (c, dir)) in children.into_iter().zip(dirs).enumerate() {
         if i == vi {
-            continue; // killed outright: its temp dir holds what it could not clean
+            victim_dir = Some(dir); // killed outright: it holds what the run could not clean
+            continue;
         }
         runs.push(finish(c.unwrap(), dir));
     }
@@ -515,6 +520,19 @@ fn leader_killed_mid_probe() {
     }
     // The survivors left nothing; the victim's member died with it (parent-death signal).
     assert_clean(&net, &runs);
+    // What the victim left (its member's data dir, its run record) is a leftover the next run in
+    // that directory removes; here `nodefit clean`.
+    let vd = victim_dir.unwrap();
+    let left = |d: &Path| std::fs::read_dir(d).unwrap().count();
+    assert!(left(vd.path()) > 0, "the killed run left its data dir");
+    let o = Command::new(BIN)
+        .args(["clean", "--directory"])
+        .arg(vd.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(left(vd.path()), 0, "left after clean: {err}");
 }
 
 /// Not a check: prints every node's text output, for docs/cluster.md. Run with

@@ -29,7 +29,8 @@ fdatasync = 1
 
 [etcd]
 duration = "8s"
-args = ["--rate", "50", "--clients", "10"]
+rate = 50
+clients = 10
 
 [[check]]
 id = "wal_synced_writes"

@@ -5,7 +5,7 @@
 #[path = "support/schema.rs"]
 mod schema;
 
-use nodefit::cluster::{ClusterMember, ClusterResult};
+use nodefit::results::cluster::{ClusterMember, ClusterResult};
 use nodefit::results::ResultsDocument;
 
 fn with(c: ClusterResult) -> serde_json::Value {
@@ -18,7 +18,7 @@ fn with(c: ClusterResult) -> serde_json::Value {
 #[test]
 fn cluster_section_matches_the_schema() {
     let mut full: ClusterResult =
-        serde_json::from_value(nodefit::cluster::score::template()).unwrap();
+        serde_json::from_value(nodefit::score::cluster::template()).unwrap();
     full.self_name = "cp1".into();
     full.peer_tls = "auto".into();
     full.role = Some("leader".into());

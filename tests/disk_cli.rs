@@ -139,7 +139,7 @@ fn embedded_histogram_decodes_to_the_counts() {
         &["--ioengine", "null", "--size", "1m", "--bs", "4k"],
     );
     let w = &doc["workloads"][0]["latency_ns"]["write"];
-    let summary: nodefit::stats::LatencySummary = serde_json::from_value(w.clone()).unwrap();
+    let summary: nodefit::util::stats::LatencySummary = serde_json::from_value(w.clone()).unwrap();
     let h = summary.decode_histogram().unwrap();
     assert_eq!(h.len(), 256);
     assert_eq!(summary.count, 256);

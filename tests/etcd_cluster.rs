@@ -6,11 +6,11 @@
 mod etcd_support;
 
 use etcd_support::EtcdCluster;
-use nodefit::etcd::cli::EtcdArgs;
+use nodefit::options::etcd::EtcdOptions;
 use std::time::Duration;
 
-fn args(c: &EtcdCluster, prefix: &str, secs: u64) -> EtcdArgs {
-    EtcdArgs {
+fn args(c: &EtcdCluster, prefix: &str, secs: u64) -> EtcdOptions {
+    EtcdOptions {
         endpoints: c.client_urls.clone(),
         rate: Some(100.0),
         clients: Some(10),
@@ -24,8 +24,11 @@ fn args(c: &EtcdCluster, prefix: &str, secs: u64) -> EtcdArgs {
 #[test]
 fn three_members_each_observed() {
     let c = EtcdCluster::start(3);
-    let r = nodefit::etcd::probe_blocking(&args(&c, "/nodefit-test/three/", 2), false)
-        .expect("probe runs");
+    let r = nodefit::etcd::probe_blocking(
+        &args(&c, "/nodefit-test/three/", 2),
+        &nodefit::util::progress::silent(),
+    )
+    .expect("probe runs");
     assert!(r.complete, "{:?}", r.error);
     assert_eq!(r.errors_total, 0, "{:?}", r.error_samples);
     assert_eq!(r.target.member_count, 3);
@@ -57,7 +60,7 @@ fn three_members_each_observed() {
 #[test]
 fn embedded_three_members() {
     let dir = tempfile::tempdir().unwrap();
-    let a = EtcdArgs {
+    let a = EtcdOptions {
         directory: dir.path().to_path_buf(),
         members: 3,
         rate: Some(100.0),
@@ -65,7 +68,8 @@ fn embedded_three_members() {
         duration: Some(Duration::from_secs(1)),
         ..Default::default()
     };
-    let r = nodefit::etcd::probe_blocking(&a, false).expect("probe runs");
+    let r =
+        nodefit::etcd::probe_blocking(&a, &nodefit::util::progress::silent()).expect("probe runs");
     assert!(r.complete, "{:?}", r.error);
     assert_eq!(r.target.kind, "embedded");
     assert_eq!(r.target.member_count, 3);
@@ -92,7 +96,9 @@ fn leader_killed_mid_probe() {
     let mut c = EtcdCluster::start(3);
     let leader = c.leader().expect("a leader");
     let a = args(&c, "/nodefit-test/kill/", 5);
-    let probe = std::thread::spawn(move || nodefit::etcd::probe_blocking(&a, false));
+    let probe = std::thread::spawn(move || {
+        nodefit::etcd::probe_blocking(&a, &nodefit::util::progress::silent())
+    });
     std::thread::sleep(Duration::from_millis(1500));
     c.kill(leader);
     let r = probe.join().unwrap().expect("the probe finishes");

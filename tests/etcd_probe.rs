@@ -6,7 +6,7 @@
 mod etcd_support;
 
 use etcd_support::{free_port, EtcdCluster};
-use nodefit::etcd::cli::EtcdArgs;
+use nodefit::options::etcd::EtcdOptions;
 use serde_json::Value;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -68,7 +68,7 @@ fn check_consistent(e: &Value) {
 #[test]
 fn library_probe_single_member() {
     let c = EtcdCluster::start(1);
-    let args = EtcdArgs {
+    let args = EtcdOptions {
         endpoints: vec![c.endpoints()],
         rate: Some(100.0),
         clients: Some(10),
@@ -76,7 +76,8 @@ fn library_probe_single_member() {
         prefix: Some("/nodefit-test/lib/".into()),
         ..Default::default()
     };
-    let r = nodefit::etcd::probe_blocking(&args, false).expect("probe runs");
+    let r = nodefit::etcd::probe_blocking(&args, &nodefit::util::progress::silent())
+        .expect("probe runs");
     assert!(r.complete, "{:?}", r.error);
     assert!(r.cleaned_up);
     assert_eq!(r.target.kind, "endpoints");

@@ -12,7 +12,7 @@ const FIXTURE: &str = "tests/fixtures/results/node-a/result.json";
 
 /// Scale one LatencySummary (JSON) by `f`: histogram re-recorded, percentiles recomputed.
 fn scale_summary(s: &mut Value, f: f64) {
-    let h = nodefit::stats::decode_histogram(s["histogram"].as_str().unwrap()).unwrap();
+    let h = nodefit::util::stats::decode_histogram(s["histogram"].as_str().unwrap()).unwrap();
     let mut out = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
     for v in h.iter_recorded() {
         let scaled = ((v.value_iterated_to() as f64) * f).max(1.0) as u64;
@@ -28,7 +28,7 @@ fn scale_summary(s: &mut Value, f: f64) {
         let q: f64 = k.parse::<f64>().unwrap() / 100.0;
         s["percentiles"][&k] = Value::from(out.value_at_quantile(q));
     }
-    s["histogram"] = Value::from(nodefit::stats::encode_histogram(&out));
+    s["histogram"] = Value::from(nodefit::util::stats::encode_histogram(&out));
     for k in ["min", "max"] {
         s[k] = Value::from((s[k].as_f64().unwrap() * f) as u64);
     }

@@ -190,7 +190,7 @@ fn checks_table() {
         // The skip reason only applies when the etcd section is absent.
         let skip: &[(String, String)] = if d.get("etcd").is_some() { &[] } else { &skip };
         let r = evaluate(&c, &d, skip);
-        assert_eq!(r.verdict, verdict, "{name}: {r:?}");
+        assert_eq!(r.verdict.as_str(), verdict, "{name}: {r:?}");
         assert_eq!(r.observed, observed, "{name}: {r:?}");
         if !note.is_empty() {
             let n = r.note.clone().unwrap_or_default();
@@ -257,12 +257,12 @@ fn judged(severity: &str, verdict: &str, score: f64) -> CheckResult {
         observed: Some(1.0),
         rounds: vec![],
         unit: "ns".into(),
-        comparison: "<=".into(),
+        comparison: nodefit::results::Comparison::Le,
         limit: 1.0,
         limit_basis: None,
         marginal_limit: None,
-        severity: severity.into(),
-        verdict: verdict.into(),
+        severity: serde_json::from_value(serde_json::json!(severity)).unwrap(),
+        verdict: serde_json::from_value(serde_json::json!(verdict)).unwrap(),
         score,
         source: "etcd FAQ".into(),
         note: None,
@@ -340,7 +340,7 @@ fn under_sampled_rounds_are_pooled_when_together_they_suffice() {
     // Three rounds of 400 flushes: p99 is under-sampled in each (needs 1000) but not in all 1200.
     let rounds: Vec<Value> = (0..3)
         .map(|k| {
-            let mut r = nodefit::stats::Recorder::new();
+            let mut r = nodefit::util::stats::Recorder::new();
             for i in 0..400u64 {
                 // 1 % of the flushes take 20 ms, the rest 1 ms (+ a little per round).
                 r.record(if i % 100 == 0 {
@@ -355,7 +355,7 @@ fn under_sampled_rounds_are_pooled_when_together_they_suffice() {
         })
         .collect();
     let r = evaluate(&check(P99_MUST), &doc(rounds), &[]);
-    assert_ne!(r.verdict, "skipped", "{r:?}");
+    assert_ne!(r.verdict.as_str(), "skipped", "{r:?}");
     assert!(r.note.unwrap_or_default().contains("pooled (1200 samples)"));
     assert_eq!(r.rounds.len(), 3);
 }

@@ -62,7 +62,8 @@ fn shipped_profiles_load() {
     assert_eq!(p.disk[0].rounds, 2);
     assert_eq!(p.disk[0].options.name.as_deref(), Some("wal"));
     let e = p.etcd.unwrap();
-    assert_eq!(e.words, ["--load", "s", "--duration", "5s"]);
+    assert_eq!(e.load, Some(nodefit::options::etcd::LoadPreset::S));
+    assert_eq!(e.duration, Some(std::time::Duration::from_secs(5)));
 }
 
 #[test]
@@ -207,7 +208,24 @@ fn bad_profiles_name_file_and_line() {
             "invalid type",
             "limit =",
         ),
-        ("load = \"s\"", "load = \"huge\"", "load 'huge'", "[etcd]"),
+        (
+            "load = \"s\"",
+            "load = \"huge\"",
+            "[etcd] unknown variant `huge`",
+            "[etcd]",
+        ),
+        (
+            "load = \"s\"",
+            "load = \"s\"\nmembers = 2",
+            "--members must be 1, 3 or 5",
+            "[etcd]",
+        ),
+        (
+            "load = \"s\"",
+            "load = \"s\"\nargs = [\"--val-size\", \"2048\"]",
+            "unknown field `args`",
+            "args",
+        ),
         (
             "duration = \"5s\"",
             "duration = \"soon\"",

@@ -1,7 +1,9 @@
 //! This node's throwaway etcd member: data dir on the disk under test, peer URL on the node's
 //! address, client URL on 127.0.0.1 only, peer traffic TLS-encrypted by default. [`Member`] stops
 //! the process (SIGTERM, then SIGKILL) and removes its data dir and log when dropped — on success,
-//! error and Ctrl-C alike — and the member dies with nodefit if nodefit is killed outright.
+//! error and Ctrl-C alike — and the member dies with nodefit if nodefit is killed outright. The
+//! data dir is noted in the directory's run record and marked (`util::scratch`), so the next
+//! nodefit run there (or `nodefit clean`) removes what a killed run left.
 
 use super::spec::{host_port, NodeSpec};
 use super::ClusterError;
@@ -80,6 +82,9 @@ pub struct Member {
     /// The member's log (in the temp dir, not on the disk under test).
     pub log: PathBuf,
     pub client_url: String,
+    /// This run's claim on the directory (the data dir is noted in it and marked as this run's,
+    /// so a later run removes it if this one is killed outright); dropped after `stop`.
+    _record: std::sync::Arc<crate::util::scratch::RunRecord>,
 }
 
 fn check_bind(addr: SocketAddr, what: &str) -> Result<(), ClusterError> {
@@ -116,10 +121,17 @@ impl Member {
         )?;
         let tag = format!("nodefit-cluster-{}-{}", me.name, std::process::id());
         let data_dir = plan.directory.join(&tag);
+        let record = crate::util::scratch::RunRecord::claim(&plan.directory)
+            .map_err(|e| ClusterError::Member(e.to_string()))?;
+        record.note(&data_dir).map_err(|e| {
+            ClusterError::Member(format!("cannot record {}: {e}", data_dir.display()))
+        })?;
         std::fs::create_dir(&data_dir).map_err(|e| {
             ClusterError::Member(format!("cannot create {}: {e}", data_dir.display()))
         })?;
+        crate::util::scratch::mark_path(&data_dir, &record.mark());
         let mut m = Member {
+            _record: record,
             child: None,
             log: std::env::temp_dir().join(format!("{tag}.log")),
             data_dir,

@@ -5,7 +5,7 @@
 //! clock) and goes into an HDR histogram; a connection is closed with RST (SO_LINGER 0) so no
 //! TIME_WAIT piles up.
 
-use crate::stats::Recorder;
+use crate::util::stats::Recorder;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;

@@ -3,13 +3,17 @@
 //! for the others, stop in step. Every step after the member starts ends in the same teardown.
 
 use super::member::{Member, MemberPlan};
-use super::rtt::{handshake, Sampler};
+use super::rtt::{handshake, PeerSamples, Sampler};
 use super::spec::{self, NodeSpec};
-use super::{recommend, ClusterError, ClusterMember, ClusterResult, PeerResult, RttSummary};
-use crate::etcd::cli::EtcdArgs;
+use super::{
+    recommend, ClusterError, ClusterMember, ClusterOptions, ClusterResult, PeerResult, RttSummary,
+};
 use crate::etcd::client::ConnSettings;
 use crate::etcd::metrics::{self, Buckets, ScrapeTls};
 use crate::etcd::{status, EtcdResult, MemberResult};
+use crate::options::etcd::EtcdOptions;
+use crate::util::progress::Progress;
+use crate::util::signals::stop_requested;
 use etcd_client::{Client, GetOptions};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,14 +29,15 @@ const REQ: Duration = Duration::from_secs(1);
 
 /// Run a cluster probe on its own tokio runtime (see the module comment).
 pub fn probe_blocking(
-    args: &EtcdArgs,
-    progress: bool,
+    args: &EtcdOptions,
+    cluster: &ClusterOptions,
+    progress: &Progress,
 ) -> Result<(EtcdResult, ClusterResult), ClusterError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| ClusterError::Runtime(e.to_string()))?;
-    let out = rt.block_on(run(args, progress));
+    let out = rt.block_on(run(args, cluster, progress));
     rt.shutdown_timeout(Duration::from_secs(2));
     out
 }
@@ -56,14 +61,15 @@ fn default_token(nodes: &[NodeSpec], peer_port: u16) -> String {
     )
 }
 
-fn say(progress: bool, msg: &str) {
-    if progress {
-        eprintln!("cluster: {msg}");
-    }
+fn say(progress: &Progress, msg: &str) {
+    progress.note(&format!("cluster: {msg}"));
 }
 
-async fn run(args: &EtcdArgs, progress: bool) -> Result<(EtcdResult, ClusterResult), ClusterError> {
-    let c = &args.cluster;
+async fn run(
+    args: &EtcdOptions,
+    c: &ClusterOptions,
+    progress: &Progress,
+) -> Result<(EtcdResult, ClusterResult), ClusterError> {
     let nodes = spec::parse(c.cluster.as_deref().unwrap_or(""))?;
     let me = spec::find_self(&nodes, c.node_name.as_deref())?;
     if args.is_live() {
@@ -76,7 +82,7 @@ async fn run(args: &EtcdArgs, progress: bool) -> Result<(EtcdResult, ClusterResu
             "--peer-port and --client-port must differ".into(),
         ));
     }
-    let tls = c.peer_tls()?;
+    let tls = super::peer_tls(c)?;
     // Refuse bad workload options before anything starts (with a prefix as long as the real one).
     args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
     let plan = MemberPlan {
@@ -103,7 +109,7 @@ async fn run(args: &EtcdArgs, progress: bool) -> Result<(EtcdResult, ClusterResu
             nodes.len() - 1
         ),
     );
-    let out = steps(args, &plan, &mut member, progress).await;
+    let out = steps(args, c, &plan, &mut member, progress).await;
     // Teardown: every other node has finished (or given up) by now.
     let stopped = tokio::task::block_in_place(|| member.stop());
     let (mut etcd, cluster) = out?;
@@ -181,7 +187,7 @@ async fn join(
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     loop {
         member.check_alive()?;
-        if crate::signals::stop_requested() {
+        if stop_requested() {
             return Err(ClusterError::Interrupted);
         }
         if client.is_none() {
@@ -256,10 +262,11 @@ async fn leader_of(c: &mut Client) -> Option<(u64, u64)> {
 }
 
 async fn steps(
-    args: &EtcdArgs,
+    args: &EtcdOptions,
+    c: &ClusterOptions,
     plan: &MemberPlan,
     member: &mut Member,
-    progress: bool,
+    progress: &Progress,
 ) -> Result<(EtcdResult, ClusterResult), ClusterError> {
     let nodes = &plan.nodes;
     let me = nodes[plan.me].name.clone();
@@ -268,7 +275,7 @@ async fn steps(
         dial_timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    let (mut client, run_id) = join(plan, member, &settings, args.cluster.join_timeout).await?;
+    let (mut client, run_id) = join(plan, member, &settings, c.join_timeout).await?;
     say(
         progress,
         &format!("all {} members joined; run {run_id}", nodes.len()),
@@ -295,12 +302,11 @@ async fn steps(
     let interval = (duration / 2000).clamp(Duration::from_millis(4), Duration::from_millis(10));
     let sampler = Sampler::start(&peers, interval);
     let mut inner = args.clone();
-    inner.cluster = Default::default();
     inner.endpoints = vec![plan.client_url()];
     inner.prefix = Some(format!("/nodefit/{run_id}/{me}/"));
     // The cluster is our own throwaway: no live-cluster rate limit.
     inner.accept_production_load = true;
-    let probed = crate::etcd::probe(&inner, progress).await;
+    let probed = crate::etcd::probe(&inner, progress.clone()).await;
     let samples = sampler.finish().await;
     let rtt_after = peer_rtt_buckets(&metrics_url).await;
     let leader = leader_of(&mut client).await.and_then(|(l, _)| name_of(l));
@@ -356,8 +362,44 @@ async fn steps(
         .map(|n| n.name.clone())
         .collect();
 
+    let peer_results = peer_results(nodes, samples, &ids, &rtt_before, &rtt_after);
+    let worst = peer_results
+        .iter()
+        .filter_map(|p| {
+            let v = p.rtt_ns.as_ref()?.summary.percentile(99.0)?;
+            Some((format!("{me} → {}", p.name), v))
+        })
+        .max_by_key(|(_, v)| *v);
+    let cluster = ClusterResult {
+        self_name: me.clone(),
+        token: plan.token.clone(),
+        run_id,
+        peer_tls: plan.tls.as_str().into(),
+        members,
+        leader,
+        role,
+        leader_changes: etcd.leader_changes,
+        errors_total: etcd.errors_total,
+        put_latency_ns: etcd.latency_ns.clone(),
+        peers: peer_results,
+        recommended: recommend(worst.as_ref().map(|(l, v)| (l.as_str(), *v))),
+        worst_link: worst.as_ref().map(|w| w.0.clone()),
+        worst_rtt_p99_ns: worst.map(|w| w.1),
+        unfinished,
+    };
+    Ok((etcd, cluster))
+}
+
+/// Each peer's result: the handshake samples and etcd's own RTT estimate for it (by member id).
+fn peer_results(
+    nodes: &[NodeSpec],
+    samples: Vec<(String, PeerSamples)>,
+    ids: &BTreeMap<u64, String>,
+    rtt_before: &Result<BTreeMap<String, Buckets>, String>,
+    rtt_after: &Result<BTreeMap<String, Buckets>, String>,
+) -> Vec<PeerResult> {
     let id_of = |name: &str| ids.iter().find(|(_, n)| *n == name).map(|(id, _)| *id);
-    let peer_results: Vec<PeerResult> = samples
+    samples
         .into_iter()
         .map(|(name, s)| {
             let address = nodes
@@ -386,32 +428,7 @@ async fn steps(
                 etcd_peer_rtt_ns: est,
             }
         })
-        .collect();
-    let worst = peer_results
-        .iter()
-        .filter_map(|p| {
-            let v = p.rtt_ns.as_ref()?.summary.percentile(99.0)?;
-            Some((format!("{me} → {}", p.name), v))
-        })
-        .max_by_key(|(_, v)| *v);
-    let cluster = ClusterResult {
-        self_name: me.clone(),
-        token: plan.token.clone(),
-        run_id,
-        peer_tls: plan.tls.as_str().into(),
-        members,
-        leader,
-        role,
-        leader_changes: etcd.leader_changes,
-        errors_total: etcd.errors_total,
-        put_latency_ns: etcd.latency_ns.clone(),
-        peers: peer_results,
-        recommended: recommend(worst.as_ref().map(|(l, v)| (l.as_str(), *v))),
-        worst_link: worst.as_ref().map(|w| w.0.clone()),
-        worst_rtt_p99_ns: worst.map(|w| w.1),
-        unfinished,
-    };
-    Ok((etcd, cluster))
+        .collect()
 }
 
 /// The end barrier: publish this node's done key (with its member's figures), then wait until
@@ -422,7 +439,7 @@ async fn finish(
     plan: &MemberPlan,
     report: &str,
     command_timeout: Duration,
-    progress: bool,
+    progress: &Progress,
 ) -> BTreeMap<String, String> {
     let me = &plan.nodes[plan.me].name;
     let limit = (command_timeout * 3).max(Duration::from_secs(30));
@@ -448,7 +465,7 @@ async fn finish(
         if waiting.is_empty() && published {
             break;
         }
-        if Instant::now() >= deadline || crate::signals::stop_requested() {
+        if Instant::now() >= deadline || stop_requested() {
             break;
         }
         if !said && !waiting.is_empty() {

@@ -1,12 +1,13 @@
 //! The job loop: one thread per job, shared by every engine. It decides what the next operation is
 //! (sequential or random offset, read or write, a flush every N writes), keeps up to `iodepth` of
-//! them in flight, times each from submission to completion and records it in the histogram of its
-//! kind. Flushes are issued after the writes before them have completed and are timed on their own,
-//! as fio does, so the sync histogram holds the flush cost alone.
+//! them in flight and reaps their completions; the bookkeeping — histograms by kind, bytes,
+//! per-second buckets, live counters — is [`Accounting::record`], as fio splits `do_io` from
+//! `account_io_completion`. Flushes are issued after the writes before them have completed and
+//! are timed on their own, as fio does, so the sync histogram holds the flush cost alone.
 
-use super::spec::{JobSpec, SyncKind};
 use crate::engine::{Completion, IoEngine, IoRequest, OpKind, Queued};
-use crate::stats::Recorder;
+use crate::results::spec::{JobSpec, SyncKind};
+use crate::util::stats::Recorder;
 use rand::RngExt as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -31,6 +32,26 @@ pub struct JobShared {
     pub live: LiveCounters,
 }
 
+/// One second of the measured phase.
+#[derive(Clone, Debug, Default)]
+pub struct SecondBucket {
+    /// Data ops completed in the second.
+    pub ops: u64,
+    /// Sync ops completed in the second.
+    pub sync_ops: u64,
+    /// Latencies of both.
+    pub latency: Recorder,
+}
+
+impl SecondBucket {
+    /// Add another job's same second.
+    pub fn merge(&mut self, other: &SecondBucket) {
+        self.ops += other.ops;
+        self.sync_ops += other.sync_ops;
+        self.latency.merge(&other.latency);
+    }
+}
+
 /// What one job measured.
 pub struct JobOutcome {
     pub write: Recorder,
@@ -40,8 +61,8 @@ pub struct JobOutcome {
     pub bytes_read: u64,
     pub runtime: Duration,
     pub measure_start: Option<Instant>,
-    /// Per second of the measured phase: (data ops, sync ops, latencies).
-    pub seconds: Vec<(u64, u64, Recorder)>,
+    /// The measured phase, second by second.
+    pub seconds: Vec<SecondBucket>,
     pub error: Option<String>,
     pub interrupted: bool,
 }
@@ -128,6 +149,504 @@ impl OffsetPlan {
     }
 }
 
+/// The bookkeeping of one job: every completed op goes through [`Accounting::record`].
+struct Accounting<'a> {
+    out: JobOutcome,
+    /// Past the ramp: completions are recorded.
+    measuring: bool,
+    /// The second being filled, counted from `out.measure_start`.
+    sec: u64,
+    cur: SecondBucket,
+    /// Ops completed but not yet published to the progress counter, and when it was last
+    /// published: one shared atomic add per ~50 ms instead of one per op.
+    live_pending: u64,
+    live_published: Instant,
+    shared: &'a JobShared,
+}
+
+impl<'a> Accounting<'a> {
+    fn new(shared: &'a JobShared, start: Instant, measuring: bool) -> Self {
+        let mut out = JobOutcome::empty();
+        out.measure_start = measuring.then_some(start);
+        Accounting {
+            out,
+            measuring,
+            sec: 0,
+            cur: SecondBucket::default(),
+            live_pending: 0,
+            live_published: start,
+            shared,
+        }
+    }
+
+    /// The ramp is over at `now`: forget what it recorded and measure from here.
+    fn start_measuring(&mut self, now: Instant) {
+        self.measuring = true;
+        self.out.measure_start = Some(now);
+        self.out.write.reset();
+        self.out.read.reset();
+        self.out.sync.reset();
+        self.out.bytes_read = 0;
+        self.out.bytes_written = 0;
+    }
+
+    /// Record one completed op, finished at `at`. Returns an error text when the op failed.
+    fn record(
+        &mut self,
+        op: InFlight,
+        result: Result<usize, nix::errno::Errno>,
+        at: Instant,
+    ) -> Option<String> {
+        let done = match result {
+            Ok(n) if op.kind.is_sync() || n == op.len => n,
+            Ok(n) => {
+                return Some(format!(
+                    "short {} ({} of {} bytes)",
+                    if op.kind == OpKind::Read {
+                        "read"
+                    } else {
+                        "write"
+                    },
+                    n,
+                    op.len
+                ))
+            }
+            Err(nix::errno::Errno::ENOSPC) => {
+                return Some("disk full (ENOSPC): no space left on device".into())
+            }
+            Err(e) => return Some(format!("{:?} failed: {}", op.kind, e.desc())),
+        };
+        self.live_pending += 1;
+        if at.saturating_duration_since(self.live_published) >= LIVE_PUBLISH_EVERY {
+            self.publish_live();
+            self.live_published = at;
+        }
+        if !self.measuring {
+            return None;
+        }
+        let ns = at.saturating_duration_since(op.issued).as_nanos() as u64;
+        match op.kind {
+            OpKind::Write => {
+                self.out.write.record(ns);
+                self.out.bytes_written += done as u64;
+            }
+            OpKind::Read => {
+                self.out.read.record(ns);
+                self.out.bytes_read += done as u64;
+            }
+            OpKind::Fsync | OpKind::Fdatasync => self.out.sync.record(ns),
+        }
+        if let Some(ms) = self.out.measure_start {
+            let sec = at.saturating_duration_since(ms).as_secs();
+            if sec != self.sec {
+                self.close_second(sec);
+            }
+            if op.kind.is_sync() {
+                self.cur.sync_ops += 1;
+            } else {
+                self.cur.ops += 1;
+            }
+            self.cur.latency.record(ns);
+        }
+        None
+    }
+
+    /// Close the second being filled (empty seconds before it are kept as empty buckets) and
+    /// start second `next`.
+    fn close_second(&mut self, next: u64) {
+        let closed = std::mem::take(&mut self.cur);
+        let closed_sec = std::mem::replace(&mut self.sec, next);
+        if closed.latency.count() > 0 {
+            self.shared
+                .live
+                .last_p99_ns
+                .store(closed.latency.percentile(99.0), Ordering::Relaxed);
+        }
+        while self.out.seconds.len() < closed_sec as usize {
+            self.out.seconds.push(SecondBucket::default());
+        }
+        self.out.seconds.push(closed);
+    }
+
+    fn publish_live(&mut self) {
+        self.shared
+            .live
+            .ops
+            .fetch_add(self.live_pending, Ordering::Relaxed);
+        self.live_pending = 0;
+    }
+
+    /// The job ended at `end`: publish what is pending, close the last second.
+    fn finish(mut self, end: Instant) -> JobOutcome {
+        self.publish_live();
+        if let Some(ms) = self.out.measure_start {
+            self.out.runtime = end.saturating_duration_since(ms);
+            if self.cur.latency.count() > 0 {
+                let sec = self.sec;
+                self.close_second(sec);
+            }
+        }
+        self.out
+    }
+}
+
+/// What the loop does after a step.
+enum Next {
+    /// Go round again.
+    Again,
+    /// Carry on with the rest of this round.
+    Continue,
+    /// Leave the loop.
+    Stop,
+}
+
+/// The state of one job's loop: what is in flight, what was issued, and where it stands.
+struct JobLoop<'a> {
+    spec: &'a JobSpec,
+    engine: &'a mut dyn IoEngine,
+    acct: Accounting<'a>,
+    start: Instant,
+    iodepth: usize,
+    ramp_end: Instant,
+    runtime: Option<Duration>,
+    deadline: Option<Instant>,
+    sync_every: Option<(u32, SyncKind)>,
+    trailing_flush: bool,
+    /// Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
+    budget: u64,
+    rate_interval: Option<Duration>,
+    plan: OffsetPlan,
+    rng: rand::rngs::ThreadRng,
+    slots: Vec<Option<InFlight>>,
+    free: Vec<usize>,
+    inflight: usize,
+    issued_data: u64,
+    writes_since_sync: u32,
+    completions: Vec<Completion>,
+    fatal: Option<String>,
+    /// An op the engine answered Busy to, offered again as it was.
+    refused: Option<IoRequest>,
+    idle_refusals: u32,
+    /// The last clock reading taken (a completion or a submission), reused for the loop's own
+    /// checks (ramp end, deadline) so an op costs two clock reads: just before it is queued and
+    /// just after its completion is reaped. Cleared after any sleep.
+    last_t: Option<Instant>,
+}
+
+impl<'a> JobLoop<'a> {
+    fn new(
+        spec: &'a JobSpec,
+        engine: &'a mut dyn IoEngine,
+        shared: &'a JobShared,
+        start: Instant,
+    ) -> Self {
+        let iodepth = spec.iodepth.max(1) as usize;
+        let ramp = Duration::from_nanos(spec.ramp_time_ns);
+        let ramp_end = start + ramp;
+        // The measured phase lasts `runtime` from the moment measuring actually begins (the loop
+        // may notice the end of the ramp a little late), so runtime_ns reports what was asked for.
+        let runtime = spec.runtime_ns.map(Duration::from_nanos);
+        JobLoop {
+            spec,
+            engine,
+            acct: Accounting::new(shared, start, ramp.is_zero()),
+            start,
+            iodepth,
+            ramp_end,
+            runtime,
+            deadline: runtime.map(|r| ramp_end + r),
+            sync_every: spec.sync_every(),
+            trailing_flush: !spec.size.is_multiple_of(spec.bs),
+            budget: if spec.time_based {
+                u64::MAX
+            } else {
+                spec.blocks().max(1)
+            },
+            rate_interval: spec
+                .rate_iops
+                .map(|r| Duration::from_secs_f64(1.0 / r as f64)),
+            plan: OffsetPlan::new(spec),
+            rng: rand::rng(),
+            slots: vec![None; iodepth],
+            free: (0..iodepth).rev().collect(),
+            inflight: 0,
+            issued_data: 0,
+            writes_since_sync: 0,
+            completions: Vec::with_capacity(iodepth),
+            fatal: None,
+            refused: None,
+            idle_refusals: 0,
+            last_t: None,
+        }
+    }
+
+    fn flush_due(&self) -> bool {
+        self.sync_every
+            .is_some_and(|(n, _)| self.writes_since_sync >= n)
+    }
+
+    /// Record an op's completion; the first failure is the job's fatal error.
+    fn complete(&mut self, op: InFlight, result: Result<usize, nix::errno::Errno>, at: Instant) {
+        if let Some(e) = self.acct.record(op, result, at) {
+            self.fatal.get_or_insert(e);
+        }
+    }
+
+    /// Record every completion in `completions` as finished at `t`, freeing its slot.
+    fn reap(&mut self, t: Instant) {
+        let mut completions = std::mem::take(&mut self.completions);
+        for c in completions.drain(..) {
+            if let Some(s) = self.slots[c.slot].take() {
+                self.inflight -= 1;
+                self.free.push(c.slot);
+                self.complete(s, c.result, t);
+            }
+        }
+        self.completions = completions;
+    }
+
+    /// Rate limit on an absolute schedule: op i is due at start + i × interval. When the next op
+    /// is not due yet, reap what is ready, sleep a little and go round again.
+    fn wait_for_schedule(&mut self, now: Instant) -> Next {
+        let Some(iv) = self.rate_interval else {
+            return Next::Continue;
+        };
+        let due = self.start + iv.mul_f64(self.issued_data as f64);
+        if due <= now {
+            return Next::Continue;
+        }
+        if self.inflight > 0 {
+            self.completions.clear();
+            if let Err(e) = self.engine.getevents(0, &mut self.completions) {
+                self.fatal = Some(format!("reaping completions failed: {}", e.desc()));
+                return Next::Again;
+            }
+            self.reap(Instant::now());
+        }
+        let wait =
+            (due - Instant::now().min(due)).min(Duration::from_micros(if self.inflight > 0 {
+                200
+            } else {
+                20_000
+            }));
+        std::thread::sleep(wait);
+        Next::Again
+    }
+
+    /// The next data op: the refused one again, or a new one from the offset plan.
+    fn next_request(&mut self, slot: usize) -> IoRequest {
+        match self.refused.take() {
+            Some(r) => IoRequest { slot, ..r },
+            None => {
+                let is_read = match self.spec.rwmixread {
+                    100 => true,
+                    0 => false,
+                    pct => self.rng.random_range(0..100) < pct,
+                };
+                IoRequest {
+                    slot,
+                    kind: if is_read { OpKind::Read } else { OpKind::Write },
+                    offset: self.plan.next(if is_read { 0 } else { 1 }),
+                    len: self.spec.bs as usize,
+                }
+            }
+        }
+    }
+
+    /// Offer one data op to the engine (a slot is free and no flush is due).
+    fn issue_data(&mut self, now: Instant, sync_due: bool) -> Next {
+        if let Next::Again = self.wait_for_schedule(now) {
+            return Next::Again;
+        }
+        // An op the engine answered Busy to is offered again as it was, so no offset of the
+        // plan is skipped and nothing is counted before an engine took it.
+        let slot = self
+            .free
+            .pop()
+            .expect("inflight < iodepth implies a free slot");
+        let req = self.next_request(slot);
+        let kind = req.kind;
+        let issued = Instant::now();
+        let op = InFlight {
+            kind,
+            issued,
+            len: self.spec.bs as usize,
+        };
+        self.slots[slot] = Some(op);
+        let mut queued_any = false;
+        match self.engine.queue(req) {
+            Queued::Completed(c) => {
+                let t = Instant::now();
+                self.last_t = Some(t);
+                self.slots[slot] = None;
+                self.free.push(slot);
+                self.complete(op, c.result, t);
+            }
+            Queued::Queued => {
+                self.inflight += 1;
+                queued_any = true;
+                self.last_t = Some(issued);
+            }
+            Queued::Busy => {
+                self.slots[slot] = None;
+                self.free.push(slot);
+                self.refused = Some(req);
+                if self.inflight == 0 {
+                    // Nothing to reap that could make room: submit what the engine holds and
+                    // offer again; an engine that keeps refusing with nothing in flight can't
+                    // take I/O at all.
+                    self.idle_refusals += 1;
+                    let committed = self.engine.commit();
+                    if self.idle_refusals > 3 || committed.is_err() {
+                        self.fatal.get_or_insert(
+                            "the I/O engine refuses operations with nothing in flight".into(),
+                        );
+                    }
+                }
+                // Otherwise reap below, then offer it again.
+            }
+        }
+        if self.refused.is_none() {
+            self.idle_refusals = 0;
+            self.issued_data += 1;
+            if kind == OpKind::Write {
+                self.writes_since_sync += 1;
+            }
+        }
+        // More room in the ring: hand this op to the device now and go on filling. Measured on
+        // a virtio disk at QD 32, submitting each op as soon as its slot frees (fio's default,
+        // iodepth_batch_submit=1) gave ~10 % more IOPS than queueing the whole refill and
+        // submitting it at once: the first ops of a refill reach the device sooner. The last
+        // op of a refill (ring full) is submitted by `getevents` together with the wait, in
+        // the same io_uring_enter, so QD 1 costs one system call per op.
+        if queued_any
+            && self.inflight < self.iodepth
+            && self.issued_data < self.budget
+            && !sync_due
+            && !self.flush_due()
+            && self.rate_interval.is_none()
+        {
+            if let Err(e) = self.engine.commit() {
+                self.fatal
+                    .get_or_insert(format!("submitting I/O failed: {}", e.desc()));
+            }
+            return Next::Again;
+        }
+        Next::Continue
+    }
+
+    /// Submit the batch and wait for at least one completion in one go: `getevents` submits
+    /// whatever is queued first (io_uring: a single io_uring_enter with GETEVENTS), so no
+    /// separate `commit` call is spent here. Reap all that are ready.
+    fn wait_and_reap(&mut self) -> Next {
+        self.completions.clear();
+        match self.engine.getevents(1, &mut self.completions) {
+            Ok(()) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                self.fatal
+                    .get_or_insert(format!("reaping completions failed: {}", e.desc()));
+                // Nothing more will come back reliably; stop here.
+                return Next::Stop;
+            }
+        }
+        let t = Instant::now();
+        self.last_t = Some(t);
+        self.reap(t);
+        Next::Again
+    }
+
+    /// Issue the flush that is due, with nothing else in flight, and time it alone.
+    fn flush(&mut self) {
+        let (_, which) = self
+            .sync_every
+            .expect("a flush is due only with sync_every");
+        let kind = match which {
+            SyncKind::Fsync => OpKind::Fsync,
+            SyncKind::Fdatasync => OpKind::Fdatasync,
+        };
+        let slot = self.free.pop().expect("no I/O in flight, all slots free");
+        let op = InFlight {
+            kind,
+            issued: Instant::now(),
+            len: 0,
+        };
+        self.slots[slot] = Some(op);
+        let queued = self.engine.queue(IoRequest {
+            slot,
+            kind,
+            offset: 0,
+            len: 0,
+        });
+        self.slots[slot] = None;
+        self.free.push(slot);
+        match queued {
+            Queued::Completed(c) => {
+                let t = Instant::now();
+                self.last_t = Some(t);
+                self.complete(op, c.result, t);
+            }
+            Queued::Queued => self.wait_for_flush(slot, op),
+            Queued::Busy => {
+                self.fatal
+                    .get_or_insert("engine refused a flush with nothing in flight".into());
+            }
+        }
+        self.writes_since_sync = 0;
+    }
+
+    /// Wait for the queued flush alone before any further write is queued. `getevents` submits
+    /// it and waits in one call, as for data ops.
+    fn wait_for_flush(&mut self, slot: usize, op: InFlight) {
+        let mut reaped = None;
+        let mut submit_err = None;
+        while reaped.is_none() && submit_err.is_none() {
+            self.completions.clear();
+            match self.engine.getevents(1, &mut self.completions) {
+                Ok(()) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => submit_err = Some(e),
+            }
+            let t = Instant::now();
+            for c in self.completions.drain(..) {
+                if c.slot == slot {
+                    reaped = Some((c.result, t));
+                }
+            }
+        }
+        match (reaped, submit_err) {
+            (Some((r, t)), _) => self.complete(op, r, t),
+            (None, Some(e)) => {
+                self.fatal
+                    .get_or_insert(format!("flush failed: {}", e.desc()));
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// After the loop: a fatal error stops the other jobs; end_fsync when the job ended well.
+    fn finish(mut self) -> JobOutcome {
+        let end = Instant::now();
+        let shared = self.acct.shared;
+        let mut out = self.acct.finish(end);
+        if let Some(e) = self.fatal.take() {
+            shared.abort.store(true, Ordering::Relaxed);
+            out.error = Some(e);
+        }
+        if self.spec.end_fsync && out.error.is_none() && !out.interrupted && self.spec.rw.writes() {
+            // Not timed: fio doesn't count end_fsync in the sync histogram either.
+            let _ = self.engine.queue(IoRequest {
+                slot: 0,
+                kind: OpKind::Fsync,
+                offset: 0,
+                len: 0,
+            });
+            let _ = self.engine.commit();
+            let mut c = Vec::new();
+            let _ = self.engine.getevents(1, &mut c);
+        }
+        out
+    }
+}
+
 /// Run one job to its end: size done, runtime reached, stop requested or a fatal error.
 pub fn run_job(
     spec: &JobSpec,
@@ -135,440 +654,52 @@ pub fn run_job(
     shared: &JobShared,
     start: Instant,
 ) -> JobOutcome {
-    let mut out = JobOutcome::empty();
-    let iodepth = spec.iodepth.max(1) as usize;
-    let bs = spec.bs as usize;
-    let ramp = Duration::from_nanos(spec.ramp_time_ns);
-    let ramp_end = start + ramp;
-    // The measured phase lasts `runtime` from the moment measuring actually begins (the loop may
-    // notice the end of the ramp a little late), so runtime_ns reports what was asked for.
-    let runtime = spec.runtime_ns.map(Duration::from_nanos);
-    let mut deadline = runtime.map(|r| ramp_end + r);
-    let sync_every = spec.sync_every();
-    let trailing_flush = !spec.size.is_multiple_of(spec.bs);
-    // Ops budget: one pass over the file, unless time-based. Ramp ops count against it, as in fio.
-    let budget = if spec.time_based {
-        u64::MAX
-    } else {
-        spec.blocks().max(1)
-    };
-    let mut plan = OffsetPlan::new(spec);
-    let mut rng = rand::rng();
-    let mut slots: Vec<Option<InFlight>> = vec![None; iodepth];
-    let mut free: Vec<usize> = (0..iodepth).rev().collect();
-    let mut inflight = 0usize;
-    let mut issued_data = 0u64;
-    let mut writes_since_sync = 0u32;
-    let mut measuring = ramp.is_zero();
-    let mut measure_start = if measuring { Some(start) } else { None };
-    let mut cur_sec: (u64, u64, u64, Recorder) = (0, 0, 0, Recorder::new());
-    let mut completions: Vec<Completion> = Vec::with_capacity(iodepth);
-    let rate_interval = spec
-        .rate_iops
-        .map(|r| Duration::from_secs_f64(1.0 / r as f64));
-    let mut fatal: Option<String> = None;
-    let mut refused: Option<IoRequest> = None;
-    let mut idle_refusals = 0u32;
-
-    // Ops completed but not yet published to the progress counter, and when it was last published:
-    // one shared atomic add per ~50 ms instead of one per op (a progress line reads it every 500 ms).
-    let mut live_pending: (u64, Instant) = (0, start);
-
-    // Record one completed op. Returns an error text when the op failed.
-    let finish = |slot: InFlight,
-                  result: Result<usize, nix::errno::Errno>,
-                  now: Instant,
-                  out: &mut JobOutcome,
-                  measuring: bool,
-                  measure_start: Option<Instant>,
-                  cur_sec: &mut (u64, u64, u64, Recorder),
-                  live_pending: &mut (u64, Instant)|
-     -> Option<String> {
-        let done = match result {
-            Ok(n) if slot.kind.is_sync() || n == slot.len => n,
-            Ok(n) => {
-                return Some(format!(
-                    "short {} ({} of {} bytes)",
-                    if slot.kind == OpKind::Read {
-                        "read"
-                    } else {
-                        "write"
-                    },
-                    n,
-                    slot.len
-                ))
-            }
-            Err(nix::errno::Errno::ENOSPC) => {
-                return Some("disk full (ENOSPC): no space left on device".into())
-            }
-            Err(e) => return Some(format!("{:?} failed: {}", slot.kind, e.desc())),
-        };
-        live_pending.0 += 1;
-        if now.saturating_duration_since(live_pending.1) >= LIVE_PUBLISH_EVERY {
-            shared.live.ops.fetch_add(live_pending.0, Ordering::Relaxed);
-            *live_pending = (0, now);
+    let mut j = JobLoop::new(spec, engine, shared, start);
+    loop {
+        let now = j.last_t.take().unwrap_or_else(Instant::now);
+        if !j.acct.measuring && now >= j.ramp_end {
+            j.acct.start_measuring(now);
+            j.deadline = j.runtime.map(|r| now + r);
         }
-        if !measuring {
-            return None;
-        }
-        let ns = now.saturating_duration_since(slot.issued).as_nanos() as u64;
-        match slot.kind {
-            OpKind::Write => {
-                out.write.record(ns);
-                out.bytes_written += done as u64;
-            }
-            OpKind::Read => {
-                out.read.record(ns);
-                out.bytes_read += done as u64;
-            }
-            OpKind::Fsync | OpKind::Fdatasync => out.sync.record(ns),
-        }
-        if let Some(ms) = measure_start {
-            let sec = now.saturating_duration_since(ms).as_secs();
-            if sec != cur_sec.0 {
-                let closed = std::mem::replace(cur_sec, (sec, 0, 0, Recorder::new()));
-                if closed.3.count() > 0 {
-                    shared
-                        .live
-                        .last_p99_ns
-                        .store(closed.3.percentile(99.0), Ordering::Relaxed);
-                }
-                while out.seconds.len() < closed.0 as usize {
-                    out.seconds.push((0, 0, Recorder::new()));
-                }
-                out.seconds.push((closed.1, closed.2, closed.3));
-            }
-            if slot.kind.is_sync() {
-                cur_sec.2 += 1;
-            } else {
-                cur_sec.1 += 1;
-            }
-            cur_sec.3.record(ns);
-        }
-        None
-    };
-
-    // The last clock reading taken (a completion or a submission), reused for the loop's own
-    // checks (ramp end, deadline) so an op costs two clock reads: just before it is queued and
-    // just after its completion is reaped. Cleared after any sleep.
-    let mut last_t: Option<Instant> = None;
-
-    // Record every completion in `completions` as finished at `t`, freeing its slot.
-    macro_rules! reap_completions {
-        ($t:expr) => {
-            for c in completions.drain(..) {
-                if let Some(s) = slots[c.slot].take() {
-                    inflight -= 1;
-                    free.push(c.slot);
-                    if let Some(e) = finish(
-                        s,
-                        c.result,
-                        $t,
-                        &mut out,
-                        measuring,
-                        measure_start,
-                        &mut cur_sec,
-                        &mut live_pending,
-                    ) {
-                        fatal.get_or_insert(e);
-                    }
-                }
-            }
-        };
-    }
-
-    'main: loop {
-        let now = last_t.take().unwrap_or_else(Instant::now);
-        if !measuring && now >= ramp_end {
-            measuring = true;
-            measure_start = Some(now);
-            deadline = runtime.map(|r| now + r);
-            out.write.reset();
-            out.read.reset();
-            out.sync.reset();
-            out.bytes_read = 0;
-            out.bytes_written = 0;
-        }
-        let stop = crate::signals::stop_requested() || shared.abort.load(Ordering::Relaxed);
+        let stop = crate::util::signals::stop_requested() || shared.abort.load(Ordering::Relaxed);
         if stop {
-            out.interrupted = crate::signals::stop_requested();
+            j.acct.out.interrupted = crate::util::signals::stop_requested();
         }
-        let timed_out = deadline.is_some_and(|d| now >= d);
-        let can_issue = !stop && !timed_out && fatal.is_none();
-        let more = can_issue && issued_data < budget;
-
+        let timed_out = j.deadline.is_some_and(|d| now >= d);
+        let can_issue = !stop && !timed_out && j.fatal.is_none();
+        let more = can_issue && j.issued_data < j.budget;
         // A flush is due: let the writes before it complete, then time the flush alone. After
         // the last write of a size-bound job fio flushes only when a partial block is left over
         // (it looks for one more I/O, flushing first, then finds none fits); so do we, so that
         // counts match fio's exactly.
-        let sync_due = can_issue
-            && (issued_data < budget || trailing_flush)
-            && sync_every.is_some_and(|(n, _)| writes_since_sync >= n);
-        let mut queued_any = false;
-        if more && !sync_due && inflight < iodepth {
-            // Rate limit on an absolute schedule: op i is due at start + i × interval.
-            if let Some(iv) = rate_interval {
-                let due = start + iv.mul_f64(issued_data as f64);
-                if due > now {
-                    if inflight > 0 {
-                        completions.clear();
-                        if let Err(e) = engine.getevents(0, &mut completions) {
-                            fatal = Some(format!("reaping completions failed: {}", e.desc()));
-                            continue 'main;
-                        }
-                        let t = Instant::now();
-                        reap_completions!(t);
-                    }
-                    let wait = (due - Instant::now().min(due)).min(Duration::from_micros(
-                        if inflight > 0 { 200 } else { 20_000 },
-                    ));
-                    std::thread::sleep(wait);
-                    continue 'main;
-                }
-            }
-            // An op the engine answered Busy to is offered again as it was, so no offset of the
-            // plan is skipped and nothing is counted before an engine took it.
-            let slot = free.pop().expect("inflight < iodepth implies a free slot");
-            let req = match refused.take() {
-                Some(r) => IoRequest { slot, ..r },
-                None => {
-                    let is_read = match spec.rwmixread {
-                        100 => true,
-                        0 => false,
-                        pct => rng.random_range(0..100) < pct,
-                    };
-                    IoRequest {
-                        slot,
-                        kind: if is_read { OpKind::Read } else { OpKind::Write },
-                        offset: plan.next(if is_read { 0 } else { 1 }),
-                        len: bs,
-                    }
-                }
-            };
-            let kind = req.kind;
-            let issued = Instant::now();
-            slots[slot] = Some(InFlight {
-                kind,
-                issued,
-                len: bs,
-            });
-            match engine.queue(req) {
-                Queued::Completed(c) => {
-                    let t = Instant::now();
-                    last_t = Some(t);
-                    let s = slots[slot].take().expect("slot just filled");
-                    free.push(slot);
-                    if let Some(e) = finish(
-                        s,
-                        c.result,
-                        t,
-                        &mut out,
-                        measuring,
-                        measure_start,
-                        &mut cur_sec,
-                        &mut live_pending,
-                    ) {
-                        fatal.get_or_insert(e);
-                    }
-                }
-                Queued::Queued => {
-                    inflight += 1;
-                    queued_any = true;
-                    last_t = Some(issued);
-                }
-                Queued::Busy => {
-                    slots[slot] = None;
-                    free.push(slot);
-                    refused = Some(req);
-                    if inflight == 0 {
-                        // Nothing to reap that could make room: submit what the engine holds and
-                        // offer again; an engine that keeps refusing with nothing in flight can't
-                        // take I/O at all.
-                        idle_refusals += 1;
-                        let committed = engine.commit();
-                        if idle_refusals > 3 || committed.is_err() {
-                            fatal.get_or_insert(
-                                "the I/O engine refuses operations with nothing in flight".into(),
-                            );
-                        }
-                    }
-                    // Otherwise reap below, then offer it again.
-                }
-            }
-            if refused.is_none() {
-                idle_refusals = 0;
-                issued_data += 1;
-                if kind == OpKind::Write {
-                    writes_since_sync += 1;
-                }
-            }
-            // More room in the ring: hand this op to the device now and go on filling. Measured on
-            // a virtio disk at QD 32, submitting each op as soon as its slot frees (fio's default,
-            // iodepth_batch_submit=1) gave ~10 % more IOPS than queueing the whole refill and
-            // submitting it at once: the first ops of a refill reach the device sooner. The last
-            // op of a refill (ring full) is submitted by `getevents` below together with the
-            // wait, in the same io_uring_enter, so QD 1 costs one system call per op.
-            if queued_any && inflight < iodepth && issued_data < budget && !sync_due {
-                let next_sync_due = sync_every.is_some_and(|(n, _)| writes_since_sync >= n);
-                if !next_sync_due && rate_interval.is_none() {
-                    if let Err(e) = engine.commit() {
-                        fatal.get_or_insert(format!("submitting I/O failed: {}", e.desc()));
-                    }
-                    continue 'main;
-                }
+        let sync_due = can_issue && (j.issued_data < j.budget || j.trailing_flush) && j.flush_due();
+        if more && !sync_due && j.inflight < j.iodepth {
+            if let Next::Again = j.issue_data(now, sync_due) {
+                continue;
             }
         }
-
-        if inflight > 0 {
-            // Submit the batch and wait for at least one completion in one go: `getevents`
-            // submits whatever is queued first (io_uring: a single io_uring_enter with
-            // GETEVENTS), so no separate `commit` call is spent here. Reap all that are ready.
-            completions.clear();
-            match engine.getevents(1, &mut completions) {
-                Ok(()) => {}
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => {
-                    fatal.get_or_insert(format!("reaping completions failed: {}", e.desc()));
-                    // Nothing more will come back reliably; stop here.
-                    break 'main;
-                }
+        if j.inflight > 0 {
+            match j.wait_and_reap() {
+                Next::Stop => break,
+                _ => continue,
             }
-            let t = Instant::now();
-            last_t = Some(t);
-            reap_completions!(t);
-            continue 'main;
         }
-
-        if sync_due && fatal.is_none() {
-            let (_, which) = sync_every.expect("sync_due implies sync_every");
-            let kind = match which {
-                SyncKind::Fsync => OpKind::Fsync,
-                SyncKind::Fdatasync => OpKind::Fdatasync,
-            };
-            let slot = free.pop().expect("no I/O in flight, all slots free");
-            let issued = Instant::now();
-            let fl = InFlight {
-                kind,
-                issued,
-                len: 0,
-            };
-            slots[slot] = Some(fl);
-            match engine.queue(IoRequest {
-                slot,
-                kind,
-                offset: 0,
-                len: 0,
-            }) {
-                Queued::Completed(c) => {
-                    let t = Instant::now();
-                    last_t = Some(t);
-                    slots[slot] = None;
-                    free.push(slot);
-                    if let Some(e) = finish(
-                        fl,
-                        c.result,
-                        t,
-                        &mut out,
-                        measuring,
-                        measure_start,
-                        &mut cur_sec,
-                        &mut live_pending,
-                    ) {
-                        fatal.get_or_insert(e);
-                    }
-                }
-                Queued::Queued => {
-                    // Wait for the flush alone before any further write is queued. `getevents`
-                    // submits it and waits in one call, as for data ops.
-                    let mut reaped = None;
-                    let mut submit_err = None;
-                    while reaped.is_none() && submit_err.is_none() {
-                        completions.clear();
-                        match engine.getevents(1, &mut completions) {
-                            Ok(()) | Err(nix::errno::Errno::EINTR) => {}
-                            Err(e) => submit_err = Some(e),
-                        }
-                        let t = Instant::now();
-                        for c in completions.drain(..) {
-                            if c.slot == slot {
-                                reaped = Some((c.result, t));
-                            }
-                        }
-                    }
-                    slots[slot] = None;
-                    free.push(slot);
-                    match (reaped, submit_err) {
-                        (Some((r, t)), _) => {
-                            if let Some(e) = finish(
-                                fl,
-                                r,
-                                t,
-                                &mut out,
-                                measuring,
-                                measure_start,
-                                &mut cur_sec,
-                                &mut live_pending,
-                            ) {
-                                fatal.get_or_insert(e);
-                            }
-                        }
-                        (None, Some(e)) => {
-                            fatal.get_or_insert(format!("flush failed: {}", e.desc()));
-                        }
-                        (None, None) => {}
-                    }
-                }
-                Queued::Busy => {
-                    slots[slot] = None;
-                    free.push(slot);
-                    fatal.get_or_insert("engine refused a flush with nothing in flight".into());
-                }
-            }
-            writes_since_sync = 0;
-            continue 'main;
+        if sync_due && j.fatal.is_none() {
+            j.flush();
+            continue;
         }
-
         if !more {
-            break 'main;
+            break;
         }
     }
-
-    let end = Instant::now();
-    shared.live.ops.fetch_add(live_pending.0, Ordering::Relaxed);
-    if let Some(e) = fatal {
-        shared.abort.store(true, Ordering::Relaxed);
-        out.error = Some(e);
-    }
-    if spec.end_fsync && out.error.is_none() && !out.interrupted && spec.rw.writes() {
-        // Not timed: fio doesn't count end_fsync in the sync histogram either.
-        let _ = engine.queue(IoRequest {
-            slot: 0,
-            kind: OpKind::Fsync,
-            offset: 0,
-            len: 0,
-        });
-        let _ = engine.commit();
-        let mut c = Vec::new();
-        let _ = engine.getevents(1, &mut c);
-    }
-    if let Some(ms) = measure_start {
-        out.runtime = end.saturating_duration_since(ms);
-        if cur_sec.3.count() > 0 {
-            while out.seconds.len() < cur_sec.0 as usize {
-                out.seconds.push((0, 0, Recorder::new()));
-            }
-            out.seconds.push((cur_sec.1, cur_sec.2, cur_sec.3));
-        }
-    }
-    out.measure_start = measure_start;
-    out
+    j.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk::spec::{DiskOptions, JobSpec};
     use crate::engine::Completion;
+    use crate::options::disk::{DiskOptions, JobSpec};
 
     /// An engine that answers Busy to every third offer and completes the rest in `getevents`:
     /// the loop must offer a refused op again, count it once and keep the flush cadence.
@@ -629,5 +760,37 @@ mod tests {
         assert_eq!(out.write.count(), 100);
         assert_eq!(out.bytes_written, 100 * 4096);
         assert_eq!(out.sync.count(), 33);
+    }
+
+    #[test]
+    fn accounting_buckets_seconds_and_skips_the_ramp() {
+        let shared = JobShared {
+            abort: AtomicBool::new(false),
+            live: LiveCounters::default(),
+        };
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let op = |kind, ms| InFlight {
+            kind,
+            issued: at(ms),
+            len: 4096,
+        };
+        let mut a = Accounting::new(&shared, t0, false);
+        // Ramp: counted live, not measured.
+        assert_eq!(a.record(op(OpKind::Write, 0), Ok(4096), at(1)), None);
+        a.start_measuring(at(100));
+        assert_eq!(a.record(op(OpKind::Write, 200), Ok(4096), at(201)), None);
+        assert_eq!(a.record(op(OpKind::Fdatasync, 300), Ok(0), at(302)), None);
+        // Nothing in second 1; second 2 has one write.
+        assert_eq!(a.record(op(OpKind::Write, 2300), Ok(4096), at(2304)), None);
+        let short = a.record(op(OpKind::Write, 2400), Ok(100), at(2401));
+        assert!(short.is_some_and(|e| e.contains("short write")));
+        let out = a.finish(at(2500));
+        assert_eq!((out.write.count(), out.sync.count()), (2, 1));
+        assert_eq!(out.bytes_written, 2 * 4096);
+        let per_sec: Vec<(u64, u64)> = out.seconds.iter().map(|b| (b.ops, b.sync_ops)).collect();
+        assert_eq!(per_sec, [(1, 1), (0, 0), (1, 0)]);
+        assert_eq!(out.runtime, Duration::from_millis(2400));
+        assert_eq!(shared.live.ops.load(Ordering::Relaxed), 4);
     }
 }

@@ -2,17 +2,14 @@
 //! devices, files that aren't ours, O_DIRECT alignment), laying them out as fio does, and removing
 //! them afterwards. nodefit writes nowhere else.
 
-use super::spec::{Fallocate, JobSpec};
 use crate::error::Error;
+use crate::results::spec::{Fallocate, JobSpec};
+use crate::util::scratch::{self, Mark, RunRecord};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-
-/// Extended attribute that marks a file as nodefit's own scratch file, so a kept file can be
-/// reused and nothing else is ever overwritten by accident.
-const OWNER_XATTR: &[u8] = b"user.nodefit.scratch\0";
 
 /// One job's file, ready for I/O.
 pub struct JobFile {
@@ -24,10 +21,13 @@ pub struct JobFile {
 
 /// Scratch files created in this run; removes them on drop unless kept, so every exit path —
 /// errors, ENOSPC, Ctrl-C — cleans up.
+/// The run records of the directories they are in are held until the files are gone, so a
+/// concurrent run never takes them for a killed run's leftovers.
 #[derive(Default)]
 pub struct ScratchFiles {
     created: Vec<PathBuf>,
     keep: bool,
+    records: Vec<std::sync::Arc<RunRecord>>,
 }
 
 impl ScratchFiles {
@@ -35,6 +35,7 @@ impl ScratchFiles {
         ScratchFiles {
             created: Vec::new(),
             keep,
+            records: Vec::new(),
         }
     }
     fn add(&mut self, p: PathBuf) {
@@ -43,8 +44,21 @@ impl ScratchFiles {
     pub fn paths(&self) -> &[PathBuf] {
         &self.created
     }
+    fn hold(&mut self, record: std::sync::Arc<RunRecord>) {
+        if !self
+            .records
+            .iter()
+            .any(|r| std::sync::Arc::ptr_eq(r, &record))
+        {
+            self.records.push(record);
+        }
+    }
     pub fn remove_all(&mut self) {
         if self.keep {
+            // Kept on purpose: reusable by a later run, never a leftover.
+            for p in self.created.drain(..) {
+                scratch::mark_path(&p, &Mark::Kept);
+            }
             return;
         }
         for p in self.created.drain(..) {
@@ -87,35 +101,24 @@ pub fn free_bytes(dir: &Path) -> Result<u64, Error> {
     Ok(s.blocks_available() as u64 * s.fragment_size() as u64)
 }
 
-fn is_ours(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    let mut buf = [0u8; 8];
-    // SAFETY: valid C strings and a buffer of the given length.
-    let n = unsafe {
-        libc::getxattr(
-            c.as_ptr(),
-            OWNER_XATTR.as_ptr() as *const libc::c_char,
-            buf.as_mut_ptr() as *mut libc::c_void,
-            buf.len(),
-        )
-    };
-    n > 0
-}
-
-fn mark_ours(fd: &OwnedFd) {
-    // Best effort: file systems without user xattrs just won't recognise the file next time.
-    // SAFETY: valid fd, name and value.
-    unsafe {
-        libc::fsetxattr(
-            fd.as_raw_fd(),
-            OWNER_XATTR.as_ptr() as *const libc::c_char,
-            b"1".as_ptr() as *const libc::c_void,
-            1,
-            0,
-        );
+/// Whether an existing file is nodefit's to reuse: kept on purpose, or this run's. A file marked
+/// by a live concurrent run is refused (its owner would remove it under us).
+fn ownership(path: &Path) -> Result<bool, Error> {
+    match scratch::read_mark(path) {
+        Ok(Some(Mark::Kept)) => Ok(true),
+        Ok(Some(Mark::Run(id))) if id == scratch::run_id() => Ok(true),
+        Ok(Some(Mark::Run(id))) => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if scratch::run_is_live(dir, &id) {
+                Err(Error::InUse(path.to_path_buf()))
+            } else {
+                Ok(true)
+            }
+        }
+        Ok(None) | Err(_) => Ok(false),
     }
 }
 
@@ -180,7 +183,7 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
                     if !ft.is_file() {
                         return Err(Error::NotAFile(path));
                     }
-                    if !spec.allow_existing && !is_ours(&path) {
+                    if !ownership(&path)? && !spec.allow_existing {
                         return Err(Error::ExistingFile(path));
                     }
                     need = need.saturating_sub(md.len());
@@ -199,7 +202,7 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
                     }
                 }
             }
-            if spec.ioengine == super::spec::EngineKind::Null {
+            if spec.ioengine == crate::results::spec::EngineKind::Null {
                 need = 0;
             }
             let canon = dir.canonicalize().unwrap_or(dir);
@@ -219,7 +222,8 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
 }
 
 fn open_flags(spec: &JobSpec) -> OFlag {
-    let mut f = OFlag::O_RDWR | OFlag::O_CLOEXEC;
+    // O_NOFOLLOW: a symlink planted at the path after the checks can't redirect the writes.
+    let mut f = OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
     if spec.direct {
         f |= OFlag::O_DIRECT;
     }
@@ -231,21 +235,33 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
     let exists = path.exists();
     let remove_after = !exists;
     if !exists {
+        // Recorded before it exists, so a run killed at any moment leaves nothing unaccounted for.
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let record = RunRecord::claim(&dir).map_err(|e| Error::Scratch(e.to_string()))?;
+        record.note(path).map_err(|e| Error::io(path, e))?;
+        scratch.hold(record.clone());
         let fd = nix::fcntl::open(
             path,
-            OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+            OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(0o600),
         )
         .map_err(|e| Error::io(path, e.into()))?;
         scratch.add(path.to_path_buf());
-        mark_ours(&fd);
+        scratch::mark_path(path, &record.mark());
         lay_out(spec, path, &fd)?;
     } else if spec.rw.reads() {
         // A reused file must hold `size` bytes of data before it can be read back.
         let md = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if md.len() < spec.size {
-            let fd = nix::fcntl::open(path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| Error::io(path, e.into()))?;
+            let fd = nix::fcntl::open(
+                path,
+                OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                Mode::empty(),
+            )
+            .map_err(|e| Error::io(path, e.into()))?;
             fill(path, &fd, md.len(), spec.size, true)?;
         }
     }
@@ -274,7 +290,7 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
 }
 
 fn lay_out(spec: &JobSpec, path: &Path, fd: &OwnedFd) -> Result<(), Error> {
-    if spec.ioengine == super::spec::EngineKind::Null {
+    if spec.ioengine == crate::results::spec::EngineKind::Null {
         return Ok(());
     }
     if spec.rw.reads() {
@@ -316,7 +332,7 @@ fn fill(path: &Path, fd: &OwnedFd, from: u64, to: u64, random: bool) -> Result<(
     }
     let mut off = from;
     while off < to {
-        if crate::signals::stop_requested() {
+        if crate::util::signals::stop_requested() {
             return Err(Error::io(
                 path,
                 std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted during layout"),

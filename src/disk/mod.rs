@@ -4,37 +4,25 @@
 
 pub mod job;
 pub mod layout;
-pub mod spec;
 
 use crate::error::Error;
+use crate::results::spec::JobSpec;
 use crate::results::{CpuUsage, LatencyByKind, SecondSample, WorkloadResult};
-use crate::stats::Recorder;
-use job::{JobOutcome, JobShared, LiveCounters};
-use spec::JobSpec;
+use crate::util::progress::{Progress, Tick};
+use crate::util::stats::Recorder;
+use job::{JobOutcome, JobShared, LiveCounters, SecondBucket};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// How a run reports progress.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct RunOptions {
-    /// Show a progress line on stderr (callers pass `stderr is a TTY && !quiet`).
-    pub progress: bool,
+    /// Where live progress goes (drawn only when the sink wants live figures).
+    pub progress: Progress,
     /// Label for the progress line.
     pub label: Option<String>,
-}
-
-fn rusage_self() -> (Duration, Duration) {
-    match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let tv = |t: nix::sys::time::TimeVal| {
-                Duration::from_secs(t.tv_sec().max(0) as u64)
-                    + Duration::from_micros(t.tv_usec().max(0) as u64)
-            };
-            (tv(u.user_time()), tv(u.system_time()))
-        }
-        Err(_) => (Duration::ZERO, Duration::ZERO),
-    }
 }
 
 /// Run the given workloads concurrently and return one result per spec, in order. A workload cut
@@ -72,7 +60,15 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     let barrier = Arc::new(Barrier::new(engines.len() + 1));
     let longest_ramp = specs.iter().map(|s| s.ramp_time_ns).max().unwrap_or(0);
     let done = AtomicBool::new(false);
+    let vanished: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let watched: Vec<(PathBuf, (u64, u64))> = files
+        .iter()
+        .filter_map(|(_, f)| file_identity_fd(&f.fd).map(|id| (f.path.clone(), id)))
+        .collect();
     let (outcomes, cpu, wall) = std::thread::scope(|scope| {
+        // A scratch file whose path no longer leads to it (its directory removed or replaced
+        // mid-run) would take writes into an unlinked inode: stop, and say so.
+        scope.spawn(|| watch_files(&watched, &shared, &done, &vanished));
         let mut handles = Vec::new();
         for (i, mut engine) in engines.drain(..) {
             let spec = &specs[i];
@@ -87,11 +83,12 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 }),
             ));
         }
-        let progress = opts.progress.then(|| {
+        let progress = opts.progress.live().then(|| {
             let shared = shared.clone();
             let done = &done;
             let label = opts.label.clone();
-            scope.spawn(move || progress_loop(specs, &shared.live, done, label))
+            let sink = opts.progress.clone();
+            scope.spawn(move || progress_loop(specs, &shared.live, done, label, sink))
         });
         barrier.wait();
         let t0 = Instant::now();
@@ -102,7 +99,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        let (u0, s0) = rusage_self();
+        let (u0, s0) = crate::util::cpu::process_times();
         let c0 = Instant::now();
         let outcomes: Vec<(usize, JobOutcome)> = handles
             .into_iter()
@@ -114,7 +111,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 (i, o)
             })
             .collect();
-        let (u1, s1) = rusage_self();
+        let (u1, s1) = crate::util::cpu::process_times();
         let wall = c0.elapsed();
         done.store(true, Ordering::Relaxed);
         if let Some(p) = progress {
@@ -124,6 +121,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     });
     drop(files);
     scratch.remove_all();
+    let vanished = vanished.into_inner().unwrap_or_else(|p| p.into_inner());
 
     let mut results = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
@@ -132,9 +130,50 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
             .filter(|(j, _)| *j == i)
             .map(|(_, o)| o)
             .collect();
-        results.push(fold(spec, &mine, cpu, wall));
+        let mut r = fold(spec, &mine, cpu, wall);
+        if let Some(why) = &vanished {
+            r.complete = false;
+            r.error = Some(why.clone());
+        }
+        results.push(r);
     }
     Ok(results)
+}
+
+fn file_identity_fd(fd: &std::os::fd::OwnedFd) -> Option<(u64, u64)> {
+    nix::sys::stat::fstat(fd)
+        .ok()
+        .map(|st| (st.st_dev, st.st_ino))
+}
+
+fn watch_files(
+    watched: &[(PathBuf, (u64, u64))],
+    shared: &JobShared,
+    done: &AtomicBool,
+    vanished: &std::sync::Mutex<Option<String>>,
+) {
+    use std::os::unix::fs::MetadataExt;
+    while !done.load(Ordering::Relaxed) && !shared.abort.load(Ordering::Relaxed) {
+        for (path, id) in watched {
+            let now = std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino()));
+            if now.as_ref().ok() != Some(id) {
+                let why = match now {
+                    Err(e) => format!(
+                        "scratch file {} vanished mid-run ({e}); was its directory removed?",
+                        path.display()
+                    ),
+                    Ok(_) => format!(
+                        "scratch file {} was replaced mid-run by another file",
+                        path.display()
+                    ),
+                };
+                *vanished.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                shared.abort.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Fold a spec's jobs into one result, as fio's group_reporting: histograms merged, runtime the
@@ -153,7 +192,7 @@ fn fold(
     let mut runtime = Duration::ZERO;
     let mut error = None;
     let mut interrupted = false;
-    let mut seconds: Vec<(u64, u64, Recorder)> = Vec::new();
+    let mut seconds: Vec<SecondBucket> = Vec::new();
     for j in jobs {
         write.merge(&j.write);
         read.merge(&j.read);
@@ -165,13 +204,11 @@ fn fold(
             error = j.error.clone();
         }
         interrupted |= j.interrupted;
-        for (k, (ops, sops, rec)) in j.seconds.iter().enumerate() {
+        for (k, second) in j.seconds.iter().enumerate() {
             if seconds.len() <= k {
-                seconds.push((0, 0, Recorder::new()));
+                seconds.push(SecondBucket::default());
             }
-            seconds[k].0 += ops;
-            seconds[k].1 += sops;
-            seconds[k].2.merge(rec);
+            seconds[k].merge(second);
         }
     }
     let p = &spec.percentile_list;
@@ -187,17 +224,17 @@ fn fold(
     let timeseries = seconds
         .iter()
         .enumerate()
-        .map(|(k, (o, so, rec))| SecondSample {
+        .map(|(k, b)| SecondSample {
             t_s: if k + 1 == last { secs } else { (k + 1) as f64 },
-            ops: *o,
-            sync_ops: *so,
-            p50_ns: if rec.count() > 0 {
-                rec.percentile(50.0)
+            ops: b.ops,
+            sync_ops: b.sync_ops,
+            p50_ns: if b.latency.count() > 0 {
+                b.latency.percentile(50.0)
             } else {
                 0
             },
-            p99_ns: if rec.count() > 0 {
-                rec.percentile(99.0)
+            p99_ns: if b.latency.count() > 0 {
+                b.latency.percentile(99.0)
             } else {
                 0
             },
@@ -247,8 +284,13 @@ fn expected_duration(specs: &[JobSpec]) -> Option<Duration> {
         .and_then(|v| v.into_iter().max())
 }
 
-fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, label: Option<String>) {
-    use std::io::Write;
+fn progress_loop(
+    specs: &[JobSpec],
+    live: &LiveCounters,
+    done: &AtomicBool,
+    label: Option<String>,
+    sink: Progress,
+) {
     let start = Instant::now();
     let total_ops: u64 = specs
         .iter()
@@ -274,19 +316,13 @@ fn progress_loop(specs: &[JobSpec], live: &LiveCounters, done: &AtomicBool, labe
             let by_ops = elapsed * (total_ops.saturating_sub(ops)) as f64 / ops as f64;
             eta = Some(eta.map_or(by_ops, |e| e.min(by_ops)));
         }
-        let p99 = live.last_p99_ns.load(Ordering::Relaxed);
-        let eta_s = eta.map_or("?".into(), |e| format!("{e:.0}s"));
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{label}[{elapsed:.0}s elapsed, ETA {eta_s}] {iops:.0} ops/s (data+sync), p99 {}",
-            if p99 > 0 {
-                crate::units::format_ns(p99 as f64)
-            } else {
-                "-".into()
-            }
-        );
-        let _ = err.flush();
+        sink.tick(&Tick::Disk {
+            label: label.clone(),
+            elapsed_s: elapsed,
+            eta_s: eta,
+            ops_per_s: iops,
+            p99_ns: live.last_p99_ns.load(Ordering::Relaxed),
+        });
     }
-    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    sink.end(false);
 }

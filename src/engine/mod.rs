@@ -8,7 +8,7 @@ pub mod null;
 pub mod sync;
 pub mod uring;
 
-use crate::disk::spec::EngineKind;
+use crate::results::spec::EngineKind;
 use std::os::fd::RawFd;
 
 /// What an operation does.

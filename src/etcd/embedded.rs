@@ -12,12 +12,17 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Embedded {
     children: Vec<Child>,
+    /// The last lines each member wrote (its zap log and any Go panic), kept in memory: on a full
+    /// disk under test a log file there could not say why the member died.
+    logs: Vec<MemberLog>,
     /// `<directory>/nodefit-etcd-<run-id>`: every member's data dir and log.
     pub run_dir: PathBuf,
     /// Client URLs, one per member.
     pub client_urls: Vec<String>,
     /// The binary's version line.
     pub version: String,
+    /// This run's claim on the directory; dropped (after `stop`) when the data dir is gone.
+    _record: std::sync::Arc<crate::util::scratch::RunRecord>,
 }
 
 fn free_port() -> Result<u16, EtcdError> {
@@ -64,11 +69,21 @@ impl Embedded {
             )));
         }
         let run_dir = directory.join(format!("nodefit-etcd-{run_id}"));
+        // Recorded before it exists and marked as this run's, so a later run removes it if this
+        // process is killed outright.
+        let record = crate::util::scratch::RunRecord::claim(directory)
+            .map_err(|e| EtcdError::Embedded(e.to_string()))?;
+        record.note(&run_dir).map_err(|e| {
+            EtcdError::Embedded(format!("cannot record {}: {e}", run_dir.display()))
+        })?;
         std::fs::create_dir(&run_dir).map_err(|e| {
             EtcdError::Embedded(format!("cannot create {}: {e}", run_dir.display()))
         })?;
+        crate::util::scratch::mark_path(&run_dir, &record.mark());
         let mut me = Embedded {
+            _record: record,
             children: Vec::new(),
+            logs: Vec::new(),
             run_dir,
             client_urls: Vec::new(),
             version,
@@ -84,7 +99,6 @@ impl Embedded {
         let cluster = cluster.join(",");
         for (i, (name, peer)) in peers.iter().enumerate() {
             let data = me.run_dir.join(format!("{name}.etcd"));
-            let log = me.run_dir.join(format!("{name}.log"));
             let mut cmd = Command::new(bin);
             cmd.arg("--name")
                 .arg(name)
@@ -107,10 +121,10 @@ impl Embedded {
                 .arg("--logger")
                 .arg("zap")
                 .arg("--log-outputs")
-                .arg(&log)
+                .arg("stderr")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null());
+                .stderr(Stdio::piped());
             // Own process group: a terminal's Ctrl-C reaches nodefit only, which then reads the
             // final status and stops the members itself. Parent-death signal: if nodefit is
             // killed outright, the members go with it.
@@ -127,9 +141,10 @@ impl Embedded {
                     Ok(())
                 });
             }
-            let child = cmd
+            let mut child = cmd
                 .spawn()
                 .map_err(|e| EtcdError::Embedded(format!("cannot start {}: {e}", bin.display())))?;
+            me.logs.push(MemberLog::follow(child.stderr.take()));
             me.children.push(child);
         }
         Ok(me)
@@ -139,10 +154,14 @@ impl Embedded {
     pub fn check_alive(&mut self) -> Result<(), EtcdError> {
         for (i, c) in self.children.iter_mut().enumerate() {
             if let Ok(Some(st)) = c.try_wait() {
-                let log = self.run_dir.join(format!("m{i}.log"));
+                let lines = self
+                    .logs
+                    .get(i)
+                    .map(MemberLog::wait_lines)
+                    .unwrap_or_default();
                 return Err(EtcdError::Embedded(format!(
-                    "member m{i} exited ({st}) before it was ready; last log line: {}",
-                    last_log_line(&log)
+                    "member m{i} exited ({st}) before it was ready: {}",
+                    failure_reason(&lines)
                 )));
             }
         }
@@ -188,9 +207,94 @@ impl Drop for Embedded {
     }
 }
 
-fn last_log_line(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.lines().last().map(|l| l.chars().take(400).collect()))
-        .unwrap_or_else(|| "(no log)".into())
+/// A member's stderr, read by a thread into a ring of its last lines.
+#[derive(Debug, Default)]
+struct MemberLog {
+    lines: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MemberLog {
+    const KEEP: usize = 200;
+
+    fn follow(stderr: Option<std::process::ChildStderr>) -> MemberLog {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let Some(stderr) = stderr else {
+            return MemberLog {
+                lines,
+                reader: None,
+            };
+        };
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut l = sink.lock().unwrap_or_else(|p| p.into_inner());
+                if l.len() == Self::KEEP {
+                    l.pop_front();
+                }
+                l.push_back(line);
+            }
+        });
+        MemberLog {
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    /// The kept lines, once the member (which has exited) has closed its stderr.
+    fn wait_lines(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let l = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        l.iter().cloned().collect()
+    }
+}
+
+/// The line that says why a member died: the last fatal/panic/error line of its log or a Go panic
+/// (etcd's way of dying on ENOSPC or a corrupt WAL), shortened to its message and error; else the
+/// log's last line.
+fn failure_reason(lines: &[String]) -> String {
+    let severe = |line: &str| {
+        [
+            "\"level\":\"fatal\"",
+            "\"level\":\"panic\"",
+            "\"level\":\"error\"",
+        ]
+        .iter()
+        .any(|k| line.contains(k))
+            || line.starts_with("panic:")
+            || line.contains("no space left on device")
+    };
+    let lines: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+    // zap's own line (with "error") says more than the bare "panic: ..." Go prints after it.
+    let is_json = |l: &str| l.trim_start().starts_with('{');
+    let Some(line) = lines
+        .iter()
+        .rev()
+        .find(|l| severe(l) && is_json(l))
+        .or_else(|| lines.iter().rev().find(|l| severe(l)))
+        .or(lines.last())
+        .map(|l| l.to_string())
+    else {
+        return "(no log)".into();
+    };
+    // zap lines are JSON: "msg" and "error" say it; the rest is noise on one line.
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+        let msg = v["msg"].as_str().unwrap_or_default();
+        let err = v["error"].as_str().unwrap_or_default();
+        if !msg.is_empty() {
+            return if err.is_empty() {
+                msg.to_string()
+            } else {
+                format!("{msg}: {err}")
+            };
+        }
+    }
+    line.chars().take(400).collect()
 }

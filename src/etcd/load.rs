@@ -12,7 +12,7 @@
 use super::client::{classify, error_chain, ErrorKind};
 use super::ops::Workload;
 use super::EtcdSecond;
-use crate::stats::Recorder;
+use crate::util::stats::Recorder;
 use etcd_client::KvClient;
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -157,9 +157,167 @@ impl Load {
     }
 }
 
+/// Release request numbers when they are due, on a plain thread sleeping with nanosleep
+/// precision (tokio's timers tick in milliseconds, which would make every request up to 1 ms
+/// late). The queue is unbounded on purpose: when every client is busy, due requests wait in it
+/// and that wait is part of their latency.
+fn spawn_scheduler(
+    scheduled: u64,
+    interval_ns: f64,
+    start: Instant,
+    end: Option<Instant>,
+    halt: Arc<AtomicBool>,
+    tx: tokio::sync::mpsc::UnboundedSender<(u64, Instant)>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let start = start.into_std();
+    let end = end.map(|e| e.into_std());
+    std::thread::Builder::new()
+        .name("etcd-schedule".into())
+        .spawn(move || {
+            for i in 0..scheduled {
+                let due = start + Duration::from_nanos((i as f64 * interval_ns) as u64);
+                if end.is_some_and(|e| due >= e) {
+                    break;
+                }
+                loop {
+                    if halt.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let now = std::time::Instant::now();
+                    if now >= due {
+                        break;
+                    }
+                    std::thread::sleep((due - now).min(Duration::from_millis(50)));
+                }
+                if tx.send((i, Instant::from_std(due))).is_err() {
+                    return;
+                }
+            }
+        })
+        .ok()
+}
+
+/// One answered (or failed) request, as a worker saw it.
+struct Reply {
+    /// Request number.
+    i: u64,
+    due: Instant,
+    sent: Instant,
+    done: Instant,
+    err: Option<(ErrorKind, String)>,
+}
+
+impl Stats {
+    /// The bookkeeping of one request: counts, lag, latency from the due time, service time,
+    /// errors by kind and the second it finished in.
+    fn record(&mut self, r: Reply, start: Instant) {
+        let lag = r.sent.saturating_duration_since(r.due).as_nanos() as u64;
+        let lat = r.done.saturating_duration_since(r.due).as_nanos() as u64;
+        let svc = r.done.saturating_duration_since(r.sent).as_nanos() as u64;
+        let done_ns = r.done.saturating_duration_since(start).as_nanos() as u64;
+        self.requests += 1;
+        self.sent += 1;
+        self.max_lag_ns = self.max_lag_ns.max(lag);
+        if lag > LATE_THRESHOLD_NS {
+            self.late += 1;
+        }
+        if self.last_index.is_none_or(|l| r.i > l) {
+            self.last_index = Some(r.i);
+            self.final_lag_ns = lag;
+        }
+        self.last_done_ns = self.last_done_ns.max(done_ns);
+        match r.err {
+            None => {
+                self.ops += 1;
+                self.latency.record(lat);
+                self.service.record(svc);
+                let sec = self.second(done_ns);
+                sec.ops += 1;
+                if sec.hist.is_none() {
+                    // 2 significant digits (≤ 1 % error) is plenty for a chart.
+                    sec.hist =
+                        Histogram::new_with_bounds(1_000, crate::util::stats::MAX_TRACKABLE_NS, 2)
+                            .ok();
+                }
+                if let Some(h) = sec.hist.as_mut() {
+                    let _ = h.record(lat.clamp(1_000, crate::util::stats::MAX_TRACKABLE_NS));
+                }
+            }
+            Some((kind, msg)) => {
+                self.errors[kind.index()] += 1;
+                self.second(done_ns).errors += 1;
+                let m = format!("{}: {msg}", kind.as_str());
+                if self.samples.len() < MAX_ERROR_SAMPLES && !self.samples.contains(&m) {
+                    self.samples.push(m);
+                }
+            }
+        }
+    }
+}
+
+/// What a worker shares with the others.
+#[derive(Clone)]
+struct WorkerCtx {
+    rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<(u64, Instant)>>>,
+    stats: Arc<Mutex<Stats>>,
+    workload: Arc<Workload>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    timeout: Duration,
+    start: Instant,
+    end: Option<Instant>,
+}
+
+/// One client: take the next due request, send it, record the reply. True when stopped early.
+async fn worker(mut kv: KvClient, mut c: WorkerCtx) -> bool {
+    loop {
+        if *c.stop.borrow() {
+            return true;
+        }
+        let next = tokio::select! {
+            n = async { c.rx.lock().await.recv().await } => n,
+            _ = c.stop.changed() => return true,
+        };
+        let Some((i, due)) = next else {
+            return false;
+        };
+        let sent = Instant::now();
+        if c.end.is_some_and(|e| sent >= e) {
+            // The duration is over: what is still queued stays unsent.
+            continue;
+        }
+        let res = tokio::select! {
+            r = tokio::time::timeout(c.timeout, c.workload.execute(&mut kv, i)) => r,
+            _ = c.stop.changed() => return true,
+        };
+        let done = Instant::now();
+        let err = match res {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some((classify(&e), error_chain(&e))),
+            Err(_) => Some((
+                ErrorKind::Deadline,
+                format!("no reply within --command-timeout {:?}", c.timeout),
+            )),
+        };
+        let mut s = match c.stats.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        s.record(
+            Reply {
+                i,
+                due,
+                sent,
+                done,
+                err,
+            },
+            c.start,
+        );
+    }
+}
+
 /// Run `plan` with `workload` over `conns` (clients are spread round-robin over them). `stop` ends
-/// the run early; the caller raises it on Ctrl-C (one watcher, so idle workers cost no wake-ups). `on_start` gets a handle for progress as soon as the schedule
-/// starts.
+/// the run early; the caller raises it on Ctrl-C (one watcher, so idle workers cost no wake-ups).
+/// `on_start` gets a handle for progress as soon as the schedule starts.
 pub async fn run(
     plan: &LoadPlan,
     workload: Arc<Workload>,
@@ -177,42 +335,9 @@ pub async fn run(
         stats: stats.clone(),
         start,
     });
-    // The scheduler: a plain thread sleeping with nanosleep precision (tokio's timers tick in
-    // milliseconds, which would make every request up to 1 ms late) that releases each request
-    // number when it is due. The queue is unbounded on purpose: when every client is busy, due
-    // requests wait in it and that wait is part of their latency.
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let halt = Arc::new(AtomicBool::new(false));
-    let scheduler = {
-        let halt = halt.clone();
-        let start = start.into_std();
-        let end = end.map(|e| e.into_std());
-        std::thread::Builder::new()
-            .name("etcd-schedule".into())
-            .spawn(move || {
-                for i in 0..scheduled {
-                    let due = start + Duration::from_nanos((i as f64 * interval_ns) as u64);
-                    if end.is_some_and(|e| due >= e) {
-                        break;
-                    }
-                    loop {
-                        if halt.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let now = std::time::Instant::now();
-                        if now >= due {
-                            break;
-                        }
-                        std::thread::sleep((due - now).min(Duration::from_millis(50)));
-                    }
-                    if tx.send((i, Instant::from_std(due))).is_err() {
-                        return;
-                    }
-                }
-            })
-    };
-    let scheduler = scheduler.ok();
+    let scheduler = spawn_scheduler(scheduled, interval_ns, start, end, halt.clone(), tx);
     {
         let halt = halt.clone();
         let mut stop = stop.clone();
@@ -225,99 +350,23 @@ pub async fn run(
             halt.store(true, Ordering::Relaxed);
         });
     }
+    let ctx = WorkerCtx {
+        rx: Arc::new(tokio::sync::Mutex::new(rx)),
+        stats: stats.clone(),
+        workload,
+        stop: stop.clone(),
+        timeout: plan.command_timeout,
+        start,
+        end,
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..plan.clients as usize {
         let Some(kv) = conns.get(w % conns.len().max(1)).cloned() else {
             break;
         };
-        let rx = rx.clone();
-        let stats = stats.clone();
-        let workload = workload.clone();
-        let mut stop = stop.clone();
-        let timeout = plan.command_timeout;
-        tasks.spawn(async move {
-            let mut kv = kv;
-            loop {
-                if *stop.borrow() {
-                    return true;
-                }
-                let next = tokio::select! {
-                    n = async { rx.lock().await.recv().await } => n,
-                    _ = stop.changed() => return true,
-                };
-                let Some((i, due)) = next else {
-                    return false;
-                };
-                let sent = Instant::now();
-                if end.is_some_and(|e| sent >= e) {
-                    // The duration is over: what is still queued stays unsent.
-                    continue;
-                }
-                let res = tokio::select! {
-                    r = tokio::time::timeout(timeout, workload.execute(&mut kv, i)) => r,
-                    _ = stop.changed() => return true,
-                };
-                let done = Instant::now();
-                let lag = sent.saturating_duration_since(due).as_nanos() as u64;
-                let lat = done.saturating_duration_since(due).as_nanos() as u64;
-                let svc = done.saturating_duration_since(sent).as_nanos() as u64;
-                let done_ns = done.saturating_duration_since(start).as_nanos() as u64;
-                let err = match res {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some((classify(&e), error_chain(&e))),
-                    Err(_) => Some((
-                        ErrorKind::Deadline,
-                        format!("no reply within --command-timeout {timeout:?}"),
-                    )),
-                };
-                let mut s = match stats.lock() {
-                    Ok(s) => s,
-                    Err(p) => p.into_inner(),
-                };
-                s.requests += 1;
-                s.sent += 1;
-                s.max_lag_ns = s.max_lag_ns.max(lag);
-                if lag > LATE_THRESHOLD_NS {
-                    s.late += 1;
-                }
-                if s.last_index.is_none_or(|l| i > l) {
-                    s.last_index = Some(i);
-                    s.final_lag_ns = lag;
-                }
-                s.last_done_ns = s.last_done_ns.max(done_ns);
-                match err {
-                    None => {
-                        s.ops += 1;
-                        s.latency.record(lat);
-                        s.service.record(svc);
-                        let sec = s.second(done_ns);
-                        sec.ops += 1;
-                        if sec.hist.is_none() {
-                            // 2 significant digits (≤ 1 % error) is plenty for a chart.
-                            sec.hist = Histogram::new_with_bounds(
-                                1_000,
-                                crate::stats::MAX_TRACKABLE_NS,
-                                2,
-                            )
-                            .ok();
-                        }
-                        if let Some(h) = sec.hist.as_mut() {
-                            let _ = h.record(lat.clamp(1_000, crate::stats::MAX_TRACKABLE_NS));
-                        }
-                    }
-                    Some((kind, msg)) => {
-                        s.errors[kind.index()] += 1;
-                        s.second(done_ns).errors += 1;
-                        let m = format!("{}: {msg}", kind.as_str());
-                        if s.samples.len() < MAX_ERROR_SAMPLES && !s.samples.contains(&m) {
-                            s.samples.push(m);
-                        }
-                    }
-                }
-            }
-        });
+        tasks.spawn(worker(kv, ctx.clone()));
     }
-    drop(rx);
+    drop(ctx);
     let mut stopped = false;
     while let Some(r) = tasks.join_next().await {
         if let Ok(true) = r {
@@ -328,7 +377,7 @@ pub async fn run(
     if let Some(h) = scheduler {
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
-    let stopped = stopped || *stop.borrow() || crate::signals::stop_requested();
+    let stopped = stopped || *stop.borrow() || crate::util::signals::stop_requested();
     let s = {
         let mut g = match stats.lock() {
             Ok(g) => g,
@@ -336,6 +385,17 @@ pub async fn run(
         };
         std::mem::take(&mut *g)
     };
+    outcome(s, scheduled, interval_ns, stopped, start)
+}
+
+/// The figures of a finished run.
+fn outcome(
+    s: Stats,
+    scheduled: u64,
+    interval_ns: f64,
+    stopped: bool,
+    start: Instant,
+) -> LoadOutcome {
     let seconds = s
         .seconds
         .iter()

@@ -2,7 +2,7 @@
 //! under the run's prefix. Key choice is deterministic for sequential keys and uniform over the key
 //! space otherwise; the value is the same random bytes for every request (generated once).
 
-use super::cli::OpKind;
+use crate::options::etcd::OpKind;
 use etcd_client::{KvClient, Txn, TxnOp};
 use rand::RngExt;
 

@@ -3,7 +3,6 @@
 //! delete the prefix → stop the embedded etcd. Cleanup runs on every path out once the prefix was
 //! taken, including errors and Ctrl-C.
 
-use super::cli::EtcdArgs;
 use super::client::ConnSettings;
 use super::embedded::Embedded;
 use super::load::{LoadOutcome, LoadPlan, LATE_THRESHOLD_NS};
@@ -14,6 +13,8 @@ use super::{
     hex_id, BehindSchedule, EtcdError, EtcdResult, LoadInfo, MemberResult, MemberStatus,
     TargetInfo, ERROR_KINDS,
 };
+use crate::options::etcd::EtcdOptions;
+use crate::util::progress::{Progress, Tick};
 use etcd_client::{Client, DeleteOptions, GetOptions};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -25,24 +26,9 @@ const LEADER_POLL: Duration = Duration::from_millis(250);
 /// Per-poll timeout of the leader watcher.
 const POLL_TIMEOUT: Duration = Duration::from_millis(800);
 
-fn run_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let r: u32 = rand::RngExt::random(&mut rand::rng());
-    format!("{secs:x}-{r:08x}")
-}
-
 fn cpu_seconds() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    match getrusage(UsageWho::RUSAGE_SELF) {
-        Ok(u) => {
-            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-            t(u.user_time()) + t(u.system_time())
-        }
-        Err(_) => 0.0,
-    }
+    let (user, system) = crate::util::cpu::process_times();
+    (user + system).as_secs_f64()
 }
 
 /// Everything the probe learned, kept while it runs so cleanup can use it on any path.
@@ -61,8 +47,8 @@ struct Ctx {
 }
 
 /// Run the probe (see the module comment).
-pub async fn probe(args: &EtcdArgs, progress: bool) -> Result<EtcdResult, EtcdError> {
-    let id = run_id();
+pub async fn probe(args: &EtcdOptions, progress: Progress) -> Result<EtcdResult, EtcdError> {
+    let id = crate::util::scratch::run_id().to_string();
     let prefix = args
         .prefix
         .clone()
@@ -170,7 +156,7 @@ async fn wait_healthy(e: &mut Embedded, settings: &ConnSettings) -> Result<(), E
     }
     loop {
         e.check_alive()?;
-        if crate::signals::stop_requested() {
+        if crate::util::signals::stop_requested() {
             return Err(EtcdError::Other(
                 "interrupted while waiting for the embedded etcd".into(),
             ));
@@ -238,11 +224,11 @@ async fn scrape_all(
 }
 
 async fn run(
-    args: &EtcdArgs,
+    args: &EtcdOptions,
     load: &LoadInfo,
     settings: &ConnSettings,
     ctx: &mut Ctx,
-    progress: bool,
+    progress: Progress,
 ) -> Result<(), EtcdError> {
     let mut main = settings.connect_checked().await?;
     let timeout = args.command_timeout;
@@ -305,7 +291,7 @@ async fn run(
     let sig = {
         let tx = stop_tx.clone();
         tokio::spawn(async move {
-            crate::signals::stopped().await;
+            crate::util::signals::stopped().await;
             let _ = tx.send(true);
         })
     };
@@ -320,21 +306,21 @@ async fn run(
     let cpu0 = cpu_seconds();
     let mut reporter = None;
     let outcome = super::load::run(&plan, workload, &kvs, stop_rx, |l| {
-        if progress {
+        if progress.live() {
             let total_s = load.duration_s;
+            let sink = progress.clone();
             reporter = Some(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     let p = l.progress();
-                    eprint!(
-                        "\retcd: {:.0}s{}  ok {}  errors {}  p99 {}  lag {}   ",
-                        p.elapsed_s,
-                        total_s.map(|d| format!("/{d:.0}s")).unwrap_or_default(),
-                        p.ops,
-                        p.errors,
-                        crate::units::format_ns(p.p99_ns as f64),
-                        crate::units::format_ns(p.lag_ns as f64)
-                    );
+                    sink.tick(&Tick::Etcd {
+                        elapsed_s: p.elapsed_s,
+                        total_s,
+                        ops: p.ops,
+                        errors: p.errors,
+                        p99_ns: p.p99_ns,
+                        lag_ns: p.lag_ns,
+                    });
                 }
             }));
         }
@@ -343,7 +329,7 @@ async fn run(
     ctx.cpu_s = cpu_seconds() - cpu0;
     if let Some(r) = reporter {
         r.abort();
-        eprintln!();
+        progress.end(true);
     }
     let _ = stop_tx.send(true);
     let _ = watcher.await;
@@ -362,7 +348,7 @@ fn assemble(
     cleaned_up: bool,
     notes: Vec<String>,
 ) -> EtcdResult {
-    let pct = crate::stats::FIO_DEFAULT_PERCENTILES;
+    let pct = crate::util::stats::FIO_DEFAULT_PERCENTILES;
     let secs = out.runtime_ns as f64 / 1e9;
     let errors: BTreeMap<String, u64> = ERROR_KINDS
         .iter()

@@ -4,131 +4,9 @@
 //! small fixture trees; a missing or unreadable file gives "unknown" (text) or `null` (numbers),
 //! never an error.
 
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Text used for anything that could not be read.
-pub const UNKNOWN: &str = "unknown";
-
-/// The node's fingerprint, as stored in `ResultsDocument.fingerprint`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Fingerprint {
-    /// Host name (/proc/sys/kernel/hostname).
-    pub hostname: String,
-    /// Kernel release (/proc/sys/kernel/osrelease).
-    pub kernel: String,
-    /// Processors (/proc/cpuinfo).
-    pub cpu: CpuInfo,
-    /// Memory (/proc/meminfo).
-    pub memory: MemInfo,
-    /// Hypervisor and container detection, with the signals that decided it.
-    pub virtualization: Virtualization,
-    /// The directory measured (as given on the command line).
-    pub directory: String,
-    /// The block device holding `directory`, resolved through partitions (and dm/md slaves).
-    pub block_device: BlockDevice,
-    /// The file system holding `directory` (/proc/self/mountinfo, statvfs).
-    pub filesystem: Filesystem,
-    /// CPU time shares over the run, from /proc/stat deltas between its start and end.
-    pub cpu_time: CpuTime,
-}
-
-/// Processor facts.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct CpuInfo {
-    /// First "model name" in /proc/cpuinfo.
-    pub model: String,
-    /// Number of "processor" entries in /proc/cpuinfo (null when unreadable).
-    pub count: Option<u32>,
-}
-
-/// Memory facts, bytes.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct MemInfo {
-    /// MemTotal, bytes (null when unreadable).
-    pub total_bytes: Option<u64>,
-    /// MemAvailable at the start of the run, bytes (null when unreadable).
-    pub available_bytes: Option<u64>,
-}
-
-/// Virtualisation, as far as the guest can tell.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Virtualization {
-    /// "none", "kvm" (KVM/QEMU), "xen", "vmware", "hyperv", "firecracker", "vm" (a hypervisor of unknown
-    /// kind) or "unknown".
-    pub hypervisor: String,
-    /// "none", "openvz", "lxc", "docker", "podman", "container" (of unknown kind).
-    pub container: String,
-    /// The files and values that led to this answer.
-    pub signals: Vec<String>,
-}
-
-/// A block device and its queue settings.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct BlockDevice {
-    /// Kernel name of the whole device, e.g. "vda", "nvme0n1", "dm-0"; "unknown" when the file
-    /// system has no block device (tmpfs, overlay, FUSE).
-    pub name: String,
-    /// major:minor of the file system's device (st_dev).
-    pub dev: String,
-    /// The partition the file system is on, when it is one (e.g. "sda1").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition: Option<String>,
-    /// device/model.
-    pub model: String,
-    /// device/vendor.
-    pub vendor: String,
-    /// queue/rotational: true for spinning disks (null when unknown).
-    pub rotational: Option<bool>,
-    /// Active I/O scheduler (the bracketed entry of queue/scheduler).
-    pub scheduler: String,
-    /// queue/logical_block_size, bytes.
-    pub logical_block_size: Option<u64>,
-    /// queue/physical_block_size, bytes.
-    pub physical_block_size: Option<u64>,
-    /// queue/write_cache: "write back" (volatile cache, flushes needed) or "write through".
-    pub write_cache: String,
-    /// queue/fua: whether the device takes Force Unit Access writes (null when unknown).
-    pub fua: Option<bool>,
-    /// "dm" or "md" when this is a device-mapper or software RAID device.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stacked: Option<String>,
-    /// The devices under a dm/md device (resolved to whole disks).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub slaves: Vec<BlockDevice>,
-}
-
-/// The file system holding the directory.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Filesystem {
-    /// Type, e.g. "ext4", "xfs", "tmpfs", "fuse".
-    pub fstype: String,
-    /// Mount source, e.g. "/dev/vda1".
-    pub source: String,
-    /// Mount point.
-    pub mount_point: String,
-    /// Per-mount options (field 6 of mountinfo).
-    pub mount_options: String,
-    /// Per-superblock options (last field of mountinfo).
-    pub super_options: String,
-    /// True when write barriers are off (`nobarrier` or `barrier=0`): flushes may not reach media.
-    pub barriers_disabled: bool,
-    /// Space available to unprivileged users, bytes (null when statvfs failed).
-    pub free_bytes: Option<u64>,
-    /// Size of the file system, bytes (null when statvfs failed).
-    pub total_bytes: Option<u64>,
-}
-
-/// CPU time shares between two /proc/stat samples.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct CpuTime {
-    /// Stolen time (8th value of the `cpu` line) as a percentage of all CPU time (null when unknown).
-    pub steal_pct: Option<f64>,
-    /// I/O wait as a percentage of all CPU time (null when unknown).
-    pub iowait_pct: Option<f64>,
-    /// Seconds between the two samples (from the USER_HZ tick counts; null when unknown).
-    pub interval_s: Option<f64>,
-}
+pub use crate::results::fingerprint::*;
 
 /// One reading of the aggregate `cpu` line of /proc/stat, in ticks.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -532,11 +410,6 @@ pub fn filesystem(root: &Path, dir: &Path, dev: Option<&str>) -> Filesystem {
 }
 
 impl Fingerprint {
-    /// A fingerprint with every field present (numbers null), to validate metric paths against.
-    pub fn template() -> Fingerprint {
-        Fingerprint::default()
-    }
-
     /// Everything except CPU time, read under `root` for a directory on device `major:minor`.
     pub fn read_at(root: &Path, dir: &Path, major: u32, minor: u32) -> Fingerprint {
         let dev = format!("{major}:{minor}");

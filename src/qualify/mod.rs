@@ -1,68 +1,105 @@
-//! `nodefit qualify`: profile → disk workloads (in rounds) → etcd probe → fingerprint → scoring →
-//! verdict, with `result.json` written to the output directory. A failed qualification is an
-//! outcome (exit 1), not an error; exit 2 means the run could not be made, 130 that it was
-//! interrupted (the partial result is still written, marked incomplete, scratch files removed).
+//! Qualification: profile → disk workloads (in rounds) → etcd probe → fingerprint → scoring →
+//! verdict, with `result.json` (and `report.html`) written to the output directory. A failed
+//! qualification is an outcome, not an error; an interrupted run still writes its partial result,
+//! marked incomplete, with scratch files removed. Narration goes to the progress sink; the command
+//! layer prints the verdict and decides the exit code.
 
-use crate::cli::OutputFormat;
 use crate::fingerprint::{cpu_sample, cpu_time_between, Fingerprint};
-use crate::results::{CheckResult, ResultsDocument};
-use crate::score::profile::{Profile, DEFAULT_PROFILE};
-use crate::score::{format_value, Verdict};
-use std::io::Write;
+use crate::options::cluster::ClusterOptions;
+use crate::options::disk::JobSpec;
+use crate::options::etcd::EtcdOptions;
+use crate::results::fingerprint::FingerprintSection;
+use crate::results::{ResultsDocument, Verdict};
+use crate::score::profile::Profile;
+use crate::util::progress::Progress;
+use crate::util::signals::stop_requested;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// When MARGINAL should count as not fit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailOn {
-    /// Exit 1 on MARGINAL as well as UNFIT
-    Marginal,
-    /// Exit 1 on UNFIT only (the default)
-    Unfit,
+/// A qualification to run: the profile and the node's side of it, as the command layer resolved
+/// them.
+pub struct QualifyConfig {
+    pub profile: Profile,
+    /// Directory on the disk to qualify.
+    pub directory: PathBuf,
+    /// Name of the node in the results (default: host name).
+    pub node_name: Option<String>,
+    /// Where result.json goes (default: reports/<node-name>/<UTC timestamp>/).
+    pub output_dir: Option<PathBuf>,
+    /// Halve every workload's time and size bounds.
+    pub quick: bool,
+    /// Rounds of every disk workload (overrides the profile).
+    pub rounds: Option<u32>,
+    /// The probe's options (see [`probe_options`]); None when the probe does not run.
+    pub etcd: Option<EtcdOptions>,
+    /// The probe was turned off (`--no-etcd`): its checks are skipped with that reason.
+    pub no_etcd: bool,
+    /// Probe across the candidate nodes (`--cluster`) with these options instead of a local
+    /// embedded etcd (its `node_name` defaults to the node's name).
+    pub cluster: Option<ClusterOptions>,
+    /// Where narration and live figures go.
+    pub progress: Progress,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct QualifyArgs {
-    /// Profile name (see `nodefit profiles`) or path to a profile .toml file
-    #[arg(long, default_value = DEFAULT_PROFILE)]
-    pub profile: String,
-    /// Directory on the disk to qualify (etcd's data directory's disk, e.g. /var/lib/etcd)
-    #[arg(long, default_value = ".")]
-    pub directory: PathBuf,
-    /// Probe this etcd cluster instead of an embedded local etcd (comma-separated URLs)
-    #[arg(long, value_delimiter = ',')]
-    pub endpoints: Vec<String>,
-    /// Name of the node in the results [default: host name]
-    #[arg(long)]
-    pub node_name: Option<String>,
-    /// Qualify these nodes as one etcd cluster: name=address,… (run on every node at about the same time; this node is --node-name). More options: --etcd-arg=--join-timeout=…, see `nodefit etcd --help`
-    #[arg(long, conflicts_with_all = ["endpoints", "no_etcd"])]
-    pub cluster: Option<String>,
-    /// Where result.json goes [default: reports/<node-name>/<UTC timestamp>/]
-    #[arg(long)]
-    pub output_dir: Option<PathBuf>,
-    /// Halve every workload's time and size bounds and the etcd probe's duration (smoke checks)
-    #[arg(long)]
-    pub quick: bool,
-    /// Rounds of every disk workload (overrides the profile)
-    #[arg(long)]
-    pub rounds: Option<u32>,
-    /// Exit 1 also on MARGINAL
-    #[arg(long, value_enum, default_value = "unfit")]
-    pub fail_on: FailOn,
-    /// Output format: a table and verdict, or the result document
-    #[arg(long, value_enum, default_value = "normal")]
-    pub output_format: OutputFormat,
-    /// No progress lines
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Extra option for the etcd probe, in `nodefit etcd`'s words (repeatable), e.g.
-    /// --etcd-arg=--cacert=/etc/etcd/ca.crt
-    #[arg(long = "etcd-arg", allow_hyphen_values = true)]
-    pub etcd_args: Vec<String>,
-    /// Skip the etcd probe (its checks are reported as skipped)
-    #[arg(long, conflicts_with = "endpoints")]
-    pub no_etcd: bool,
+/// What a qualification produced.
+pub struct Qualification {
+    /// The results document, as written to `result_path`.
+    pub doc: ResultsDocument,
+    /// The verdict (the document carries it only when the run is complete).
+    pub verdict: Verdict,
+    /// One line per check that made the verdict what it is.
+    pub reasons: Vec<String>,
+    pub result_path: PathBuf,
+    /// report.html, or why it could not be written (result.json is written either way).
+    pub report: Result<PathBuf, String>,
+    /// Stopped by SIGINT/SIGTERM.
+    pub interrupted: bool,
+    /// The probe of a cluster the user named (`--endpoints` or `--cluster`) failed.
+    pub etcd_failed_explicitly: bool,
+    /// Why the etcd probe failed, when it did.
+    pub etcd_error: Option<String>,
+}
+
+/// Errors that keep a qualification from running at all.
+#[derive(Debug, thiserror::Error)]
+pub enum QualifyError {
+    #[error("--rounds must be at least 1")]
+    NoRounds,
+    #[error("--directory {0}: {1}")]
+    Directory(PathBuf, std::io::Error),
+    #[error("--directory {0} is not a directory")]
+    NotADirectory(PathBuf),
+    #[error(transparent)]
+    Disk(#[from] crate::error::Error),
+    #[error("cannot create {0}: {1}")]
+    OutputDir(PathBuf, std::io::Error),
+    #[error("cannot write {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+    #[error("JSON encoding failed: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The probe's options for a qualification: the profile's `[etcd]` table, its duration halved
+/// with `quick` (to the millisecond), and the target: a user's cluster when `endpoints` are given,
+/// else an embedded etcd on `directory`.
+pub fn probe_options(
+    profile_etcd: &EtcdOptions,
+    directory: &Path,
+    endpoints: &[String],
+    quick: bool,
+) -> EtcdOptions {
+    let mut o = profile_etcd.clone();
+    if quick {
+        o.duration = o
+            .duration
+            .map(|d| Duration::from_millis((d / 2).as_millis() as u64));
+    }
+    if endpoints.is_empty() {
+        o.directory = directory.to_path_buf();
+    } else {
+        o.endpoints.extend(endpoints.iter().cloned());
+    }
+    o
 }
 
 /// One unit of disk work: a workload alone, or a concurrent group run together.
@@ -104,74 +141,33 @@ fn steps(profile: &Profile, rounds_override: Option<u32>) -> Vec<Step> {
     out
 }
 
-fn say(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("{msg}");
-    }
-}
-
 /// `20261126T170000Z` from an RFC 3339 stamp.
 fn compact_stamp(rfc: &str) -> String {
     rfc.chars().filter(|c| *c != '-' && *c != ':').collect()
 }
 
-pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
-    let profile = Profile::find(&a.profile)?;
-    if let Some(0) = a.rounds {
-        anyhow::bail!("--rounds must be at least 1");
-    }
-    let md = std::fs::metadata(&a.directory)
-        .map_err(|e| anyhow::anyhow!("--directory {}: {e}", a.directory.display()))?;
-    if !md.is_dir() {
-        anyhow::bail!("--directory {} is not a directory", a.directory.display());
-    }
-    let dir = a.directory.clone();
-    let quiet = a.quiet || a.output_format == OutputFormat::Json;
-    let started = std::time::SystemTime::now();
-    let mut doc = ResultsDocument::new(started);
-    let node_name = a.node_name.clone().unwrap_or_else(|| doc.hostname.clone());
-    doc.node_name = Some(node_name.clone());
-    doc.profile = Some(profile.summary_json());
-    let cpu0 = cpu_sample(Path::new("/"));
-    let mut fp = Fingerprint::collect(&dir);
+/// The disk side of a run, resolved: steps, each workload's spec, and the ETA.
+struct DiskPlan {
+    steps: Vec<Step>,
+    specs: Vec<JobSpec>,
+    max_rounds: u32,
+    eta: Duration,
+}
 
-    say(
-        quiet,
-        &format!(
-            "nodefit qualify: node {node_name}, profile {} ({})",
-            profile.name, profile.file
-        ),
-    );
-    say(quiet, &fp.describe_disk());
-    let etcd_dir = Path::new("/var/lib/etcd");
-    if etcd_dir.is_dir() && std::fs::canonicalize(&dir).ok() != std::fs::canonicalize(etcd_dir).ok()
-    {
-        say(
-            quiet,
-            "note: /var/lib/etcd exists on this node; to measure the disk etcd will use, pass --directory /var/lib/etcd",
-        );
+fn disk_plan(c: &QualifyConfig) -> Result<DiskPlan, QualifyError> {
+    let steps = steps(&c.profile, c.rounds);
+    let mut specs = Vec::new();
+    for w in &c.profile.disk {
+        specs.push(w.spec(&c.directory, c.quick)?);
     }
-
-    let plan = steps(&profile, a.rounds);
-    let mut specs_by_workload = Vec::new();
-    for w in &profile.disk {
-        specs_by_workload.push(w.spec(&dir, a.quick)?);
-    }
-    let run_etcd = !a.no_etcd && profile.etcd.is_some();
-    let etcd_duration =
-        profile
-            .etcd
-            .as_ref()
-            .and_then(|e| e.duration)
-            .map(|d| if a.quick { d / 2 } else { d });
-    let disk_eta: Duration = plan
+    let disk_eta: Duration = steps
         .iter()
         .map(|s| {
             let longest = s
                 .members
                 .iter()
                 .map(|i| {
-                    let sp = &specs_by_workload[*i];
+                    let sp = &specs[*i];
                     Duration::from_nanos(sp.runtime_ns.unwrap_or(0) + sp.ramp_time_ns)
                 })
                 .max()
@@ -180,43 +176,40 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
         })
         .sum();
     let eta = disk_eta
-        + if run_etcd {
-            etcd_duration.unwrap_or(Duration::from_secs(60)) + Duration::from_secs(10)
-        } else {
-            Duration::ZERO
+        + match &c.etcd {
+            Some(e) => e.duration.unwrap_or(Duration::from_secs(60)) + Duration::from_secs(10),
+            None => Duration::ZERO,
         };
-    say(
-        quiet,
-        &format!(
-            "plan: {} disk step(s), up to {} round(s){}; ETA about {}s (an upper bound: workloads stop early when their size is written)",
-            plan.len(),
-            plan.iter().map(|s| s.rounds).max().unwrap_or(0),
-            if run_etcd { ", then the etcd probe" } else { "" },
-            eta.as_secs()
-        ),
-    );
+    let max_rounds = steps.iter().map(|s| s.rounds).max().unwrap_or(0);
+    Ok(DiskPlan {
+        steps,
+        specs,
+        max_rounds,
+        eta,
+    })
+}
 
-    let progress = crate::cli::stderr_is_tty() && !quiet;
-    let run_start = std::time::Instant::now();
-    let mut interrupted = false;
-    let max_rounds = plan.iter().map(|s| s.rounds).max().unwrap_or(0);
-    'rounds: for r in 1..=max_rounds {
-        for s in plan.iter().filter(|s| s.rounds >= r) {
-            if crate::signals::stop_requested() {
-                interrupted = true;
-                break 'rounds;
+/// Every round of every step, in order; stops at the first incomplete workload or a stop request.
+/// Returns true when interrupted.
+fn run_disk(
+    c: &QualifyConfig,
+    plan: &DiskPlan,
+    doc: &mut ResultsDocument,
+) -> Result<bool, QualifyError> {
+    let run_start = Instant::now();
+    let max_rounds = plan.max_rounds;
+    for r in 1..=max_rounds {
+        for s in plan.steps.iter().filter(|s| s.rounds >= r) {
+            if stop_requested() {
+                return Ok(true);
             }
-            let specs: Vec<_> = s
-                .members
-                .iter()
-                .map(|i| specs_by_workload[*i].clone())
-                .collect();
+            let specs: Vec<_> = s.members.iter().map(|i| plan.specs[*i].clone()).collect();
             let opts = crate::disk::RunOptions {
-                progress,
+                progress: c.progress.clone(),
                 label: Some(format!(
                     "round {r}/{max_rounds} {} (qualify ETA ≤{}s) ",
                     s.label,
-                    eta.saturating_sub(run_start.elapsed()).as_secs()
+                    plan.eta.saturating_sub(run_start.elapsed()).as_secs()
                 )),
             };
             let results = match crate::disk::run_workloads(&specs, &opts) {
@@ -227,112 +220,158 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
                     }
                     doc.complete = false;
                     doc.incomplete_reason = Some(e.to_string());
-                    break 'rounds;
+                    return Ok(false);
                 }
             };
             for (k, mut w) in results.into_iter().enumerate() {
                 w.round = Some(r);
-                w.concurrent_group = profile.disk[s.members[k]].concurrent_group.clone();
+                w.concurrent_group = c.profile.disk[s.members[k]].concurrent_group.clone();
                 if !w.complete && doc.complete {
                     doc.complete = false;
                     doc.incomplete_reason = w.error.clone();
                 }
                 doc.workloads.push(w);
             }
-            if crate::signals::stop_requested() {
-                interrupted = true;
-                break 'rounds;
+            if stop_requested() {
+                return Ok(true);
             }
             if !doc.complete {
-                break 'rounds;
+                return Ok(false);
             }
             for w in &doc.workloads[doc.workloads.len() - s.members.len()..] {
-                say(
-                    quiet,
-                    &format!(
-                        "  round {r} {}: {} data ops, {} flushes in {:.1}s{}",
-                        w.spec.name,
-                        w.ops,
-                        w.sync_ops,
-                        w.runtime_ns as f64 / 1e9,
-                        if s.members.len() > 1 {
-                            " (concurrently)"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
+                c.progress.note(&format!(
+                    "  round {r} {}: {} data ops, {} flushes in {:.1}s{}",
+                    w.spec.name,
+                    w.ops,
+                    w.sync_ops,
+                    w.runtime_ns as f64 / 1e9,
+                    if s.members.len() > 1 {
+                        " (concurrently)"
+                    } else {
+                        ""
+                    }
+                ));
             }
         }
     }
+    Ok(false)
+}
 
-    let mut skip: Vec<(String, String)> = Vec::new();
-    let mut etcd_failed_explicitly = false;
-    if a.no_etcd {
-        skip.push(("etcd".into(), "etcd probe not run (--no-etcd)".into()));
-    } else if interrupted || !doc.complete {
-        skip.push((
+/// What the etcd step left for scoring and the command layer.
+struct EtcdStep {
+    /// Skip reasons for scoring.
+    skip: Vec<(String, String)>,
+    /// A probe of the user's own cluster (`--endpoints`) or of a cluster run failed.
+    failed_explicitly: bool,
+    /// Why the probe failed, when it did.
+    error: Option<String>,
+}
+
+/// The etcd step: run the probe when it is due (across the candidate nodes with `cluster`), or
+/// say why its checks are skipped.
+fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> EtcdStep {
+    let mut step = EtcdStep {
+        skip: Vec::new(),
+        failed_explicitly: false,
+        error: None,
+    };
+    if c.no_etcd {
+        step.skip
+            .push(("etcd".into(), "etcd probe not run (--no-etcd)".into()));
+        return step;
+    }
+    if interrupted || !doc.complete {
+        step.skip.push((
             "etcd".into(),
             "etcd probe not run: the disk phase did not complete".into(),
         ));
-    } else if let Some(plan) = &profile.etcd {
-        let mut words = plan.words.clone();
-        if a.quick {
-            if let (Some(i), Some(d)) =
-                (words.iter().position(|w| w == "--duration"), etcd_duration)
-            {
-                if i + 1 < words.len() {
-                    words[i + 1] = format!("{}ms", d.as_millis());
-                }
-            }
+        return step;
+    }
+    let Some(opts) = &c.etcd else {
+        return step;
+    };
+    let cluster = c.cluster.as_ref().map(|co| {
+        let mut co = co.clone();
+        if co.node_name.is_none() {
+            co.node_name = doc.node_name.clone();
         }
-        if let Some(spec) = &a.cluster {
-            words.extend(["--cluster".into(), spec.clone(), "--node-name".into()]);
-            words.push(node_name.clone());
+        co
+    });
+    let mut words = opts.to_args(true);
+    if let Some(co) = &cluster {
+        words.extend(co.to_args());
+    }
+    c.progress
+        .note(&format!("etcd probe: nodefit etcd {}", words.join(" ")));
+    let probed = match &cluster {
+        Some(co) => crate::cluster::probe_blocking(opts, co, &c.progress)
+            .map(|(e, cl)| {
+                doc.cluster = Some(cl);
+                e
+            })
+            .map_err(|e| e.to_string()),
+        None => crate::etcd::probe_blocking(opts, &c.progress).map_err(|e| e.to_string()),
+    };
+    match probed {
+        Ok(r) => doc.etcd = Some(r),
+        Err(e) => {
+            c.progress.note(&format!("etcd probe failed: {e}"));
+            step.skip
+                .push(("etcd".into(), format!("etcd probe failed: {e}")));
+            step.failed_explicitly = opts.is_live() || cluster.is_some();
+            step.error = Some(e);
         }
-        if a.endpoints.is_empty() {
-            words.push("--directory".into());
-            words.push(dir.display().to_string());
-        } else {
-            words.push("--endpoints".into());
-            words.push(a.endpoints.join(","));
-        }
-        if quiet {
-            words.push("--quiet".into());
-        }
-        words.extend(a.etcd_args.iter().cloned());
-        say(
-            quiet,
-            &format!("etcd probe: nodefit etcd {}", words.join(" ")),
+    }
+    step
+}
+
+/// Run a qualification (see the module comment).
+pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
+    if let Some(0) = c.rounds {
+        return Err(QualifyError::NoRounds);
+    }
+    let md = std::fs::metadata(&c.directory)
+        .map_err(|e| QualifyError::Directory(c.directory.clone(), e))?;
+    if !md.is_dir() {
+        return Err(QualifyError::NotADirectory(c.directory.clone()));
+    }
+    let profile = &c.profile;
+    let mut doc = ResultsDocument::new(std::time::SystemTime::now());
+    let node_name = c.node_name.clone().unwrap_or_else(|| doc.hostname.clone());
+    doc.node_name = Some(node_name.clone());
+    doc.profile = Some(profile.summary_json());
+    let cpu0 = cpu_sample(Path::new("/"));
+    let mut fp = Fingerprint::collect(&c.directory);
+
+    c.progress.note(&format!(
+        "nodefit qualify: node {node_name}, profile {} ({})",
+        profile.name, profile.file
+    ));
+    c.progress.note(&fp.describe_disk());
+    let etcd_dir = Path::new("/var/lib/etcd");
+    if etcd_dir.is_dir()
+        && std::fs::canonicalize(&c.directory).ok() != std::fs::canonicalize(etcd_dir).ok()
+    {
+        c.progress.note(
+            "note: /var/lib/etcd exists on this node; to measure the disk etcd will use, pass --directory /var/lib/etcd",
         );
-        let outcome = match crate::etcd::cli::EtcdArgs::from_args(&words) {
-            Ok(args) if a.cluster.is_some() => crate::cluster::probe_blocking(&args, progress)
-                .map(|(e, c)| {
-                    doc.cluster = Some(c);
-                    e
-                })
-                .map_err(|e| e.to_string()),
-            Ok(args) => crate::etcd::probe_blocking(&args, progress).map_err(|e| e.to_string()),
-            Err(e) => Err(format!("bad etcd options: {e}")),
-        };
-        match outcome {
-            Ok(r) => doc.etcd = Some(r),
-            Err(e) => {
-                if crate::signals::stop_requested() {
-                    interrupted = true;
-                }
-                say(quiet, &format!("etcd probe failed: {e}"));
-                skip.push(("etcd".into(), format!("etcd probe failed: {e}")));
-                etcd_failed_explicitly = !a.endpoints.is_empty() || a.cluster.is_some();
-                if quiet && etcd_failed_explicitly {
-                    eprintln!("nodefit: qualify: etcd probe failed: {e}");
-                }
-            }
-        }
     }
-    if crate::signals::stop_requested() {
-        interrupted = true;
-    }
+    let plan = disk_plan(&c)?;
+    c.progress.note(&format!(
+        "plan: {} disk step(s), up to {} round(s){}; ETA about {}s (an upper bound: workloads stop early when their size is written)",
+        plan.steps.len(),
+        plan.max_rounds,
+        if c.etcd.is_some() && !c.no_etcd { ", then the etcd probe" } else { "" },
+        plan.eta.as_secs()
+    ));
+
+    let mut interrupted = run_disk(&c, &plan, &mut doc)?;
+    let EtcdStep {
+        skip,
+        failed_explicitly: etcd_failed_explicitly,
+        error: etcd_error,
+    } = run_etcd(&c, &mut doc, interrupted);
+    interrupted |= stop_requested();
     if interrupted {
         doc.complete = false;
         doc.incomplete_reason = Some("interrupted (SIGINT/SIGTERM)".into());
@@ -340,10 +379,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
 
     fp.cpu_time = cpu_time_between(cpu0, cpu_sample(Path::new("/")));
     let mut warnings = fp.warnings();
-    doc.fingerprint = Some(serde_json::to_value(&fp)?);
-    let json = serde_json::to_value(&doc)?;
-    let outcome = crate::cluster::score::judge(&profile, &json, &skip);
     let signals = crate::score::honesty::signals(&doc.workloads, Some(&fp));
+    doc.fingerprint = Some(FingerprintSection::Known(Box::new(fp)));
+    let outcome = crate::score::cluster::judge(profile, &serde_json::to_value(&doc)?, &skip);
     warnings.extend(crate::score::honesty::warning(&signals));
     warnings.extend(outcome.warnings.iter().cloned());
     if !doc.complete {
@@ -352,192 +390,37 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<i32> {
             doc.incomplete_reason.as_deref().unwrap_or("stopped early")
         ));
     } else {
-        doc.verdict = Some(outcome.verdict.as_str().into());
+        doc.verdict = Some(outcome.verdict);
         doc.score = Some(outcome.score);
     }
-    doc.checks = outcome.checks.clone();
+    doc.checks = outcome.checks;
     doc.warnings = warnings;
     doc.finish();
 
-    let out_dir = a.output_dir.clone().unwrap_or_else(|| {
+    let out_dir = c.output_dir.clone().unwrap_or_else(|| {
         PathBuf::from("reports")
             .join(&node_name)
             .join(compact_stamp(&doc.started_at))
     });
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| QualifyError::OutputDir(out_dir.clone(), e))?;
     let result_path = out_dir.join("result.json");
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
-    std::fs::write(&result_path, &bytes)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", result_path.display()))?;
-
+    crate::util::atomic::write(&result_path, &bytes)
+        .map_err(|e| QualifyError::Write(result_path.clone(), e))?;
     // The HTML report beside result.json; a report that cannot be drawn is a warning, not a
     // failed qualification (result.json is already written).
-    let report = match crate::report::write_node_report(&doc, &out_dir) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            eprintln!("nodefit: warning: report.html not written: {e}");
-            None
-        }
-    };
-
-    match a.output_format {
-        OutputFormat::Json => crate::cli::emit(None, &bytes)?,
-        OutputFormat::Normal => {
-            use std::io::IsTerminal;
-            let colour = std::io::stdout().is_terminal();
-            let text = render(&doc, &outcome.reasons, colour);
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            writeln!(out, "result: {}", result_path.display())?;
-            if let Some(r) = &report {
-                writeln!(out, "report: {}", r.display())?;
-            }
-            out.flush()?;
-        }
-    }
-
-    if interrupted {
-        return Ok(130);
-    }
-    if !doc.complete || etcd_failed_explicitly {
-        return Ok(2);
-    }
-    Ok(match outcome.verdict {
-        Verdict::Fit => 0,
-        Verdict::Unfit => 1,
-        Verdict::Marginal if a.fail_on == FailOn::Marginal => 1,
-        Verdict::Marginal => 0,
+    let report = crate::report::write_node_report(&doc, &out_dir).map_err(|e| e.to_string());
+    Ok(Qualification {
+        doc,
+        verdict: outcome.verdict,
+        reasons: outcome.reasons,
+        result_path,
+        report,
+        interrupted,
+        etcd_failed_explicitly,
+        etcd_error,
     })
-}
-
-/// The part of a source before its first detail, for the table.
-fn short_source(s: &str) -> String {
-    let cut = s.find(['(', ':', ',']).unwrap_or(s.len());
-    s[..cut].trim().to_string()
-}
-
-fn paint(text: &str, verdict: &str, colour: bool) -> String {
-    if !colour {
-        return text.to_string();
-    }
-    let code = match verdict {
-        "pass" | "FIT" => "32",
-        "marginal" | "MARGINAL" => "33",
-        "fail" | "UNFIT" => "31",
-        _ => "2",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-/// The terminal table, warnings and verdict line.
-pub fn render(doc: &ResultsDocument, reasons: &[String], colour: bool) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let rows: Vec<[String; 6]> = doc
-        .checks
-        .iter()
-        .map(|c: &CheckResult| {
-            let obs = match c.observed {
-                Some(v) => {
-                    let mut o = format_value(v, &c.unit);
-                    if c.rounds.len() > 1 {
-                        let lo = c.rounds.iter().copied().fold(f64::INFINITY, f64::min);
-                        let hi = c.rounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                        o += &format!(
-                            " ({}..{})",
-                            format_value(lo, &c.unit),
-                            format_value(hi, &c.unit)
-                        );
-                    }
-                    o
-                }
-                None => "-".into(),
-            };
-            [
-                c.id.clone(),
-                obs,
-                match (&c.limit_basis, c.verdict.as_str()) {
-                    (Some(b), "skipped") => format!("{} {b}", c.comparison),
-                    _ => format!("{} {}", c.comparison, format_value(c.limit, &c.unit)),
-                },
-                c.severity.clone(),
-                c.verdict.clone(),
-                short_source(&c.source),
-            ]
-        })
-        .collect();
-    let head = [
-        "CHECK",
-        "OBSERVED (median; spread)",
-        "LIMIT",
-        "SEVERITY",
-        "VERDICT",
-        "SOURCE",
-    ];
-    let mut width = head.map(|h| h.chars().count());
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String; 6], verdict: Option<&str>| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let pad = width[i].saturating_sub(c.chars().count());
-            let cell = if i == 4 {
-                paint(c, verdict.unwrap_or(""), colour && verdict.is_some())
-            } else {
-                c.clone()
-            };
-            l += &cell;
-            if i + 1 < cells.len() {
-                l += &" ".repeat(pad + 2);
-            }
-        }
-        l
-    };
-    let _ = writeln!(s, "{}", line(&head.map(String::from), None));
-    for r in &rows {
-        let _ = writeln!(s, "{}", line(r, Some(&r[4])));
-    }
-    for c in &doc.checks {
-        if c.verdict == "skipped" {
-            let _ = writeln!(
-                s,
-                "  skipped {} ({}): {}",
-                c.id,
-                c.severity,
-                c.note.as_deref().unwrap_or("no data")
-            );
-        }
-    }
-    // Skipped must checks are in `warnings` too, for JSON readers; listed above already.
-    for w in doc
-        .warnings
-        .iter()
-        .filter(|w| !w.starts_with("must check "))
-    {
-        let _ = writeln!(s, "warning: {w}");
-    }
-    for r in reasons {
-        let _ = writeln!(s, "  {r}");
-    }
-    match (&doc.verdict, doc.score) {
-        (Some(v), Some(score)) => {
-            let _ = writeln!(
-                s,
-                "VERDICT: {} (score {score:.0}/100) for node {}",
-                paint(v, v, colour),
-                doc.node_name.as_deref().unwrap_or("?")
-            );
-        }
-        _ => {
-            let _ = writeln!(s, "VERDICT: none (incomplete run)");
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -545,12 +428,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stamps_and_sources() {
+    fn stamps() {
         assert_eq!(compact_stamp("2026-11-26T17:00:00Z"), "20261126T170000Z");
-        assert_eq!(
-            short_source("etcd FAQ (etcd.io/docs/v3.6/faq): p99"),
-            "etcd FAQ"
-        );
+    }
+
+    #[test]
+    fn quick_halves_the_probe_and_endpoints_replace_the_embedded_etcd() {
+        let p = EtcdOptions {
+            duration: Some(Duration::from_millis(20_001)),
+            members: 3,
+            ..Default::default()
+        };
+        let q = probe_options(&p, Path::new("/d"), &[], true);
+        assert_eq!(q.duration, Some(Duration::from_millis(10_000)));
+        assert_eq!((q.directory.as_path(), q.members), (Path::new("/d"), 3));
+        let live = probe_options(&p, Path::new("/d"), &["http://127.0.0.1:1".into()], false);
+        assert!(live.is_live());
+        assert_eq!(live.duration, p.duration);
     }
 
     #[test]

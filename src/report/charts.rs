@@ -299,6 +299,40 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
     }
 }
 
+/// The x range, tick keys and caption of a line chart (plotting space: log10 for percentiles).
+fn x_axis(l: &LineChart) -> (f64, f64, Vec<f64>, String) {
+    match &l.x {
+        XAxis::Percentile => (
+            crate::report::model::CURVE_X_MIN.log10(),
+            crate::report::model::CURVE_X_MAX.log10(),
+            [2.0f64, 10.0, 100.0, 1000.0, 10000.0]
+                .iter()
+                .map(|v| v.log10())
+                .collect(),
+            "percentile (log scale of 1/(1-q))".into(),
+        ),
+        XAxis::Seconds => {
+            let xmax = l
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .chain(l.vlines.iter().map(|v| v.value))
+                .fold(1f64, f64::max);
+            (0.0, xmax, nice_ticks(0.0, xmax, 10), "time (s)".into())
+        }
+        XAxis::Index(labels) => {
+            let n = labels.len().max(2) as f64;
+            let step = (labels.len() / 8).max(1);
+            (
+                -0.5,
+                n - 0.5,
+                (0..labels.len()).step_by(step).map(|i| i as f64).collect(),
+                "run".into(),
+            )
+        }
+    }
+}
+
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -340,36 +374,7 @@ fn draw_lines<DB: DrawingBackend>(
         XAxis::Percentile => x.max(1e-12).log10(),
         _ => x,
     };
-    let (x0, x1, keys, x_desc): (f64, f64, Vec<f64>, String) = match &l.x {
-        XAxis::Percentile => (
-            crate::report::model::CURVE_X_MIN.log10(),
-            crate::report::model::CURVE_X_MAX.log10(),
-            [2.0f64, 10.0, 100.0, 1000.0, 10000.0]
-                .iter()
-                .map(|v| v.log10())
-                .collect(),
-            "percentile (log scale of 1/(1-q))".into(),
-        ),
-        XAxis::Seconds => {
-            let xmax = l
-                .series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.0))
-                .chain(l.vlines.iter().map(|v| v.value))
-                .fold(1f64, f64::max);
-            (0.0, xmax, nice_ticks(0.0, xmax, 10), "time (s)".into())
-        }
-        XAxis::Index(labels) => {
-            let n = labels.len().max(2) as f64;
-            let step = (labels.len() / 8).max(1);
-            (
-                -0.5,
-                n - 0.5,
-                (0..labels.len()).step_by(step).map(|i| i as f64).collect(),
-                "run".into(),
-            )
-        }
-    };
+    let (x0, x1, keys, x_desc) = x_axis(l);
     let fmt_x = |v: &f64| -> String {
         match &l.x {
             XAxis::Percentile => format!("p{}", trim(100.0 * (1.0 - 10f64.powf(-*v)))),

@@ -12,7 +12,7 @@ pub struct Cell {
     /// Observed value (absent when the check had no figure).
     pub observed: Option<f64>,
     /// pass / marginal / fail / skipped.
-    pub verdict: String,
+    pub verdict: crate::results::CheckVerdict,
 }
 
 /// One check across nodes.
@@ -126,7 +126,7 @@ pub fn compare(results: &[Loaded]) -> Comparison {
                 .map(|c| {
                     c.map(|c| Cell {
                         observed: c.observed,
-                        verdict: c.verdict.clone(),
+                        verdict: c.verdict,
                     })
                 })
                 .collect();
@@ -154,7 +154,7 @@ pub fn compare(results: &[Loaded]) -> Comparison {
                 id: id.clone(),
                 title: first.map(|c| c.title.clone()).unwrap_or_default(),
                 unit: first.map(|c| c.unit.clone()).unwrap_or_default(),
-                comparison: first.map(|c| c.comparison.clone()).unwrap_or_default(),
+                comparison: first.map(|c| c.comparison.to_string()).unwrap_or_default(),
                 limit,
                 cells,
                 best,

@@ -20,7 +20,7 @@ fn workload_limits(checks: &[CheckResult], name: &str, kind: &str) -> Vec<RefLin
                 "limit {} {}: {}",
                 c.comparison,
                 c.id,
-                crate::units::format_ns(c.limit)
+                crate::util::units::format_ns(c.limit)
             ),
             value: c.limit,
         })
@@ -81,117 +81,120 @@ pub fn node_charts(l: &Loaded, label: &str) -> Vec<Chart> {
         }
     }
     if let Some(e) = model::etcd_view(&l.raw) {
-        if !e.timeseries.is_empty() {
-            let p50 = e
-                .timeseries
-                .iter()
-                .filter_map(|(t, p, _)| Some((*t, (*p)?)))
-                .collect();
-            let p99 = e
-                .timeseries
-                .iter()
-                .filter_map(|(t, _, p)| Some((*t, (*p)?)))
-                .collect();
+        etcd_charts(l, node, &e, &mut out);
+    }
+    out
+}
+
+/// The etcd probe's charts of one node: latency per second, by percentile, and per member.
+fn etcd_charts(l: &Loaded, node: &str, e: &model::EtcdView, out: &mut Vec<Chart>) {
+    if !e.timeseries.is_empty() {
+        let p50 = e
+            .timeseries
+            .iter()
+            .filter_map(|(t, p, _)| Some((*t, (*p)?)))
+            .collect();
+        let p99 = e
+            .timeseries
+            .iter()
+            .filter_map(|(t, _, p)| Some((*t, (*p)?)))
+            .collect();
+        out.push(Chart {
+            id: super::charts::slug(&format!("{node}-etcd-latency-over-time")),
+            title: format!("{node} · etcd probe write latency per second"),
+            caption: "Per second of the probe: median and 99th percentile write latency, timed from each request's due time (so a stall counts in full). Dashed vertical: leader changes.".into(),
+            body: Body::Lines(LineChart {
+                x: XAxis::Seconds,
+                y_unit: YUnit::Ns,
+                y_label: "write latency".into(),
+                series: vec![
+                    Series {
+                        name: "p50".into(),
+                        points: p50,
+                    },
+                    Series {
+                        name: "p99".into(),
+                        points: p99,
+                    },
+                ],
+                hlines: vec![],
+                vlines: e
+                    .leader_change_times
+                    .iter()
+                    .map(|t| RefLine {
+                        label: "leader change".into(),
+                        value: *t,
+                    })
+                    .collect(),
+            }),
+        });
+    }
+    if let Some(h) = &e.latency {
+        let pts = model::percentile_curve(h);
+        if !pts.is_empty() {
             out.push(Chart {
-                id: super::charts::slug(&format!("{node}-etcd-latency-over-time")),
-                title: format!("{node} · etcd probe write latency per second"),
-                caption: "Per second of the probe: median and 99th percentile write latency, timed from each request's due time (so a stall counts in full). Dashed vertical: leader changes.".into(),
+                id: super::charts::slug(&format!("{node}-etcd-percentiles")),
+                title: format!("{node} · etcd probe write latency by percentile"),
+                caption: "Probe write latency at each percentile from its HDR histogram (3 significant digits), timed from each request's due time.".into(),
                 body: Body::Lines(LineChart {
-                    x: XAxis::Seconds,
+                    x: XAxis::Percentile,
                     y_unit: YUnit::Ns,
                     y_label: "write latency".into(),
-                    series: vec![
-                        Series {
-                            name: "p50".into(),
-                            points: p50,
-                        },
-                        Series {
-                            name: "p99".into(),
-                            points: p99,
-                        },
-                    ],
+                    series: vec![Series {
+                        name: format!("probe ({} writes)", h.len()),
+                        points: pts,
+                    }],
                     hlines: vec![],
-                    vlines: e
-                        .leader_change_times
-                        .iter()
-                        .map(|t| RefLine {
-                            label: "leader change".into(),
-                            value: *t,
-                        })
-                        .collect(),
-                }),
-            });
-        }
-        if let Some(h) = &e.latency {
-            let pts = model::percentile_curve(h);
-            if !pts.is_empty() {
-                out.push(Chart {
-                    id: super::charts::slug(&format!("{node}-etcd-percentiles")),
-                    title: format!("{node} · etcd probe write latency by percentile"),
-                    caption: "Probe write latency at each percentile from its HDR histogram (3 significant digits), timed from each request's due time.".into(),
-                    body: Body::Lines(LineChart {
-                        x: XAxis::Percentile,
-                        y_unit: YUnit::Ns,
-                        y_label: "write latency".into(),
-                        series: vec![Series {
-                            name: format!("probe ({} writes)", h.len()),
-                            points: pts,
-                        }],
-                        hlines: vec![],
-                        vlines: vec![],
-                    }),
-                });
-            }
-        }
-        if !e.members.is_empty() {
-            let groups: Vec<String> = model::MEMBER_METRICS
-                .iter()
-                .map(|m| format!("{m} p99"))
-                .collect();
-            let values = model::MEMBER_METRICS
-                .iter()
-                .map(|m| {
-                    e.members
-                        .iter()
-                        .map(|mem| {
-                            mem.metrics
-                                .iter()
-                                .find(|(k, _, _)| k == m)
-                                .and_then(|(_, _, p99)| *p99)
-                        })
-                        .collect()
-                })
-                .collect();
-            let limits = model::MEMBER_METRICS
-                .iter()
-                .map(|m| {
-                    l.doc
-                        .checks
-                        .iter()
-                        .find(|c| {
-                            c.unit == "ns" && c.metric.contains(m) && c.metric.contains("p99")
-                        })
-                        .map(|c| c.limit)
-                })
-                .collect();
-            out.push(Chart {
-                id: super::charts::slug(&format!("{node}-etcd-members")),
-                title: format!("{node} · etcd members: WAL fsync, backend commit, peer RTT (p99)"),
-                caption: "p99 per member, estimated from the Prometheus histogram buckets on each member's /metrics (bucket bounds limit the precision). Dashed: a profile limit, where a check names the metric.".into(),
-                body: Body::Bars(BarChart {
-                    groups,
-                    series_names: e.members.iter().map(|m| m.name.clone()).collect(),
-                    values,
-                    limits,
-                    y_unit: YUnit::Ns,
-                    y_label: "p99 latency".into(),
-                    x_label: "metric (estimated from each member's /metrics histogram buckets)"
-                        .into(),
+                    vlines: vec![],
                 }),
             });
         }
     }
-    out
+    if !e.members.is_empty() {
+        let groups: Vec<String> = model::MEMBER_METRICS
+            .iter()
+            .map(|m| format!("{m} p99"))
+            .collect();
+        let values = model::MEMBER_METRICS
+            .iter()
+            .map(|m| {
+                e.members
+                    .iter()
+                    .map(|mem| {
+                        mem.metrics
+                            .iter()
+                            .find(|(k, _, _)| k == m)
+                            .and_then(|(_, _, p99)| *p99)
+                    })
+                    .collect()
+            })
+            .collect();
+        let limits = model::MEMBER_METRICS
+            .iter()
+            .map(|m| {
+                l.doc
+                    .checks
+                    .iter()
+                    .find(|c| c.unit == "ns" && c.metric.contains(m) && c.metric.contains("p99"))
+                    .map(|c| c.limit)
+            })
+            .collect();
+        out.push(Chart {
+            id: super::charts::slug(&format!("{node}-etcd-members")),
+            title: format!("{node} · etcd members: WAL fsync, backend commit, peer RTT (p99)"),
+            caption: "p99 per member, estimated from the Prometheus histogram buckets on each member's /metrics (bucket bounds limit the precision). Dashed: a profile limit, where a check names the metric.".into(),
+            body: Body::Bars(BarChart {
+                groups,
+                series_names: e.members.iter().map(|m| m.name.clone()).collect(),
+                values,
+                limits,
+                y_unit: YUnit::Ns,
+                y_label: "p99 latency".into(),
+                x_label: "metric (estimated from each member's /metrics histogram buckets)"
+                    .into(),
+            }),
+        });
+    }
 }
 
 /// Charts comparing several nodes.

@@ -76,7 +76,7 @@ impl Renderer for Html {
         for ((l, label), charts) in input.results.iter().zip(&labels).zip(&per_node) {
             node(&mut s, l, cmp.is_some().then_some(label.as_str()), charts)?;
         }
-        s.push_str(&crate::cluster::report::html(&input.results));
+        s.push_str(&super::cluster::html(&input.results));
         let _ = writeln!(
             s,
             "<footer><p>Rendered by nodefit {} from the results files named above; every figure is as \
@@ -99,7 +99,7 @@ fn figure(s: &mut String, c: &Chart) -> Result<(), ReportError> {
 }
 
 fn banner(s: &mut String, l: &Loaded) {
-    let (class, text) = match l.doc.verdict.as_deref() {
+    let (class, text) = match l.doc.verdict.map(|v| v.as_str()) {
         Some(v) => (v.to_ascii_lowercase(), format!("Verdict: {v}")),
         None => ("none".into(), "No verdict (measurements only)".into()),
     };
@@ -162,7 +162,7 @@ fn node(
         for c in &l.doc.checks {
             let obs = c
                 .observed
-                .map(|v| model::fmt_value(v, &c.unit))
+                .map(|v| crate::util::units::format_value(v, &c.unit))
                 .unwrap_or_else(|| "—".into());
             let head = model::headroom(c)
                 .map(|x| format!("{:+.0} %", x * 100.0))
@@ -177,13 +177,13 @@ fn node(
                 "<tr><td>{}<br><code>{}</code>{note}</td><td class=\"v-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.title),
                 esc(&c.id),
-                esc(&c.verdict),
-                esc(&c.verdict.to_uppercase()),
+                esc(c.verdict.as_str()),
+                esc(c.verdict.upper()),
                 esc(&obs),
-                esc(&c.comparison),
-                esc(&model::fmt_value(c.limit, &c.unit)),
+                esc(c.comparison.as_str()),
+                esc(&crate::util::units::format_value(c.limit, &c.unit)),
                 esc(&head),
-                esc(&c.severity),
+                esc(c.severity.as_str()),
                 esc(&c.source)
             );
         }
@@ -215,7 +215,8 @@ fn node(
                 let _ = write!(s, "<tr><td>{}</td>", esc(&m.name));
                 for k in model::MEMBER_METRICS {
                     let g = |x: &Option<f64>| {
-                        x.map(crate::units::format_ns).unwrap_or_else(|| "—".into())
+                        x.map(crate::util::units::format_ns)
+                            .unwrap_or_else(|| "—".into())
                     };
                     let text = m
                         .metrics
@@ -237,7 +238,7 @@ fn node(
         }
     }
     if let Some(fp) = &l.doc.fingerprint {
-        let rows = model::flatten(fp);
+        let rows = model::flatten(&fp.to_value());
         if !rows.is_empty() {
             let _ = writeln!(s, "<h3>Fingerprint</h3>\n<table class=\"fingerprint\">\n<tr><th>Key</th><th>Value</th></tr>");
             for (k, v) in rows {
@@ -267,7 +268,7 @@ fn comparison(
     }
     let _ = writeln!(s, "<table class=\"verdicts\"><tr><th>Node</th><th>Verdict</th><th>Score</th><th>Profile</th><th>Measured</th></tr>");
     for (l, name) in input.results.iter().zip(&cmp.nodes) {
-        let v = l.doc.verdict.as_deref().unwrap_or("—");
+        let v = l.doc.verdict.map(|v| v.as_str()).unwrap_or("—");
         let _ = writeln!(
             s,
             "<tr><td>{}</td><td class=\"v-{}\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
@@ -294,7 +295,13 @@ fn comparison(
         for r in &cmp.rows {
             let limit = r
                 .limit
-                .map(|x| format!("{} {}", r.comparison, model::fmt_value(x, &r.unit)))
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        r.comparison,
+                        crate::util::units::format_value(x, &r.unit)
+                    )
+                })
                 .unwrap_or_else(|| "differs".into());
             let _ = write!(
                 s,
@@ -311,7 +318,7 @@ fn comparison(
                     Some(c) => {
                         let v = c
                             .observed
-                            .map(|x| model::fmt_value(x, &r.unit))
+                            .map(|x| crate::util::units::format_value(x, &r.unit))
                             .unwrap_or_else(|| "—".into());
                         let best = r.best == Some(i);
                         let _ = write!(
@@ -320,8 +327,8 @@ fn comparison(
                             if best { " best" } else { "" },
                             esc(&v),
                             if best { " ★" } else { "" },
-                            esc(&c.verdict),
-                            esc(&c.verdict.to_uppercase())
+                            esc(c.verdict.as_str()),
+                            esc(c.verdict.upper())
                         );
                     }
                 }

@@ -23,7 +23,7 @@ pub struct JsonReport<'a> {
     pub problems: &'a [String],
     /// Cluster runs (results of `--cluster`, grouped by token and run id).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub clusters: Vec<crate::cluster::report::JsonCluster>,
+    pub clusters: Vec<super::cluster::JsonCluster>,
 }
 
 /// One result in the summary.
@@ -59,7 +59,7 @@ impl Renderer for Json {
                     node: l.node(),
                     file: l.path.display().to_string(),
                     started_at: &l.doc.started_at,
-                    verdict: l.doc.verdict.as_deref(),
+                    verdict: l.doc.verdict.map(|v| v.as_str()),
                     score: l.doc.score,
                     profile: l.profile_name(),
                     checks: &l.doc.checks,
@@ -69,7 +69,7 @@ impl Renderer for Json {
                 .is_comparison()
                 .then(|| compare::compare(&input.results)),
             problems: &input.problems,
-            clusters: crate::cluster::report::json(&input.results),
+            clusters: super::cluster::json(&input.results),
         };
         let mut out = serde_json::to_vec_pretty(&r)?;
         out.push(b'\n');

@@ -212,29 +212,6 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<LoadError>) {
     }
 }
 
-/// Load the inputs of `nodefit report` / `nodefit trend`: warn about each unreadable file and
-/// go on with the rest, or give the exit code (2) when `strict` and something was unreadable, or
-/// when nothing was readable at all.
-pub fn load_inputs(inputs: &[PathBuf], strict: bool) -> Result<(Vec<Loaded>, Vec<String>), i32> {
-    let (results, problems) = load_all(inputs);
-    let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    for p in &problems {
-        eprintln!("nodefit: warning: {p}");
-    }
-    if strict && !problems.is_empty() {
-        eprintln!(
-            "nodefit: error: {} input(s) could not be read (--strict)",
-            problems.len()
-        );
-        return Err(2);
-    }
-    if results.is_empty() {
-        eprintln!("nodefit: error: no readable results among the inputs");
-        return Err(2);
-    }
-    Ok((results, problems))
-}
-
 /// Load every argument: files as given, directories expanded to every `result.json` (or
 /// `*result.json`) below them. Returns what loaded and, separately, what did not.
 pub fn load_all(args: &[PathBuf]) -> (Vec<Loaded>, Vec<LoadError>) {

@@ -24,7 +24,7 @@ impl Renderer for Markdown {
             let _ = writeln!(s, "# nodefit report: {}\n", cell(&l.node()));
             node(&mut s, l, 2);
         }
-        s.push_str(&crate::cluster::report::markdown(&input.results));
+        s.push_str(&super::cluster::markdown(&input.results));
         problems(&mut s, &input.problems);
         Ok(s.into_bytes())
     }
@@ -79,7 +79,7 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
         for c in &l.doc.checks {
             let obs = c
                 .observed
-                .map(|v| model::fmt_value(v, &c.unit))
+                .map(|v| crate::util::units::format_value(v, &c.unit))
                 .unwrap_or_else(|| "—".into());
             let head = model::headroom(c)
                 .map(|x| format!("{:+.0} %", x * 100.0))
@@ -89,10 +89,10 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
                 "| {} (`{}`) | {} | {} | {} {} | {} | {} | {} |",
                 cell(&c.title),
                 c.id,
-                c.verdict.to_uppercase(),
+                c.verdict.upper(),
                 obs,
                 c.comparison,
-                model::fmt_value(c.limit, &c.unit),
+                crate::util::units::format_value(c.limit, &c.unit),
                 head,
                 c.severity,
                 cell(&c.source)
@@ -129,12 +129,12 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
         for v in &views {
             for (k, hist) in &v.kinds {
                 let p = |q: f64| {
-                    if crate::stats::percentile_supported(hist.len(), q * 100.0) {
-                        crate::units::format_ns(hist.value_at_quantile(q) as f64)
+                    if crate::util::stats::percentile_supported(hist.len(), q * 100.0) {
+                        crate::util::units::format_ns(hist.value_at_quantile(q) as f64)
                     } else {
                         format!(
                             "({})",
-                            crate::units::format_ns(hist.value_at_quantile(q) as f64)
+                            crate::util::units::format_ns(hist.value_at_quantile(q) as f64)
                         )
                     }
                 };
@@ -148,7 +148,7 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
                     p(0.5),
                     p(0.99),
                     p(0.999),
-                    crate::units::format_ns(hist.max() as f64)
+                    crate::util::units::format_ns(hist.max() as f64)
                 );
             }
         }
@@ -179,7 +179,8 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
                         .find(|(k, _, _)| *k == name)
                         .map(|(_, a, b)| {
                             let g = |x: &Option<f64>| {
-                                x.map(crate::units::format_ns).unwrap_or_else(|| "—".into())
+                                x.map(crate::util::units::format_ns)
+                                    .unwrap_or_else(|| "—".into())
                             };
                             format!("{} / {}", g(a), g(b))
                         })
@@ -201,7 +202,7 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
         }
     }
     if let Some(fp) = &l.doc.fingerprint {
-        let rows = model::flatten(fp);
+        let rows = model::flatten(&fp.to_value());
         if !rows.is_empty() {
             let _ = writeln!(s, "{h} Fingerprint\n");
             let _ = writeln!(s, "| Key | Value |\n|---|---|");
@@ -228,7 +229,7 @@ fn comparison(s: &mut String, input: &ReportInput) {
             s,
             "| {} | {} | {} | {} | {} | `{}` |",
             cell(name),
-            l.doc.verdict.as_deref().unwrap_or("—"),
+            l.doc.verdict.map(|v| v.as_str()).unwrap_or("—"),
             l.doc
                 .score
                 .map(|x| format!("{x:.0}"))
@@ -263,7 +264,13 @@ fn checks_table(s: &mut String, cmp: &Comparison) {
     for r in &cmp.rows {
         let limit = r
             .limit
-            .map(|x| format!("{} {}", r.comparison, model::fmt_value(x, &r.unit)))
+            .map(|x| {
+                format!(
+                    "{} {}",
+                    r.comparison,
+                    crate::util::units::format_value(x, &r.unit)
+                )
+            })
             .unwrap_or_else(|| "differs".into());
         let _ = write!(s, "| {} (`{}`) | {} |", cell(&r.title), r.id, limit);
         for (i, c) in r.cells.iter().enumerate() {
@@ -272,9 +279,9 @@ fn checks_table(s: &mut String, cmp: &Comparison) {
                 Some(c) => {
                     let v = c
                         .observed
-                        .map(|x| model::fmt_value(x, &r.unit))
+                        .map(|x| crate::util::units::format_value(x, &r.unit))
                         .unwrap_or_else(|| "—".into());
-                    let v = format!("{v} {}", c.verdict.to_uppercase());
+                    let v = format!("{v} {}", c.verdict.upper());
                     if r.best == Some(i) {
                         format!("**{v}** ★")
                     } else {

@@ -1,10 +1,11 @@
 //! Reports rendered from results JSON: one node's qualification report, or several results side by
 //! side. Renderers share one trait and return bytes; where the bytes go (file, stdout, PNG directory)
-//! is decided once, in [`run`]. Promises: a file that cannot be read is named with what is wrong and
+//! is decided once, by the command layer (`cmd::report`). Promises: a file that cannot be read is named with what is wrong and
 //! the rest still renders (unless `--strict`); nothing is measured here, every figure comes from the
 //! results files.
 
 pub mod charts;
+pub mod cluster;
 pub mod compare;
 pub mod figures;
 pub mod html;
@@ -55,7 +56,7 @@ pub trait Renderer {
 }
 
 /// Report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// One self-contained HTML file (inline SVG charts and CSS, no scripts or external links).
     Html,
@@ -66,33 +67,14 @@ pub enum Format {
 }
 
 impl Format {
-    fn renderer(self) -> Box<dyn Renderer> {
+    /// The renderer of this format.
+    pub fn renderer(self) -> Box<dyn Renderer> {
         match self {
             Format::Html => Box::new(html::Html),
             Format::Md => Box::new(markdown::Markdown),
             Format::Json => Box::new(json::Json),
         }
     }
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// Results files, or directories (every result.json / *result.json below them). One result gives
-    /// a node report; several a comparison.
-    #[arg(required = true, value_name = "RESULT.json|DIR")]
-    pub inputs: Vec<PathBuf>,
-    /// Write the report here (default: stdout).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value = "html")]
-    pub format: Format,
-    /// Also write every chart as a PNG into this directory.
-    #[arg(long, value_name = "DIR")]
-    pub png_dir: Option<PathBuf>,
-    /// Fail (exit 2) when any input cannot be read, instead of reporting on the rest.
-    #[arg(long)]
-    pub strict: bool,
 }
 
 /// The charts of a report: the side-by-side charts (empty for one result), then each result's own
@@ -145,7 +127,7 @@ pub fn write_pngs(input: &ReportInput, dir: &Path) -> Result<Vec<PathBuf>, Repor
     for c in all_charts(input) {
         let bytes = charts::to_png(&c)?;
         let path = dir.join(format!("{}.png", c.id));
-        std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+        crate::util::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
             path: path.clone(),
             source,
         })?;
@@ -171,29 +153,9 @@ pub fn write_node_report(
     };
     let bytes = html::Html.render(&input)?;
     let path = dir.join("report.html");
-    std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+    crate::util::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
         path: path.clone(),
         source,
     })?;
     Ok(path)
-}
-
-/// `nodefit report`.
-pub fn run(a: ReportArgs) -> anyhow::Result<i32> {
-    let (results, problems) = match load::load_inputs(&a.inputs, a.strict) {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    let input = ReportInput { results, problems };
-    let bytes = a.format.renderer().render(&input)?;
-    crate::cli::emit(a.output.as_deref(), &bytes)?;
-    if let Some(dir) = &a.png_dir {
-        let files = write_pngs(&input, dir)?;
-        eprintln!(
-            "nodefit: wrote {} PNG chart(s) to {}",
-            files.len(),
-            dir.display()
-        );
-    }
-    Ok(0)
 }

@@ -98,7 +98,7 @@ pub fn percentile_curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     for i in 0..=steps {
         let x = 10f64.powf(lo + (hi - lo) * i as f64 / steps as f64);
         let q = 1.0 - 1.0 / x;
-        if !crate::stats::percentile_supported(h.len(), q * 100.0) {
+        if !crate::util::stats::percentile_supported(h.len(), q * 100.0) {
             break;
         }
         pts.push((x, h.value_at_quantile(q) as f64));
@@ -187,12 +187,12 @@ pub fn etcd_view(raw: &Value) -> Option<EtcdView> {
             for key in ["50", "99", "99.9"] {
                 if let Some(x) = p.get(key).and_then(Value::as_f64) {
                     v.summary
-                        .push((format!("latency p{key}"), crate::units::format_ns(x)));
+                        .push((format!("latency p{key}"), crate::util::units::format_ns(x)));
                 }
             }
         }
         if let Some(h) = l.get("histogram").and_then(Value::as_str) {
-            v.latency = crate::stats::decode_histogram(h).ok();
+            v.latency = crate::util::stats::decode_histogram(h).ok();
         }
     }
     match e.get("leader_changes") {
@@ -289,42 +289,19 @@ fn flatten_into(v: &Value, prefix: String, out: &mut Vec<(String, String)>) {
 
 /// True when smaller observed values are better for this check.
 pub fn lower_is_better(c: &CheckResult) -> bool {
-    c.comparison.starts_with('<')
+    c.comparison.upper()
 }
 
 /// Headroom against the limit as a fraction: positive = room to spare, negative = over the limit.
 pub fn headroom(c: &CheckResult) -> Option<f64> {
-    let o = c.observed?;
-    if c.limit == 0.0 || c.comparison == "==" {
-        return None;
-    }
-    Some(if lower_is_better(c) {
-        (c.limit - o) / c.limit
-    } else {
-        (o - c.limit) / c.limit
-    })
-}
-
-/// A value in a check's unit, for tables.
-pub fn fmt_value(v: f64, unit: &str) -> String {
-    match unit {
-        "ns" => crate::units::format_ns(v),
-        "ops/s" => format!("{v:.0} ops/s"),
-        "pct" => format!("{v:.1} %"),
-        "bytes" => crate::units::format_bytes(v),
-        "count" => format!("{v}"),
-        other => format!("{v} {other}"),
-    }
+    c.comparison.headroom(c.observed?, c.limit)
 }
 
 /// A merged histogram for a metric path of the form
 /// `workloads[NAME].latency_ns.KIND.percentiles.P`, with q = P/100.
 pub fn metric_histogram(doc: &ResultsDocument, metric: &str) -> Option<(Histogram<u64>, f64)> {
-    let rest = metric.strip_prefix("workloads[")?;
-    let (name, rest) = rest.split_once(']')?;
-    let rest = rest.strip_prefix(".latency_ns.")?;
-    let (kind, rest) = rest.split_once('.')?;
-    let p: f64 = rest.strip_prefix("percentiles.")?.parse().ok()?;
+    let path = crate::results::path::MetricPath::parse(metric).ok()?;
+    let (name, kind, p) = path.workload_percentile()?;
     let mut acc: Option<Histogram<u64>> = None;
     for w in doc.workloads.iter().filter(|w| w.spec.name == name) {
         let s = match kind {

@@ -19,6 +19,7 @@
 //!
 //! A history with fewer than [`MIN_BASELINE`] earlier runs is reported as too short, never judged.
 
+use crate::util::stats::median;
 use hdrhistogram::Histogram;
 
 /// Fewest earlier runs a baseline needs.
@@ -144,17 +145,51 @@ pub fn mann_whitney_greater(a: &[f64], b: &[f64]) -> f64 {
     normal_sf((u - mean - 0.5) / var.sqrt())
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
+/// The percentile test, when the latest run and every baseline run carry a histogram: are the 95 %
+/// order-statistic intervals of the latest and of the pooled baseline disjoint on the worse side?
+/// Returns the test's text and whether it is significant.
+fn histogram_test(
+    latest: &Sample,
+    base: &[Sample],
+    lower_is_better: bool,
+) -> Option<(String, bool)> {
+    let merged = base
+        .iter()
+        .try_fold(None::<(Histogram<u64>, f64)>, |acc, b| {
+            let (h, q) = b.hist.as_ref()?;
+            Some(Some(match acc {
+                None => (h.clone(), *q),
+                Some((mut m, mq)) => {
+                    m.add(h).ok()?;
+                    (m, mq)
+                }
+            }))
+        });
+    let (Some((lh, q)), Some(Some((bh, _)))) = (&latest.hist, merged) else {
+        return None;
+    };
+    let fmt = crate::util::units::format_ns;
+    let (l_lo, l_hi) = quantile_ci(lh, *q);
+    let (b_lo, b_hi) = quantile_ci(&bh, *q);
+    let significant = if lower_is_better {
+        l_lo > b_hi
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+        l_hi < b_lo
+    };
+    let test = format!(
+        "95 % order-statistic CI of the pooled p{pk}: latest pooled {} [{}, {}] ({} samples) vs baseline pooled {} [{}, {}] ({} samples merged){}",
+        fmt(lh.value_at_quantile(*q) as f64),
+        fmt(l_lo),
+        fmt(l_hi),
+        lh.len(),
+        fmt(bh.value_at_quantile(*q) as f64),
+        fmt(b_lo),
+        fmt(b_hi),
+        bh.len(),
+        if significant { ", disjoint" } else { ", overlapping" },
+        pk = crate::util::units::percentile_key(q * 100.0),
+    );
+    Some((test, significant))
 }
 
 /// Judge the last sample of `history` (oldest first) against up to `baseline_n` runs before it.
@@ -191,8 +226,8 @@ pub fn detect(
 
     // The change is always the run's own figure against the median of the baseline runs' figures
     // (what the charts plot); the tests below only decide whether it is noise.
-    let mut base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
-    let base_v = median(&mut base_vals);
+    let base_vals: Vec<f64> = base.iter().map(|b| b.value).collect();
+    let base_v = median(&base_vals);
     let w = worse_pct(latest.value, base_v);
     let min_change = min_change.max(0.0);
     let immaterial = (latest.value - base_v).abs() < min_change;
@@ -205,45 +240,13 @@ pub fn detect(
     };
 
     // 1. Percentile with histograms on both sides.
-    let merged = base
-        .iter()
-        .try_fold(None::<(Histogram<u64>, f64)>, |acc, b| {
-            let (h, q) = b.hist.as_ref()?;
-            Some(Some(match acc {
-                None => (h.clone(), *q),
-                Some((mut m, mq)) => {
-                    m.add(h).ok()?;
-                    (m, mq)
-                }
-            }))
-        });
-    if let (Some((lh, q)), Some(Some((bh, _)))) = (&latest.hist, merged) {
-        let fmt = crate::units::format_ns;
-        let (l_lo, l_hi) = quantile_ci(lh, *q);
-        let (b_lo, b_hi) = quantile_ci(&bh, *q);
-        let significant = if lower_is_better {
-            l_lo > b_hi
-        } else {
-            l_hi < b_lo
-        };
+    if let Some((test, significant)) = histogram_test(latest, base, lower_is_better) {
         return Outcome::Judged(Judgement {
             latest: latest.value,
             baseline: base_v,
             worse_pct: w,
             baseline_runs: base.len(),
-            test: material(format!(
-                "95 % order-statistic CI of the pooled p{pk}: latest pooled {} [{}, {}] ({} samples) vs baseline pooled {} [{}, {}] ({} samples merged){}",
-                fmt(lh.value_at_quantile(*q) as f64),
-                fmt(l_lo),
-                fmt(l_hi),
-                lh.len(),
-                fmt(bh.value_at_quantile(*q) as f64),
-                fmt(b_lo),
-                fmt(b_hi),
-                bh.len(),
-                if significant { ", disjoint" } else { ", overlapping" },
-                pk = crate::units::percentile_key(q * 100.0),
-            )),
+            test: material(test),
             significant,
             immaterial,
             regression: significant && !immaterial && w >= threshold_pct,
@@ -275,8 +278,8 @@ pub fn detect(
         });
     }
     // 3. Robust z-score of the latest figure against the baseline runs.
-    let mut dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
-    let mad = median(&mut dev) * 1.4826;
+    let dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
+    let mad = median(&dev) * 1.4826;
     // Floor the scale at the minimum material change: a baseline without spread (MAD = 0) must
     // not make any change infinitely significant.
     let scale = mad.max(min_change);

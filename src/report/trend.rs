@@ -6,41 +6,10 @@
 
 use super::charts::{self, Body, Chart, LineChart, RefLine, Series, XAxis, YUnit};
 use super::html::esc;
-use super::load::{self, Loaded};
+use super::load::Loaded;
 use super::model;
 use super::regress::{self, Outcome, Sample};
 use std::fmt::Write;
-use std::path::PathBuf;
-
-#[derive(Debug, clap::Args)]
-pub struct TrendArgs {
-    /// Directories (or files) holding the history: every result.json / *result.json below them.
-    #[arg(required = true, value_name = "DIR")]
-    pub inputs: Vec<PathBuf>,
-    /// Write an HTML trend report (charts with limits, the regression table) here.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Only this node (node_name, else hostname).
-    #[arg(long, value_name = "NAME")]
-    pub node: Option<String>,
-    /// Metrics to follow: a check id (e.g. wal_fdatasync_p99) or a path
-    /// workloads[NAME].latency_ns.KIND.percentiles.P. Default: every check of the latest run, and
-    /// p99 of each workload not covered by a check.
-    #[arg(long = "metric", value_name = "PATH", num_args = 1..)]
-    pub metrics: Vec<String>,
-    /// Baseline: how many runs before the latest to compare against.
-    #[arg(long, default_value_t = 7)]
-    pub baseline: usize,
-    /// How much worse (percent) the latest must be to count as a regression.
-    #[arg(long = "threshold-pct", default_value_t = 20.0)]
-    pub threshold_pct: f64,
-    /// Exit 1 when a regression is found (for a nightly CI job).
-    #[arg(long)]
-    pub fail_on_regression: bool,
-    /// Fail (exit 2) when any input cannot be read.
-    #[arg(long)]
-    pub strict: bool,
-}
 
 /// How a metric is read from one document.
 #[derive(Clone, Debug)]
@@ -57,11 +26,8 @@ pub struct MetricRead {
 
 /// Parse `workloads[NAME].latency_ns.KIND.percentiles.P` into (NAME, KIND, P).
 fn parse_path(path: &str) -> Option<(String, String, f64)> {
-    let rest = path.strip_prefix("workloads[")?;
-    let (name, rest) = rest.split_once(']')?;
-    let rest = rest.strip_prefix(".latency_ns.")?;
-    let (kind, rest) = rest.split_once('.')?;
-    let p: f64 = rest.strip_prefix("percentiles.")?.parse().ok()?;
+    let m = crate::results::path::MetricPath::parse(path).ok()?;
+    let (name, kind, p) = m.workload_percentile()?;
     Some((name.to_string(), kind.to_string(), p))
 }
 
@@ -81,7 +47,7 @@ pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Optio
                 format!(
                     "limit {} {}",
                     c.comparison,
-                    model::fmt_value(c.limit, &c.unit)
+                    crate::util::units::format_value(c.limit, &c.unit)
                 ),
                 c.limit,
             )),
@@ -108,7 +74,7 @@ pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Optio
             format!(
                 "limit {} {}",
                 c.comparison,
-                model::fmt_value(c.limit, &c.unit)
+                crate::util::units::format_value(c.limit, &c.unit)
             ),
             c.limit,
         )
@@ -165,7 +131,7 @@ impl MetricTrend {
 
     /// One line for the terminal.
     pub fn line(&self) -> String {
-        let f = |v: f64| model::fmt_value(v, &self.unit);
+        let f = |v: f64| crate::util::units::format_value(v, &self.unit);
         match &self.outcome {
             Outcome::TooShort { have, need } => format!(
                 "{} {}: history too short to judge ({have} earlier run(s), need at least {need})",
@@ -301,7 +267,7 @@ pub fn chart(t: &MetricTrend) -> Chart {
                 YUnit::Other(t.unit.clone())
             },
             y_label: match parse_path(&t.metric) {
-                Some((_, kind, p)) => format!("{kind} p{}", crate::units::percentile_key(p)),
+                Some((_, kind, p)) => format!("{kind} p{}", crate::util::units::percentile_key(p)),
                 None => t.metric.clone(),
             },
             series: vec![Series {
@@ -369,67 +335,4 @@ pub fn render_html(
     }
     let _ = writeln!(s, "</body>\n</html>");
     Ok(s.into_bytes())
-}
-
-/// `nodefit trend`.
-pub fn run(a: TrendArgs) -> anyhow::Result<i32> {
-    let (results, problems) = match load::load_inputs(&a.inputs, a.strict) {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    let ts = trends(
-        &results,
-        a.node.as_deref(),
-        &a.metrics,
-        a.baseline,
-        a.threshold_pct,
-    );
-    let skipped = incomplete(&results, a.node.as_deref());
-    if ts.is_empty() {
-        eprintln!(
-            "nodefit: error: no metric found in the history (check --node and --metric){}",
-            if skipped.is_empty() {
-                String::new()
-            } else {
-                format!("; {} incomplete run(s) skipped", skipped.len())
-            }
-        );
-        return Ok(2);
-    }
-    let mut text = String::new();
-    if !skipped.is_empty() {
-        let _ = writeln!(
-            text,
-            "skipped {} incomplete run(s) (neither latest nor baseline): {}",
-            skipped.len(),
-            skipped.join(", ")
-        );
-    }
-    for t in &ts {
-        let _ = writeln!(text, "{}", t.line());
-    }
-    let regressions = ts.iter().filter(|t| t.is_regression()).count();
-    let _ = writeln!(
-        text,
-        "{regressions} regression(s) in {} metric(s) (threshold {} % worse, baseline up to {} run(s); a change is ignored below 1 % of the check's limit or a per-unit floor: 1 µs, 0.5 percentage points, 1 count)",
-        ts.len(),
-        a.threshold_pct,
-        a.baseline
-    );
-    print!("{text}");
-    if let Some(path) = &a.output {
-        let mut left_out = problems.clone();
-        left_out.extend(
-            skipped
-                .iter()
-                .map(|f| format!("{f}: incomplete run, skipped")),
-        );
-        let bytes = render_html(&ts, &left_out)?;
-        crate::cli::emit(Some(path), &bytes)?;
-    }
-    Ok(if a.fail_on_regression && regressions > 0 {
-        1
-    } else {
-        0
-    })
 }

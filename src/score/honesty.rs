@@ -5,7 +5,7 @@
 
 use crate::fingerprint::Fingerprint;
 use crate::results::WorkloadResult;
-use crate::units::format_ns;
+use crate::util::units::format_ns;
 
 /// fdatasync p50 within this factor of the buffered write p50 counts as "close".
 pub const CLOSE_TO_WRITE_FACTOR: f64 = 3.0;

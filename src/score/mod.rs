@@ -15,32 +15,17 @@
 //! - Verdict: UNFIT when a must fails; MARGINAL when a must is marginal or a should fails (or no
 //!   check could be evaluated); FIT otherwise.
 
+pub mod cluster;
 pub mod honesty;
-pub mod path;
+pub use crate::results::path;
 pub mod profile;
 
+use crate::results::check::CheckVerdict;
+pub use crate::results::check::Verdict;
 use crate::results::CheckResult;
 use path::{Found, Lookup, Selector};
 use profile::{Check, Comparison, Profile, Severity};
 use serde_json::Value;
-
-/// The overall verdict of a qualification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Fit,
-    Marginal,
-    Unfit,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Fit => "FIT",
-            Verdict::Marginal => "MARGINAL",
-            Verdict::Unfit => "UNFIT",
-        }
-    }
-}
 
 /// Everything scoring decides.
 #[derive(Clone, Debug)]
@@ -56,20 +41,7 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-/// Median of a non-empty list (mean of the middle two for even lengths).
-pub fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
+pub use crate::util::stats::median;
 
 /// 0–100 from headroom against the limit (see the module comment).
 pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
@@ -83,17 +55,10 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
             }
         }
         _ => {
-            let headroom = if limit == 0.0 {
-                if pass {
-                    1.0
-                } else {
-                    -1.0
-                }
-            } else if cmp.upper() {
-                (limit - observed) / limit.abs()
-            } else {
-                (observed - limit) / limit.abs()
-            };
+            // A zero limit has no scale: full headroom when it holds, none when it does not.
+            let headroom = cmp
+                .headroom(observed, limit)
+                .unwrap_or(if pass { 1.0 } else { -1.0 });
             (50.0 + 50.0 * headroom).clamp(0.0, 100.0)
         }
     };
@@ -104,20 +69,7 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
     }
 }
 
-/// A value in its unit, for people.
-pub fn format_value(v: f64, unit: &str) -> String {
-    match unit {
-        "ns" => crate::units::format_ns(v),
-        "bytes" => crate::units::format_bytes(v),
-        "pct" => format!("{v:.1}%"),
-        // Enough digits that values either side of a limit never print the same (49.85 vs 50).
-        "ops/s" if v.abs() >= 1000.0 => format!("{v:.0} ops/s"),
-        "ops/s" if v.abs() >= 100.0 => format!("{v:.1} ops/s"),
-        "ops/s" => format!("{v:.2} ops/s"),
-        "count" | "cpus" => format!("{v:.0}"),
-        other => format!("{v} {other}"),
-    }
-}
+pub use crate::util::units::format_value;
 
 fn limit_basis(check: &Check) -> Option<String> {
     check
@@ -134,12 +86,12 @@ fn skipped(check: &Check, note: String) -> CheckResult {
         observed: None,
         rounds: Vec::new(),
         unit: check.unit.clone(),
-        comparison: check.comparison.as_str().into(),
+        comparison: check.comparison,
         limit: check.limit,
         limit_basis: limit_basis(check),
         marginal_limit: check.marginal,
-        severity: check.severity.as_str().into(),
-        verdict: "skipped".into(),
+        severity: check.severity,
+        verdict: CheckVerdict::Skipped,
         score: 0.0,
         source: check.source.clone(),
         note: Some(note),
@@ -149,6 +101,84 @@ fn skipped(check: &Check, note: String) -> CheckResult {
 /// Judge one check against a document's JSON. `skip` maps a metric root (e.g. "etcd") to why that
 /// section is absent (probe failed, --no-etcd), so the note says why rather than "not found".
 pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckResult {
+    let (per_round, limit) = match rounds_of(check, doc, skip) {
+        Ok(r) => r,
+        Err(skipped) => return *skipped,
+    };
+    let values: Vec<f64> = per_round.iter().map(|f| f.value).collect();
+    let observed = median(&values);
+    let mut result = CheckResult {
+        id: check.id.clone(),
+        title: check.title.clone(),
+        metric: check.metric.text.clone(),
+        observed: Some(observed),
+        rounds: if values.len() > 1 {
+            values.clone()
+        } else {
+            Vec::new()
+        },
+        unit: check.unit.clone(),
+        comparison: check.comparison,
+        limit,
+        limit_basis: limit_basis(check),
+        marginal_limit: check.marginal,
+        severity: check.severity,
+        verdict: CheckVerdict::Skipped,
+        score: check_score(check.comparison, observed, limit),
+        source: check.source.clone(),
+        note: None,
+    };
+    let mut notes: Vec<String> = Vec::new();
+
+    if judge_undersampled(check, &per_round, limit, &mut result, &mut notes) {
+        return result;
+    }
+    let pass = check.comparison.holds(observed, limit);
+    let passing_rounds = values
+        .iter()
+        .filter(|v| check.comparison.holds(**v, limit))
+        .count();
+    let straddles = values.len() > 1 && passing_rounds > 0 && passing_rounds < values.len();
+    let in_band = !pass
+        && check.marginal.is_some_and(|m| match check.comparison {
+            Comparison::Le | Comparison::Lt => observed <= m,
+            Comparison::Ge | Comparison::Gt => observed >= m,
+            Comparison::Eq => false,
+        });
+    result.verdict = if straddles {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        notes.push(format!(
+            "rounds spread {}..{} straddles the limit ({passing_rounds} of {} rounds pass)",
+            format_value(lo, &check.unit),
+            format_value(hi, &check.unit),
+            values.len()
+        ));
+        CheckVerdict::Marginal
+    } else if pass {
+        CheckVerdict::Pass
+    } else if in_band {
+        notes.push(format!(
+            "within the marginal band (up to {})",
+            format_value(check.marginal.unwrap_or(limit), &check.unit)
+        ));
+        CheckVerdict::Marginal
+    } else {
+        CheckVerdict::Fail
+    };
+    if !notes.is_empty() {
+        result.note = Some(notes.join("; "));
+    }
+    result
+}
+
+/// The values a check judges, one per round (or the worst member for `[*]`), and its limit (a
+/// factor of another metric resolved); a skipped result when the document lacks either.
+fn rounds_of(
+    check: &Check,
+    doc: &Value,
+    skip: &[(String, String)],
+) -> Result<(Vec<Found>, f64), Box<CheckResult>> {
     let why_absent = |msg: String| {
         skip.iter()
             .find(|(root, _)| root == check.metric.root())
@@ -156,13 +186,13 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             .unwrap_or(msg)
     };
     let found = match check.metric.lookup(doc) {
-        Lookup::Missing(m) => return skipped(check, why_absent(m)),
+        Lookup::Missing(m) => return Err(Box::new(skipped(check, why_absent(m)))),
         Lookup::Values(v) => v,
     };
     let mut limit = check.limit;
     if let Some(of) = &check.limit_of {
         match of.lookup(doc) {
-            Lookup::Missing(m) => return skipped(check, why_absent(m)),
+            Lookup::Missing(m) => return Err(Box::new(skipped(check, why_absent(m)))),
             Lookup::Values(v) => {
                 let base = median(&v.iter().map(|f| f.value).collect::<Vec<_>>());
                 limit = check.limit * base;
@@ -191,31 +221,20 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
     } else {
         found
     };
-    let values: Vec<f64> = per_round.iter().map(|f| f.value).collect();
-    let observed = median(&values);
-    let mut result = CheckResult {
-        id: check.id.clone(),
-        title: check.title.clone(),
-        metric: check.metric.text.clone(),
-        observed: Some(observed),
-        rounds: if values.len() > 1 {
-            values.clone()
-        } else {
-            Vec::new()
-        },
-        unit: check.unit.clone(),
-        comparison: check.comparison.as_str().into(),
-        limit,
-        limit_basis: limit_basis(check),
-        marginal_limit: check.marginal,
-        severity: check.severity.as_str().into(),
-        verdict: String::new(),
-        score: check_score(check.comparison, observed, limit),
-        source: check.source.clone(),
-        note: None,
-    };
-    let mut notes: Vec<String> = Vec::new();
+    Ok((per_round, limit))
+}
 
+/// A percentile with too few samples: judged on the rounds pooled when they are enough together;
+/// for a must check, failed (or marginal) on a well-sampled lower percentile that already breaks
+/// the limit, else skipped. Returns true when it decided; false hands the check back to the plain
+/// judgement.
+fn judge_undersampled(
+    check: &Check,
+    per_round: &[Found],
+    limit: f64,
+    result: &mut CheckResult,
+    notes: &mut Vec<String>,
+) -> bool {
     let flagged: Vec<&path::Insufficient> = per_round
         .iter()
         .filter_map(|f| f.insufficient.as_ref())
@@ -235,8 +254,8 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             .iter()
             .map(|f| f.histogram.as_ref().map_or(0, |h| h.0))
             .sum();
-        if per_round.len() > 1 && crate::stats::percentile_supported(total, asked) {
-            if let Some(pooled) = pooled_percentile(&per_round, asked) {
+        if per_round.len() > 1 && crate::util::stats::percentile_supported(total, asked) {
+            if let Some(pooled) = pooled_percentile(per_round, asked) {
                 // Enough samples over all rounds together: judge the pooled histogram (exact merge
                 // of the rounds' HDR histograms); per-round figures stay in `rounds`.
                 notes.push(format!(
@@ -248,7 +267,7 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                 result.observed = Some(pooled);
                 result.score = check_score(check.comparison, pooled, limit);
                 result.verdict = if check.comparison.holds(pooled, limit) {
-                    "pass"
+                    CheckVerdict::Pass
                 } else if check.marginal.is_some_and(|m| {
                     if check.comparison.upper() {
                         pooled <= m
@@ -256,13 +275,12 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         pooled >= m
                     }
                 }) {
-                    "marginal"
+                    CheckVerdict::Marginal
                 } else {
-                    "fail"
-                }
-                .into();
+                    CheckVerdict::Fail
+                };
                 result.note = Some(notes.join("; "));
-                return result;
+                return true;
             }
         }
         if check.severity == Severity::Must {
@@ -297,10 +315,10 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         format_value(lm, &check.unit),
                         first.key
                     ));
-                    result.verdict = "fail".into();
+                    result.verdict = CheckVerdict::Fail;
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
-                    return result;
+                    return true;
                 }
                 if check.comparison.upper() && !check.comparison.holds(lm, limit) {
                     // Beyond the limit but within the marginal band: at least MARGINAL, and the
@@ -310,58 +328,20 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
                         format_value(lm, &check.unit),
                         first.key
                     ));
-                    result.verdict = "marginal".into();
+                    result.verdict = CheckVerdict::Marginal;
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
-                    return result;
+                    return true;
                 }
             }
             notes.push("not used for a must check".into());
-            result.verdict = "skipped".into();
+            result.verdict = CheckVerdict::Skipped;
             result.score = 0.0;
             result.note = Some(notes.join("; "));
-            return result;
+            return true;
         }
     }
-
-    let pass = check.comparison.holds(observed, limit);
-    let passing_rounds = values
-        .iter()
-        .filter(|v| check.comparison.holds(**v, limit))
-        .count();
-    let straddles = values.len() > 1 && passing_rounds > 0 && passing_rounds < values.len();
-    let in_band = !pass
-        && check.marginal.is_some_and(|m| match check.comparison {
-            Comparison::Le | Comparison::Lt => observed <= m,
-            Comparison::Ge | Comparison::Gt => observed >= m,
-            Comparison::Eq => false,
-        });
-    result.verdict = if straddles {
-        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        notes.push(format!(
-            "rounds spread {}..{} straddles the limit ({passing_rounds} of {} rounds pass)",
-            format_value(lo, &check.unit),
-            format_value(hi, &check.unit),
-            values.len()
-        ));
-        "marginal"
-    } else if pass {
-        "pass"
-    } else if in_band {
-        notes.push(format!(
-            "within the marginal band (up to {})",
-            format_value(check.marginal.unwrap_or(limit), &check.unit)
-        ));
-        "marginal"
-    } else {
-        "fail"
-    }
-    .into();
-    if !notes.is_empty() {
-        result.note = Some(notes.join("; "));
-    }
-    result
+    false
 }
 
 /// The percentile `p` of the rounds' histograms merged; None when one cannot be decoded.
@@ -369,7 +349,7 @@ fn pooled_percentile(rounds: &[Found], p: f64) -> Option<f64> {
     let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
     for f in rounds {
         let (_, text) = f.histogram.as_ref()?;
-        let h = crate::stats::decode_histogram(text).ok()?;
+        let h = crate::util::stats::decode_histogram(text).ok()?;
         match &mut merged {
             None => merged = Some(h),
             Some(m) => m.add(&h).ok()?,
@@ -386,7 +366,7 @@ pub fn reason(c: &CheckResult) -> String {
         .unwrap_or_else(|| "n/a".into());
     format!(
         "{} [{}] {}: observed {obs}, limit {} {}{} — source: {}",
-        c.verdict.to_uppercase(),
+        c.verdict.upper(),
         c.severity,
         c.id,
         c.comparison,
@@ -411,16 +391,22 @@ pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
 
 /// Verdict, overall score, reasons and warnings from judged checks.
 pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
-    let must = |c: &&&CheckResult| c.severity == "must";
-    let evaluated: Vec<&CheckResult> = checks.iter().filter(|c| c.verdict != "skipped").collect();
-    let must_fail = evaluated.iter().filter(must).any(|c| c.verdict == "fail");
+    let must = |c: &&&CheckResult| c.severity == Severity::Must;
+    let evaluated: Vec<&CheckResult> = checks
+        .iter()
+        .filter(|c| c.verdict != CheckVerdict::Skipped)
+        .collect();
+    let must_fail = evaluated
+        .iter()
+        .filter(must)
+        .any(|c| c.verdict == CheckVerdict::Fail);
     let must_marginal = evaluated
         .iter()
         .filter(must)
-        .any(|c| c.verdict == "marginal");
+        .any(|c| c.verdict == CheckVerdict::Marginal);
     let should_fail = evaluated
         .iter()
-        .any(|c| c.severity == "should" && c.verdict == "fail");
+        .any(|c| c.severity == Severity::Should && c.verdict == CheckVerdict::Fail);
     let mut warnings = Vec::new();
     let mut reasons = Vec::new();
     let verdict = if evaluated.is_empty() {
@@ -434,9 +420,11 @@ pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
         Verdict::Fit
     };
     for c in &checks {
-        match (c.verdict.as_str(), c.severity.as_str()) {
-            ("fail", _) | ("marginal", "must") => reasons.push(reason(c)),
-            ("skipped", "must") => warnings.push(format!(
+        match (c.verdict, c.severity) {
+            (CheckVerdict::Fail, _) | (CheckVerdict::Marginal, Severity::Must) => {
+                reasons.push(reason(c))
+            }
+            (CheckVerdict::Skipped, Severity::Must) => warnings.push(format!(
                 "must check {} was not evaluated: {}",
                 c.id,
                 c.note.as_deref().unwrap_or("no data")
@@ -446,7 +434,11 @@ pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
     }
     let (mut num, mut den) = (0.0, 0.0);
     for c in &evaluated {
-        let w = if c.severity == "must" { 2.0 } else { 1.0 };
+        let w = if c.severity == Severity::Must {
+            2.0
+        } else {
+            1.0
+        };
         num += w * c.score;
         den += w;
     }

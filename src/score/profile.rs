@@ -3,7 +3,8 @@
 //! severity and the document its limit comes from. Loading validates everything a run would trip
 //! over later — unknown keys, unknown metric paths, bad sizes — and names the file and line.
 
-use crate::disk::spec::{DiskOptions, JobSpec};
+use crate::options::disk::{DiskOptions, JobSpec};
+use crate::options::etcd::EtcdOptions;
 use crate::score::path::{MetricPath, Selector};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -37,67 +38,7 @@ pub enum ProfileError {
     NotFound(String),
 }
 
-/// How a check compares the observed value with its limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Comparison {
-    Le,
-    Lt,
-    Ge,
-    Gt,
-    Eq,
-}
-
-impl Comparison {
-    pub fn parse(s: &str) -> Option<Comparison> {
-        Some(match s {
-            "<=" => Comparison::Le,
-            "<" => Comparison::Lt,
-            ">=" => Comparison::Ge,
-            ">" => Comparison::Gt,
-            "==" => Comparison::Eq,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Comparison::Le => "<=",
-            Comparison::Lt => "<",
-            Comparison::Ge => ">=",
-            Comparison::Gt => ">",
-            Comparison::Eq => "==",
-        }
-    }
-    /// Whether `v` satisfies `v CMP limit`.
-    pub fn holds(self, v: f64, limit: f64) -> bool {
-        match self {
-            Comparison::Le => v <= limit,
-            Comparison::Lt => v < limit,
-            Comparison::Ge => v >= limit,
-            Comparison::Gt => v > limit,
-            Comparison::Eq => v == limit,
-        }
-    }
-    /// True for upper bounds (smaller is better).
-    pub fn upper(self) -> bool {
-        matches!(self, Comparison::Le | Comparison::Lt)
-    }
-}
-
-/// `must` checks decide FIT/UNFIT; `should` checks can only make a node MARGINAL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    Must,
-    Should,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Must => "must",
-            Severity::Should => "should",
-        }
-    }
-}
+pub use crate::results::check::{Comparison, Severity};
 
 /// One check of a profile.
 #[derive(Clone, Debug)]
@@ -145,15 +86,6 @@ impl DiskWorkload {
     }
 }
 
-/// The etcd probe a profile asks for, in `nodefit etcd`'s own option words.
-#[derive(Clone, Debug, Default)]
-pub struct EtcdPlan {
-    /// Option words, e.g. `["--load", "s", "--duration", "20s"]`.
-    pub words: Vec<String>,
-    /// Probe duration as written, when given (for the ETA and `--quick`).
-    pub duration: Option<std::time::Duration>,
-}
-
 /// A loaded, validated profile.
 #[derive(Clone, Debug)]
 pub struct Profile {
@@ -165,7 +97,8 @@ pub struct Profile {
     pub text: String,
     pub rounds: u32,
     pub disk: Vec<DiskWorkload>,
-    pub etcd: Option<EtcdPlan>,
+    /// The etcd probe's options, as the `[etcd]` table sets them (flag names in snake_case).
+    pub etcd: Option<EtcdOptions>,
     pub checks: Vec<Check>,
 }
 
@@ -179,22 +112,9 @@ struct RawProfile {
     #[serde(default)]
     disk: Vec<Spanned<toml::Table>>,
     #[serde(default)]
-    etcd: Option<Spanned<RawEtcd>>,
+    etcd: Option<Spanned<toml::Table>>,
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEtcd {
-    #[serde(default)]
-    load: Option<String>,
-    #[serde(default)]
-    duration: Option<Spanned<String>>,
-    #[serde(default)]
-    members: Option<u32>,
-    #[serde(default)]
-    args: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -299,7 +219,7 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
                         let keys: Vec<String> = spec
                             .percentile_list
                             .iter()
-                            .map(|q| crate::units::percentile_key(*q))
+                            .map(|q| crate::util::units::percentile_key(*q))
                             .collect();
                         if !keys.iter().any(|k| k == key) {
                             return Err(format!(
@@ -325,7 +245,7 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
             }
         }
         "etcd" => validate_in(p, &etcd_template(), "the etcd section"),
-        "cluster" => validate_in(p, &crate::cluster::score::template(), "the cluster section"),
+        "cluster" => validate_in(p, &super::cluster::template(), "the cluster section"),
         "fingerprint" => {
             let template = serde_json::to_value(crate::fingerprint::Fingerprint::template())
                 .map_err(|e| e.to_string())?;
@@ -341,9 +261,9 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
 /// An etcd section with every optional part present, to validate `etcd.` paths against.
 fn etcd_template() -> serde_json::Value {
     use crate::etcd::{EtcdResult, MemberResult, MetricEstimate};
-    let mut r = crate::stats::Recorder::new();
+    let mut r = crate::util::stats::Recorder::new();
     r.record(1);
-    let summary = r.summary(&crate::stats::FIO_DEFAULT_PERCENTILES);
+    let summary = r.summary(&crate::util::stats::FIO_DEFAULT_PERCENTILES);
     let est = MetricEstimate {
         count: 0,
         p50_ns: Some(0),
@@ -438,259 +358,17 @@ impl Profile {
         };
         let mut disk: Vec<DiskWorkload> = Vec::new();
         for t in &raw.disk {
-            let span = t.span();
-            let mut table = t.get_ref().clone();
-            let take_str =
-                |table: &mut toml::Table, key: &str| -> Result<Option<String>, ProfileError> {
-                    match table.remove(key) {
-                        None => Ok(None),
-                        Some(toml::Value::String(s)) => Ok(Some(s)),
-                        Some(_) => Err(ProfileError::At {
-                            file: file.to_string(),
-                            line: key_line(text, &span, key),
-                            message: format!("{key} must be a string"),
-                        }),
-                    }
-                };
-            let id = take_str(&mut table, "id")?
-                .ok_or_else(|| at(span.start, "a [[disk]] workload needs an id".into()))?;
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(ProfileError::At {
-                    file: file.to_string(),
-                    line: key_line(text, &span, "id"),
-                    message: format!("id '{id}' may only hold letters, digits, '_' and '-'"),
-                });
-            }
-            if disk.iter().any(|d| d.id == id) {
-                return Err(ProfileError::At {
-                    file: file.to_string(),
-                    line: key_line(text, &span, "id"),
-                    message: format!("two [[disk]] workloads have id '{id}'"),
-                });
-            }
-            let title = take_str(&mut table, "title")?.unwrap_or_else(|| id.clone());
-            let concurrent_group = take_str(&mut table, "concurrent_group")?;
-            let w_rounds = match table.remove("rounds") {
-                None => rounds,
-                Some(toml::Value::Integer(n)) if (1..=100).contains(&n) => n as u32,
-                Some(_) => {
-                    return Err(ProfileError::At {
-                        file: file.to_string(),
-                        line: key_line(text, &span, "rounds"),
-                        message: "rounds must be an integer between 1 and 100".into(),
-                    })
-                }
-            };
-            for forbidden in ["name", "directory", "filename"] {
-                if table.contains_key(forbidden) {
-                    return Err(ProfileError::At {
-                        file: file.to_string(),
-                        line: key_line(text, &span, forbidden),
-                        message: format!(
-                            "'{forbidden}' is not allowed in a profile: the id names the workload and --directory places it"
-                        ),
-                    });
-                }
-            }
-            let options: DiskOptions = toml::Value::Table(table).try_into().map_err(|e| {
-                let msg = e.message().trim().to_string();
-                // serde names the offending key in backquotes: point at its line.
-                let key = msg
-                    .split('`')
-                    .nth(1)
-                    .map(str::to_string)
-                    .unwrap_or_default();
-                let line = match msg.split('"').nth(1) {
-                    // "invalid type: string \"often\"": find the value instead.
-                    Some(v) if key.is_empty() || !msg.contains("field") => {
-                        value_line(text, &span, &format!("\"{v}\""))
-                    }
-                    _ => key_line(text, &span, &key),
-                };
-                ProfileError::At {
-                    file: file.to_string(),
-                    line,
-                    message: format!("workload '{id}': {msg}"),
-                }
-            })?;
-            let mut named = options.clone();
-            named.name = Some(id.clone());
-            let spec = JobSpec::resolve(&named).map_err(|e| {
-                let msg = e.to_string();
-                let key = [
-                    "bs",
-                    "size",
-                    "runtime",
-                    "ramp_time",
-                    "rw",
-                    "ioengine",
-                    "fallocate",
-                    "numjobs",
-                    "iodepth",
-                    "rate_iops",
-                    "percentile_list",
-                ]
-                .into_iter()
-                .find(|k| {
-                    msg.contains(&format!("--{}", k.replace('_', "-")))
-                        || named_value(&named, k).is_some_and(|v| msg.contains(&format!("'{v}'")))
-                })
-                .unwrap_or("id");
-                ProfileError::At {
-                    file: file.to_string(),
-                    line: key_line(text, &span, key),
-                    message: format!("workload '{id}': {msg}"),
-                }
-            })?;
-            if spec.runtime_ns.is_none() || options.size.is_none() || spec.time_based {
-                return Err(at(
-                    span.start,
-                    format!(
-                        "workload '{id}' must be bounded by time and size: set both runtime and size, and not time_based"
-                    ),
-                ));
-            }
-            disk.push(DiskWorkload {
-                id,
-                title,
-                concurrent_group,
-                rounds: w_rounds,
-                options: named,
-            });
+            let w = parse_workload(text, file, t, rounds, &disk)?;
+            disk.push(w);
         }
-
         let etcd = match &raw.etcd {
             None => None,
-            Some(e) => {
-                let r = e.get_ref();
-                let mut words = Vec::new();
-                if let Some(l) = &r.load {
-                    if !["s", "m", "l", "xl"].contains(&l.as_str()) {
-                        return Err(at(
-                            e.span().start,
-                            format!("[etcd] load '{l}': expected s, m, l or xl"),
-                        ));
-                    }
-                    words.extend(["--load".to_string(), l.clone()]);
-                }
-                let mut duration = None;
-                if let Some(d) = &r.duration {
-                    let parsed = crate::units::parse_duration(d.get_ref())
-                        .map_err(|err| at(d.span().start, err.to_string()))?;
-                    duration = Some(parsed);
-                    words.extend(["--duration".to_string(), d.get_ref().clone()]);
-                }
-                if let Some(m) = r.members {
-                    if m != 1 && m != 3 {
-                        return Err(at(e.span().start, "[etcd] members must be 1 or 3".into()));
-                    }
-                    words.extend(["--members".to_string(), m.to_string()]);
-                }
-                words.extend(r.args.iter().cloned());
-                crate::etcd::cli::EtcdArgs::from_args(&words).map_err(|err| {
-                    at(
-                        e.span().start,
-                        format!("[etcd] options {words:?} are not valid for `nodefit etcd`: {err}"),
-                    )
-                })?;
-                Some(EtcdPlan { words, duration })
-            }
+            Some(e) => Some(parse_etcd(text, file, e)?),
         };
-
         let mut checks: Vec<Check> = Vec::new();
         for c in &raw.check {
-            let r = c.get_ref();
-            if checks.iter().any(|k| k.id == r.id) {
-                return Err(at(c.span().start, format!("two checks have id '{}'", r.id)));
-            }
-            let metric = MetricPath::parse(r.metric.get_ref())
-                .and_then(|p| validate_path(&p, &disk).map(|_| p))
-                .map_err(|m| at(r.metric.span().start, m))?;
-            if metric.root() == "etcd" && etcd.is_none() {
-                return Err(at(
-                    r.metric.span().start,
-                    format!(
-                        "check '{}' reads etcd results but the profile has no [etcd] table",
-                        r.id
-                    ),
-                ));
-            }
-            let limit_of = match &r.limit_of {
-                None => None,
-                Some(l) => Some(
-                    MetricPath::parse(l.get_ref())
-                        .and_then(|p| validate_path(&p, &disk).map(|_| p))
-                        .map_err(|m| at(l.span().start, m))?,
-                ),
-            };
-            let comparison = Comparison::parse(r.comparison.get_ref()).ok_or_else(|| {
-                at(
-                    r.comparison.span().start,
-                    format!(
-                        "comparison '{}': expected <=, <, >=, > or ==",
-                        r.comparison.get_ref()
-                    ),
-                )
-            })?;
-            let severity = match r.severity.get_ref().as_str() {
-                "must" => Severity::Must,
-                "should" => Severity::Should,
-                other => {
-                    return Err(at(
-                        r.severity.span().start,
-                        format!("severity '{other}': expected must or should"),
-                    ))
-                }
-            };
-            let limit = *r.limit.get_ref();
-            if !limit.is_finite() {
-                return Err(at(
-                    r.limit.span().start,
-                    "limit must be a finite number".into(),
-                ));
-            }
-            let marginal = match &r.marginal {
-                None => None,
-                Some(m) => {
-                    let v = *m.get_ref();
-                    let beyond = match comparison {
-                        Comparison::Le | Comparison::Lt => v > limit,
-                        Comparison::Ge | Comparison::Gt => v < limit,
-                        Comparison::Eq => false,
-                    };
-                    if !beyond || limit_of.is_some() {
-                        return Err(at(
-                            m.span().start,
-                            format!(
-                                "marginal {v} must lie beyond the limit {limit} on the failing side (and cannot be used with limit_of)"
-                            ),
-                        ));
-                    }
-                    Some(v)
-                }
-            };
-            if r.source.get_ref().trim().len() < 8 {
-                return Err(at(
-                    r.source.span().start,
-                    "source must name the document and section the limit comes from".into(),
-                ));
-            }
-            checks.push(Check {
-                id: r.id.clone(),
-                title: r.title.clone(),
-                metric,
-                comparison,
-                limit,
-                limit_of,
-                marginal,
-                unit: r.unit.clone(),
-                severity,
-                source: r.source.get_ref().trim().to_string(),
-            });
+            let check = parse_check(text, file, c, &disk, etcd.is_some(), &checks)?;
+            checks.push(check);
         }
         if checks.is_empty() {
             return Err(ProfileError::File {
@@ -746,6 +424,285 @@ impl Profile {
             "description": self.description,
         })
     }
+}
+
+/// One `[[disk]]` table: id, title, group and rounds taken out, the rest read as fio options and
+/// resolved once so a bad value is reported at its line now, not at run time.
+fn parse_workload(
+    text: &str,
+    file: &str,
+    t: &Spanned<toml::Table>,
+    rounds: u32,
+    disk: &[DiskWorkload],
+) -> Result<DiskWorkload, ProfileError> {
+    let at = |offset: usize, message: String| ProfileError::At {
+        file: file.to_string(),
+        line: line_of(text, offset),
+        message,
+    };
+    let span = t.span();
+    let mut table = t.get_ref().clone();
+    let take_str = |table: &mut toml::Table, key: &str| -> Result<Option<String>, ProfileError> {
+        match table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ProfileError::At {
+                file: file.to_string(),
+                line: key_line(text, &span, key),
+                message: format!("{key} must be a string"),
+            }),
+        }
+    };
+    let id = take_str(&mut table, "id")?
+        .ok_or_else(|| at(span.start, "a [[disk]] workload needs an id".into()))?;
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ProfileError::At {
+            file: file.to_string(),
+            line: key_line(text, &span, "id"),
+            message: format!("id '{id}' may only hold letters, digits, '_' and '-'"),
+        });
+    }
+    if disk.iter().any(|d| d.id == id) {
+        return Err(ProfileError::At {
+            file: file.to_string(),
+            line: key_line(text, &span, "id"),
+            message: format!("two [[disk]] workloads have id '{id}'"),
+        });
+    }
+    let title = take_str(&mut table, "title")?.unwrap_or_else(|| id.clone());
+    let concurrent_group = take_str(&mut table, "concurrent_group")?;
+    let w_rounds = match table.remove("rounds") {
+        None => rounds,
+        Some(toml::Value::Integer(n)) if (1..=100).contains(&n) => n as u32,
+        Some(_) => {
+            return Err(ProfileError::At {
+                file: file.to_string(),
+                line: key_line(text, &span, "rounds"),
+                message: "rounds must be an integer between 1 and 100".into(),
+            })
+        }
+    };
+    for forbidden in ["name", "directory", "filename"] {
+        if table.contains_key(forbidden) {
+            return Err(ProfileError::At {
+                    file: file.to_string(),
+                    line: key_line(text, &span, forbidden),
+                    message: format!(
+                        "'{forbidden}' is not allowed in a profile: the id names the workload and --directory places it"
+                    ),
+                });
+        }
+    }
+    let options: DiskOptions = toml::Value::Table(table).try_into().map_err(|e| {
+        let msg = e.message().trim().to_string();
+        // serde names the offending key in backquotes: point at its line.
+        let key = msg
+            .split('`')
+            .nth(1)
+            .map(str::to_string)
+            .unwrap_or_default();
+        let line = match msg.split('"').nth(1) {
+            // "invalid type: string \"often\"": find the value instead.
+            Some(v) if key.is_empty() || !msg.contains("field") => {
+                value_line(text, &span, &format!("\"{v}\""))
+            }
+            _ => key_line(text, &span, &key),
+        };
+        ProfileError::At {
+            file: file.to_string(),
+            line,
+            message: format!("workload '{id}': {msg}"),
+        }
+    })?;
+    let mut named = options.clone();
+    named.name = Some(id.clone());
+    let spec = JobSpec::resolve(&named).map_err(|e| {
+        let msg = e.to_string();
+        let key = [
+            "bs",
+            "size",
+            "runtime",
+            "ramp_time",
+            "rw",
+            "ioengine",
+            "fallocate",
+            "numjobs",
+            "iodepth",
+            "rate_iops",
+            "percentile_list",
+        ]
+        .into_iter()
+        .find(|k| {
+            msg.contains(&format!("--{}", k.replace('_', "-")))
+                || named_value(&named, k).is_some_and(|v| msg.contains(&format!("'{v}'")))
+        })
+        .unwrap_or("id");
+        ProfileError::At {
+            file: file.to_string(),
+            line: key_line(text, &span, key),
+            message: format!("workload '{id}': {msg}"),
+        }
+    })?;
+    if spec.runtime_ns.is_none() || options.size.is_none() || spec.time_based {
+        return Err(at(
+                span.start,
+                format!(
+                    "workload '{id}' must be bounded by time and size: set both runtime and size, and not time_based"
+                ),
+            ));
+    }
+    Ok(DiskWorkload {
+        id,
+        title,
+        concurrent_group,
+        rounds: w_rounds,
+        options: named,
+    })
+}
+
+/// The `[etcd]` table: `nodefit etcd`'s options by their flag names (snake_case), checked as the
+/// probe would check them.
+fn parse_etcd(
+    text: &str,
+    file: &str,
+    e: &Spanned<toml::Table>,
+) -> Result<EtcdOptions, ProfileError> {
+    let span = e.span();
+    let opts: EtcdOptions =
+        toml::Value::Table(e.get_ref().clone())
+            .try_into()
+            .map_err(|err: toml::de::Error| {
+                let msg = err.message().trim().to_string();
+                // serde names an offending key in backquotes; our own value errors quote the value.
+                let line = match (msg.split('`').nth(1), msg.split('\'').nth(1)) {
+                    (Some(key), _) => key_line(text, &span, key),
+                    (None, Some(v)) => value_line(text, &span, &format!("\"{v}\"")),
+                    (None, None) => line_of(text, span.start),
+                };
+                ProfileError::At {
+                    file: file.to_string(),
+                    line,
+                    message: format!("[etcd] {msg}"),
+                }
+            })?;
+    let prefix = opts
+        .prefix
+        .clone()
+        .unwrap_or_else(|| "/nodefit/00000000-00000000/".into());
+    opts.resolve_load(prefix).map_err(|err| ProfileError::At {
+        file: file.to_string(),
+        line: line_of(text, span.start),
+        message: format!("[etcd] {err}"),
+    })?;
+    Ok(opts)
+}
+
+/// One `[[check]]` table, its metric paths validated against what this profile's runs record.
+fn parse_check(
+    text: &str,
+    file: &str,
+    c: &Spanned<RawCheck>,
+    disk: &[DiskWorkload],
+    has_etcd: bool,
+    checks: &[Check],
+) -> Result<Check, ProfileError> {
+    let at = |offset: usize, message: String| ProfileError::At {
+        file: file.to_string(),
+        line: line_of(text, offset),
+        message,
+    };
+    let r = c.get_ref();
+    if checks.iter().any(|k| k.id == r.id) {
+        return Err(at(c.span().start, format!("two checks have id '{}'", r.id)));
+    }
+    let metric = MetricPath::parse(r.metric.get_ref())
+        .and_then(|p| validate_path(&p, disk).map(|_| p))
+        .map_err(|m| at(r.metric.span().start, m))?;
+    if metric.root() == "etcd" && !has_etcd {
+        return Err(at(
+            r.metric.span().start,
+            format!(
+                "check '{}' reads etcd results but the profile has no [etcd] table",
+                r.id
+            ),
+        ));
+    }
+    let limit_of = match &r.limit_of {
+        None => None,
+        Some(l) => Some(
+            MetricPath::parse(l.get_ref())
+                .and_then(|p| validate_path(&p, disk).map(|_| p))
+                .map_err(|m| at(l.span().start, m))?,
+        ),
+    };
+    let comparison = Comparison::parse(r.comparison.get_ref()).ok_or_else(|| {
+        at(
+            r.comparison.span().start,
+            format!(
+                "comparison '{}': expected <=, <, >=, > or ==",
+                r.comparison.get_ref()
+            ),
+        )
+    })?;
+    let severity = match r.severity.get_ref().as_str() {
+        "must" => Severity::Must,
+        "should" => Severity::Should,
+        other => {
+            return Err(at(
+                r.severity.span().start,
+                format!("severity '{other}': expected must or should"),
+            ))
+        }
+    };
+    let limit = *r.limit.get_ref();
+    if !limit.is_finite() {
+        return Err(at(
+            r.limit.span().start,
+            "limit must be a finite number".into(),
+        ));
+    }
+    let marginal = match &r.marginal {
+        None => None,
+        Some(m) => {
+            let v = *m.get_ref();
+            let beyond = match comparison {
+                Comparison::Le | Comparison::Lt => v > limit,
+                Comparison::Ge | Comparison::Gt => v < limit,
+                Comparison::Eq => false,
+            };
+            if !beyond || limit_of.is_some() {
+                return Err(at(
+                        m.span().start,
+                        format!(
+                            "marginal {v} must lie beyond the limit {limit} on the failing side (and cannot be used with limit_of)"
+                        ),
+                    ));
+            }
+            Some(v)
+        }
+    };
+    if r.source.get_ref().trim().len() < 8 {
+        return Err(at(
+            r.source.span().start,
+            "source must name the document and section the limit comes from".into(),
+        ));
+    }
+    Ok(Check {
+        id: r.id.clone(),
+        title: r.title.clone(),
+        metric,
+        comparison,
+        limit,
+        limit_of,
+        marginal,
+        unit: r.unit.clone(),
+        severity,
+        source: r.source.get_ref().trim().to_string(),
+    })
 }
 
 fn named_value(o: &DiskOptions, key: &str) -> Option<String> {
@@ -808,55 +765,4 @@ pub fn list() -> Vec<(String, String, Result<String, String>)> {
         out.push((n.to_string(), format!("builtin:{n}"), r));
     }
     out
-}
-
-/// `nodefit profiles [show NAME]`.
-#[derive(Debug, clap::Args)]
-pub struct ProfilesArgs {
-    #[command(subcommand)]
-    pub command: Option<ProfilesCommand>,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum ProfilesCommand {
-    /// Print a profile's TOML (by name or file)
-    Show {
-        /// Profile name (see `nodefit profiles`) or path to a .toml file
-        name: String,
-    },
-    /// List the profiles (the default)
-    List,
-}
-
-pub fn run_cli(a: ProfilesArgs) -> anyhow::Result<i32> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match a.command {
-        None | Some(ProfilesCommand::List) => {
-            let mut bad = false;
-            for (name, from, r) in list() {
-                match r {
-                    Ok(desc) => {
-                        let default = if name == DEFAULT_PROFILE {
-                            " (default)"
-                        } else {
-                            ""
-                        };
-                        writeln!(out, "{name}{default}\n    {desc}\n    from {from}")?;
-                    }
-                    Err(e) => {
-                        bad = true;
-                        writeln!(out, "{name}\n    INVALID: {e}")?;
-                    }
-                }
-            }
-            Ok(if bad { 2 } else { 0 })
-        }
-        Some(ProfilesCommand::Show { name }) => {
-            let p = Profile::find(&name)?;
-            writeln!(out, "# {} ({})", p.name, p.file)?;
-            out.write_all(p.text.as_bytes())?;
-            Ok(0)
-        }
-    }
 }

@@ -14,7 +14,48 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+/// Faults to inject, armed from the test while the file system is mounted: after `n` more
+/// successful writes (or flushes), every following one fails with EIO, as a dying disk's would.
+/// Negative means never.
+#[derive(Debug)]
+pub struct Faults {
+    writes_before_eio: AtomicI64,
+    fsyncs_before_eio: AtomicI64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            writes_before_eio: AtomicI64::new(-1),
+            fsyncs_before_eio: AtomicI64::new(-1),
+        }
+    }
+}
+
+impl Faults {
+    pub fn eio_on_write_after(&self, n: i64) {
+        self.writes_before_eio.store(n, Ordering::SeqCst);
+    }
+    pub fn eio_on_fsync_after(&self, n: i64) {
+        self.fsyncs_before_eio.store(n, Ordering::SeqCst);
+    }
+    /// Count one operation against `budget`; true when it must fail.
+    fn trips(budget: &AtomicI64) -> bool {
+        let left = budget.load(Ordering::SeqCst);
+        if left < 0 {
+            return false;
+        }
+        if left == 0 {
+            return true;
+        }
+        budget.fetch_sub(1, Ordering::SeqCst);
+        false
+    }
+}
 
 const TTL: Duration = Duration::from_secs(0);
 const ROOT: u64 = 1;
@@ -28,6 +69,7 @@ pub struct SlowFs {
     next_ino: u64,
     open: HashMap<u64, File>,
     next_fh: u64,
+    faults: Arc<Faults>,
 }
 
 impl SlowFs {
@@ -40,6 +82,7 @@ impl SlowFs {
             next_ino: 2,
             open: HashMap::new(),
             next_fh: 1,
+            faults: Arc::new(Faults::default()),
         }
     }
 
@@ -253,6 +296,9 @@ impl Filesystem for SlowFs {
         _lock_owner: Option<u64>,
         reply: ReplyWrite,
     ) {
+        if Faults::trips(&self.faults.writes_before_eio) {
+            return reply.error(libc::EIO);
+        }
         let Some(f) = self.open.get(&fh) else {
             return reply.error(libc::EBADF);
         };
@@ -283,6 +329,9 @@ impl Filesystem for SlowFs {
     /// The slow part: every fsync and fdatasync waits `fsync_delay`, then reaches the backing file.
     fn fsync(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, datasync: bool, reply: ReplyEmpty) {
         std::thread::sleep(self.fsync_delay);
+        if Faults::trips(&self.faults.fsyncs_before_eio) {
+            return reply.error(libc::EIO);
+        }
         let Some(f) = self.open.get(&fh) else {
             return reply.error(libc::EBADF);
         };
@@ -389,12 +438,15 @@ pub fn unavailable() -> Option<String> {
 /// A mounted SlowFs; unmounts on drop.
 pub struct Mounted {
     pub mountpoint: PathBuf,
+    /// Arm faults here while mounted.
+    pub faults: Arc<Faults>,
     _session: fuser::BackgroundSession,
 }
 
 /// Mount a SlowFs over `mountpoint`, backed by `backing`, delaying each flush by `delay`.
 pub fn mount(backing: &Path, mountpoint: &Path, delay: Duration) -> std::io::Result<Mounted> {
     let fs = SlowFs::new(backing, delay);
+    let faults = fs.faults.clone();
     let session = fuser::spawn_mount2(
         fs,
         mountpoint,
@@ -414,6 +466,7 @@ pub fn mount(backing: &Path, mountpoint: &Path, delay: Duration) -> std::io::Res
     }
     Ok(Mounted {
         mountpoint: mountpoint.to_path_buf(),
+        faults,
         _session: session,
     })
 }

@@ -2,9 +2,17 @@
 //! `nodefit qualify` write and that scoring, reports and trends read. Every field is documented here;
 //! `schema/results.schema.json` is the same contract in JSON Schema and a test keeps them in step.
 
-use crate::disk::spec::JobSpec;
-use crate::stats::LatencySummary;
+pub mod check;
+pub mod cluster;
+pub mod etcd;
+pub mod fingerprint;
+pub mod path;
+pub mod spec;
+
+use crate::util::stats::LatencySummary;
+pub use check::{CheckResult, CheckVerdict, Comparison, Severity, Verdict};
 use serde::{Deserialize, Serialize};
+pub use spec::JobSpec;
 
 /// Version of the results format. 1: disk workloads. 2: adds the `etcd` section and the
 /// qualification fields (`node_name`, `profile`, `verdict`, `checks`, `fingerprint`). 3: adds the
@@ -34,10 +42,10 @@ pub struct ResultsDocument {
     pub workloads: Vec<WorkloadResult>,
     /// The live etcd probe, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etcd: Option<crate::etcd::EtcdResult>,
+    pub etcd: Option<etcd::EtcdResult>,
     /// Cluster qualification (`--cluster`): this node's view of the throwaway cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<crate::cluster::ClusterResult>,
+    pub cluster: Option<cluster::ClusterResult>,
     /// Qualification: name of the node judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
@@ -46,7 +54,7 @@ pub struct ResultsDocument {
     pub profile: Option<serde_json::Value>,
     /// Qualification: FIT, MARGINAL or UNFIT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<String>,
+    pub verdict: Option<Verdict>,
     /// Qualification: overall 0–100 score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
@@ -58,7 +66,7 @@ pub struct ResultsDocument {
     pub warnings: Vec<String>,
     /// Qualification: what the node is (virtualisation, disk, file system, CPU steal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<serde_json::Value>,
+    pub fingerprint: Option<fingerprint::FingerprintSection>,
 }
 
 /// Program name and version.
@@ -82,7 +90,7 @@ impl ToolInfo {
 impl ResultsDocument {
     /// An empty document stamped with this host and the start time.
     pub fn new(started: std::time::SystemTime) -> Self {
-        let ts = crate::units::rfc3339(started);
+        let ts = crate::util::units::rfc3339(started);
         ResultsDocument {
             schema_version: SCHEMA_VERSION,
             tool: ToolInfo::current(),
@@ -105,7 +113,7 @@ impl ResultsDocument {
     }
 
     pub fn finish(&mut self) {
-        self.finished_at = crate::units::rfc3339(std::time::SystemTime::now());
+        self.finished_at = crate::util::units::rfc3339(std::time::SystemTime::now());
     }
 }
 
@@ -189,45 +197,4 @@ pub struct WorkloadResult {
     pub timeseries: Vec<SecondSample>,
     /// The equivalent fio command line.
     pub fio_command: String,
-}
-
-/// One check of a qualification: a metric from this document held against a profile's limit.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct CheckResult {
-    /// Stable identifier from the profile, e.g. "wal_fdatasync_p99".
-    pub id: String,
-    /// Human title, e.g. "WAL-like fdatasync p99".
-    pub title: String,
-    /// Path of the metric in the results document, e.g. "workloads[wal].latency_ns.sync.percentiles.99".
-    pub metric: String,
-    /// Observed value (median over rounds where the workload was repeated); absent when missing.
-    #[serde(default)]
-    pub observed: Option<f64>,
-    /// Observed value per round, when repeated.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rounds: Vec<f64>,
-    /// Unit of `observed` and `limit`: "ns", "ops/s", "count", "pct", "bytes", "cpus".
-    pub unit: String,
-    /// "<=", "<", ">=", ">" or "==".
-    pub comparison: String,
-    /// The limit the observed value is held against.
-    pub limit: f64,
-    /// When the limit is a factor of another metric, how it was derived, e.g.
-    /// "0.9 × etcd.target_rate" (`limit` then holds the product, or the factor when skipped).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit_basis: Option<String>,
-    /// Values between `limit` and `marginal_limit` are MARGINAL rather than failing outright.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marginal_limit: Option<f64>,
-    /// "must" or "should".
-    pub severity: String,
-    /// "pass", "marginal", "fail" or "skipped".
-    pub verdict: String,
-    /// 0–100 from headroom against the limit (formula in README).
-    pub score: f64,
-    /// Where the limit comes from (document and section).
-    pub source: String,
-    /// Why the check was skipped, marginal or failed, or a caveat on the figure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }

@@ -143,6 +143,27 @@ impl MetricPath {
         })
     }
 
+    /// For `workloads[ID].latency_ns.KIND.percentiles.P`: (ID, KIND, P). Trends and reports follow
+    /// these paths through the workloads' histograms.
+    pub fn workload_percentile(&self) -> Option<(&str, &str, f64)> {
+        match self.segments.as_slice() {
+            [Segment {
+                name: w,
+                selector: Some(Selector::Id(id)),
+            }, lat, kind, pct, key]
+                if w == "workloads"
+                    && lat.name == "latency_ns"
+                    && lat.selector.is_none()
+                    && kind.selector.is_none()
+                    && pct.name == "percentiles"
+                    && pct.selector.is_none() =>
+            {
+                Some((id, &kind.name, key.name.parse().ok()?))
+            }
+            _ => None,
+        }
+    }
+
     /// First field name (`workloads`, `etcd`, `fingerprint`).
     pub fn root(&self) -> &str {
         &self.segments[0].name

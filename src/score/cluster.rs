@@ -2,10 +2,10 @@
 //! `cluster` section (a single-node run neither shows nor warns about them), and the verdict's
 //! reasons name the links: `cp1 → cp3: rtt p99 61.2 ms`.
 
-use super::ClusterResult;
-use crate::score::profile::Profile;
-use crate::score::Outcome;
-use crate::units::format_ns;
+use super::profile::Profile;
+use super::Outcome;
+use crate::results::cluster::{ClusterResult, PeerResult, RttSummary, RTT_PERCENTILES};
+use crate::util::units::format_ns;
 use serde_json::Value;
 
 /// Root of every cluster check's metric path.
@@ -27,7 +27,7 @@ pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
         .get(ROOT)
         .and_then(|c| serde_json::from_value(c.clone()).ok());
     let p = applicable(profile, cluster.is_some());
-    let mut out = crate::score::score(&p, doc, skip);
+    let mut out = super::score(&p, doc, skip);
     if let Some(c) = &cluster {
         for r in out.checks.iter_mut() {
             if !r.metric.starts_with("cluster.peers[*].rtt_ns.percentiles.") {
@@ -35,13 +35,13 @@ pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
             }
             let key = r.metric.rsplit("percentiles.").next().unwrap_or("99");
             let q: f64 = key.parse().unwrap_or(99.0);
-            let cmp = crate::score::profile::Comparison::parse(&r.comparison);
+            let cmp = r.comparison;
             let links: Vec<String> = c
                 .peers
                 .iter()
                 .filter_map(|p| {
                     let v = p.rtt_ns.as_ref()?.summary.percentile(q)?;
-                    let over = cmp.is_some_and(|cmp| !cmp.holds(v as f64, r.limit));
+                    let over = !cmp.holds(v as f64, r.limit);
                     over.then(|| {
                         format!(
                             "{} → {}: rtt p{key} {}",
@@ -60,20 +60,20 @@ pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
                 r.note = Some(note);
             }
         }
-        out = crate::score::summarize(out.checks);
+        out = super::summarize(out.checks);
     }
     out
 }
 
 /// A cluster section with every optional part present, for checking profile metric paths.
 pub fn template() -> Value {
-    let mut r = crate::stats::Recorder::new();
+    let mut r = crate::util::stats::Recorder::new();
     r.record(1);
-    let summary = r.summary(&super::RTT_PERCENTILES);
+    let summary = r.summary(&RTT_PERCENTILES);
     let c = ClusterResult {
         put_latency_ns: summary.clone(),
-        peers: vec![super::PeerResult {
-            rtt_ns: summary.map(|summary| super::RttSummary {
+        peers: vec![PeerResult {
+            rtt_ns: summary.map(|summary| RttSummary {
                 samples: summary.count,
                 summary,
             }),

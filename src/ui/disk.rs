@@ -2,8 +2,8 @@
 //! side by side.
 
 use crate::results::{ResultsDocument, WorkloadResult};
-use crate::stats::LatencySummary;
-use crate::units::{format_bytes, format_ns};
+use crate::util::stats::LatencySummary;
+use crate::util::units::{format_bytes, format_ns};
 use std::fmt::Write;
 
 /// fio-style text for every workload of a document.

@@ -1,7 +1,7 @@
 //! `nodefit disk`: one fio-style workload, printed as fio prints it or as results JSON.
 
-use super::{emit, stderr_is_tty, OutputFormat};
-use crate::disk::spec::{DiskOptions, JobSpec};
+use super::{emit, Outcome, OutputFormat};
+use crate::options::disk::{DiskOptions, JobSpec};
 use crate::results::ResultsDocument;
 use std::path::PathBuf;
 
@@ -20,26 +20,36 @@ pub struct DiskCmd {
     pub quiet: bool,
 }
 
-pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
+pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     let spec = JobSpec::resolve(&cmd.options)?;
+    let mut dirs: Vec<PathBuf> = crate::disk::layout::job_paths(&spec)
+        .iter()
+        .map(|p| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect();
+    dirs.dedup();
+    for d in &dirs {
+        if let Some(line) = crate::util::scratch::clean_before_run(d) {
+            eprintln!("nodefit: {line}");
+        }
+    }
     // An output file that can't be written is found out now, not after minutes of measuring.
     if let Some(p) = &cmd.output {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
+        crate::util::atomic::check_writable(p)
             .map_err(|e| anyhow::anyhow!("cannot write --output {}: {e}", p.display()))?;
     }
     let started = std::time::SystemTime::now();
     let mut doc = ResultsDocument::new(started);
     let opts = crate::disk::RunOptions {
-        progress: stderr_is_tty() && !cmd.quiet,
+        progress: super::progress(cmd.quiet),
         label: None,
     };
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
     doc.workloads = results;
     doc.finish();
-    let interrupted = crate::signals::stop_requested();
+    let interrupted = crate::util::signals::stop_requested();
     if let Some(w) = doc.workloads.iter().find(|w| !w.complete) {
         doc.complete = false;
         doc.incomplete_reason = w.error.clone();
@@ -50,15 +60,15 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<i32> {
             v.push(b'\n');
             v
         }
-        OutputFormat::Normal => crate::output::disk_text(&doc).into_bytes(),
+        OutputFormat::Normal => crate::ui::disk::disk_text(&doc).into_bytes(),
     };
     emit(cmd.output.as_deref(), &bytes)?;
     Ok(if interrupted {
-        130
+        Outcome::Interrupted
     } else if doc.complete {
-        0
+        Outcome::Done
     } else {
         // Disk full or an I/O error mid-run: the partial result is out, but the run failed.
-        2
+        Outcome::CouldNotRun
     })
 }

@@ -112,6 +112,21 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A value in its unit, for people: the one formatter of check values (terminal, HTML, Markdown).
+pub fn format_value(v: f64, unit: &str) -> String {
+    match unit {
+        "ns" => format_ns(v),
+        "bytes" => format_bytes(v),
+        "pct" => format!("{v:.1}%"),
+        // Enough digits that values either side of a limit never print the same (49.85 vs 50).
+        "ops/s" if v.abs() >= 1000.0 => format!("{v:.0} ops/s"),
+        "ops/s" if v.abs() >= 100.0 => format!("{v:.1} ops/s"),
+        "ops/s" => format!("{v:.2} ops/s"),
+        "count" | "cpus" => format!("{v:.0}"),
+        other => format!("{v} {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,9 @@
 //! worst node's). Several cluster runs (vendor A's three VMs vs vendor B's) also compare side by
 //! side. Every figure comes from the results files.
 
-use super::ClusterResult;
-use crate::report::load::Loaded;
-use crate::units::format_ns;
+use super::load::Loaded;
+use crate::results::cluster::ClusterResult;
+use crate::util::units::format_ns;
 use std::fmt::Write;
 
 /// One cluster run and the nodes' results that belong to it, in argument order.
@@ -39,7 +39,7 @@ impl ClusterRun<'_> {
         };
         let mut worst: Option<(String, String)> = None;
         for (l, c) in &self.nodes {
-            let v = l.doc.verdict.clone()?;
+            let v = l.doc.verdict?.as_str().to_string();
             if worst.as_ref().is_none_or(|(w, _)| rank(&v) > rank(w)) {
                 worst = Some((v, c.self_name.clone()));
             }
@@ -198,7 +198,7 @@ pub fn markdown(results: &[Loaded]) -> String {
                 opt_ns(lat.map(|l| l.max)),
                 c.errors_total,
                 c.leader_changes,
-                l.doc.verdict.as_deref().unwrap_or("—")
+                l.doc.verdict.map(|v| v.as_str()).unwrap_or("—")
             );
         }
         if let Some((hb, el, basis)) = g.advice() {
@@ -318,7 +318,7 @@ pub fn html(results: &[Loaded]) -> String {
                 esc(&opt_ns(lat.map(|l| l.max))),
                 c.errors_total,
                 c.leader_changes,
-                esc(l.doc.verdict.as_deref().unwrap_or("—"))
+                esc(l.doc.verdict.map(|v| v.as_str()).unwrap_or("—"))
             );
         }
         let _ = writeln!(s, "</table>");
@@ -421,7 +421,7 @@ pub fn json(results: &[Loaded]) -> Vec<JsonCluster> {
                     role: c.role.clone(),
                     p50_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(50.0)),
                     p99_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(99.0)),
-                    verdict: l.doc.verdict.clone(),
+                    verdict: l.doc.verdict.map(|v| v.as_str().to_string()),
                 })
                 .collect();
             let verdict = g.verdict();

@@ -1,64 +1,10 @@
-//! `nodefit etcd --cluster …`: run the cluster probe, print this node's view or the results
-//! document (with its `etcd` and `cluster` sections). Exit 0 done, 2 could not run, 130 Ctrl-C.
+//! `nodefit etcd --cluster`: this node's view of the cluster as terminal text (after the etcd
+//! summary of its own member).
 
-use super::ClusterResult;
-use crate::cli::{emit, stderr_is_tty, OutputFormat};
-use crate::etcd::cli::EtcdArgs;
-use crate::results::ResultsDocument;
-use crate::units::format_ns;
+use crate::results::cluster::ClusterResult;
+use crate::results::etcd::MetricEstimate;
+use crate::util::units::format_ns;
 use std::fmt::Write;
-
-/// Entry point, called by `nodefit etcd` when `--cluster` is given.
-pub fn run(args: EtcdArgs) -> anyhow::Result<i32> {
-    let started = std::time::SystemTime::now();
-    let progress = stderr_is_tty() && !args.quiet;
-    let (etcd, cluster) = match super::probe_blocking(&args, progress) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("nodefit: etcd --cluster: {e}");
-            return Ok(if crate::signals::stop_requested() {
-                130
-            } else {
-                2
-            });
-        }
-    };
-    let interrupted = crate::signals::stop_requested();
-    let mut doc = ResultsDocument::new(started);
-    doc.node_name = Some(cluster.self_name.clone());
-    if !etcd.complete {
-        doc.complete = false;
-        doc.incomplete_reason = etcd.error.clone();
-    }
-    let complete = etcd.complete;
-    let body = match args.output_format {
-        OutputFormat::Normal => {
-            let mut t = crate::etcd::cli::text(&etcd);
-            t.push_str(&text(&cluster));
-            t.into_bytes()
-        }
-        OutputFormat::Json => Vec::new(),
-    };
-    doc.etcd = Some(etcd);
-    doc.cluster = Some(cluster);
-    doc.finish();
-    let bytes = match args.output_format {
-        OutputFormat::Json => {
-            let mut v = serde_json::to_vec_pretty(&doc)?;
-            v.push(b'\n');
-            v
-        }
-        OutputFormat::Normal => body,
-    };
-    emit(args.output.as_deref(), &bytes)?;
-    Ok(if interrupted {
-        130
-    } else if complete {
-        0
-    } else {
-        2
-    })
-}
 
 /// Human summary of this node's view of the cluster.
 pub fn text(c: &ClusterResult) -> String {
@@ -138,7 +84,7 @@ pub fn text(c: &ClusterResult) -> String {
         );
     }
     for m in &c.members {
-        let est = |e: &Option<crate::etcd::MetricEstimate>| {
+        let est = |e: &Option<MetricEstimate>| {
             e.as_ref()
                 .and_then(|e| {
                     e.p99_ns

@@ -125,7 +125,7 @@ impl Recorder {
         let mut pct = BTreeMap::new();
         let mut insufficient = Vec::new();
         for &p in percentiles {
-            let key = crate::units::percentile_key(p);
+            let key = crate::util::units::percentile_key(p);
             // HDR answers with the highest value equivalent to the bucket; never report more than
             // the exact maximum (or less than the exact minimum) that was actually seen.
             let v = self.percentile(p).clamp(self.min.min(self.max), self.max);
@@ -190,7 +190,7 @@ impl LatencySummary {
     /// A percentile by number, if it was requested for this run.
     pub fn percentile(&self, p: f64) -> Option<u64> {
         self.percentiles
-            .get(&crate::units::percentile_key(p))
+            .get(&crate::util::units::percentile_key(p))
             .copied()
     }
 
@@ -217,6 +217,21 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
     Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(bytes))
         .map_err(|e| format!("histogram is not a valid HDR V2 encoding: {e:?}"))
+}
+
+/// Median of a list (mean of the middle two for even lengths); NaN when empty.
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
 }
 
 #[cfg(test)]

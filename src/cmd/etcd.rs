@@ -1,0 +1,168 @@
+//! `nodefit etcd`: the probe's options (etcdctl's names for connection options, etcd benchmark's
+//! for the workload) plus where the output goes; a summary or the results document out.
+
+use super::{emit, Outcome, OutputFormat};
+use crate::options::cluster::ClusterOptions;
+use crate::options::etcd::EtcdOptions;
+use crate::results::ResultsDocument;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct EtcdCmd {
+    #[command(flatten)]
+    pub options: EtcdOptions,
+    /// Output format
+    #[arg(long, value_enum, default_value = "normal", help_heading = "Output")]
+    pub output_format: OutputFormat,
+    /// Write the output to FILE instead of stdout
+    #[arg(long, help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// No progress line
+    #[arg(long, short, help_heading = "Output")]
+    pub quiet: bool,
+    /// Cluster qualification (`--cluster` and its options)
+    #[command(flatten)]
+    pub cluster: ClusterOptions,
+}
+
+#[derive(clap::Parser)]
+#[command(name = "etcd", no_binary_name = true, args_override_self = true)]
+struct Words {
+    #[command(flatten)]
+    options: EtcdOptions,
+    #[command(flatten)]
+    cluster: ClusterOptions,
+}
+
+/// Parse option words exactly as `nodefit etcd` would (without the subcommand name).
+pub fn options_from_words(words: &[String]) -> Result<EtcdOptions, clap::Error> {
+    probe_options_from_words(words).map(|(o, _)| o)
+}
+
+/// Parse option words exactly as `nodefit etcd` would, the cluster options too.
+pub fn probe_options_from_words(
+    words: &[String],
+) -> Result<(EtcdOptions, ClusterOptions), clap::Error> {
+    use clap::Parser;
+    Words::try_parse_from(words).map(|w| (w.options, w.cluster))
+}
+
+/// `base` with more option words applied on top, as if they followed its own flags on one
+/// command line (a later single-valued flag wins; list flags add to the list).
+pub fn options_with_words(
+    base: &EtcdOptions,
+    words: &[String],
+) -> Result<EtcdOptions, clap::Error> {
+    let mut all = base.to_args(false);
+    all.extend(words.iter().cloned());
+    options_from_words(&all)
+}
+
+/// As [`options_with_words`], with the cluster options the words give (`cluster_words` go before
+/// `words`, so a later word wins as on one command line).
+pub fn probe_options_with_words(
+    base: &EtcdOptions,
+    cluster_words: &[String],
+    words: &[String],
+) -> Result<(EtcdOptions, ClusterOptions), clap::Error> {
+    let mut all = base.to_args(false);
+    all.extend(cluster_words.iter().cloned());
+    all.extend(words.iter().cloned());
+    probe_options_from_words(&all)
+}
+
+/// `nodefit etcd`: probe, then print a summary or the results document.
+pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
+    if !cmd.options.is_live() {
+        if let Some(line) = crate::util::scratch::clean_before_run(&cmd.options.directory) {
+            eprintln!("nodefit: {line}");
+        }
+    }
+    if cmd.cluster.is_set() {
+        return super::cluster::run(cmd);
+    }
+    let started = std::time::SystemTime::now();
+    let progress = super::progress(cmd.quiet);
+    let result = match crate::etcd::probe_blocking(&cmd.options, &progress) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nodefit: etcd: {e}");
+            return Ok(if crate::util::signals::stop_requested() {
+                Outcome::Interrupted
+            } else {
+                Outcome::CouldNotRun
+            });
+        }
+    };
+    let interrupted = crate::util::signals::stop_requested();
+    let mut doc = ResultsDocument::new(started);
+    if !result.complete {
+        doc.complete = false;
+        doc.incomplete_reason = result.error.clone();
+    }
+    let complete = result.complete;
+    let text = crate::ui::etcd::text(&result);
+    doc.etcd = Some(result);
+    doc.finish();
+    let bytes = match cmd.output_format {
+        OutputFormat::Json => {
+            let mut v = serde_json::to_vec_pretty(&doc)?;
+            v.push(b'\n');
+            v
+        }
+        OutputFormat::Normal => text.into_bytes(),
+    };
+    emit(cmd.output.as_deref(), &bytes)?;
+    Ok(if interrupted {
+        Outcome::Interrupted
+    } else if complete {
+        Outcome::Done
+    } else {
+        Outcome::CouldNotRun
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::etcd::LoadPreset;
+    use std::time::Duration;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn words_parse_like_the_cli() {
+        let a = options_from_words(&words(&[
+            "--load",
+            "m",
+            "--duration",
+            "20s",
+            "--directory",
+            "/x",
+            "--endpoints",
+            "http://a:2379,http://b:2379",
+        ]))
+        .unwrap();
+        assert_eq!(a.load, Some(LoadPreset::M));
+        assert_eq!(a.duration, Some(Duration::from_secs(20)));
+        assert_eq!(a.endpoints.len(), 2);
+        let l = a.resolve_load("/p/".into()).unwrap();
+        assert_eq!((l.rate, l.clients, l.conns), (1000.0, 200, 2));
+        assert!(options_from_words(&words(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn later_words_override_and_keep_the_rest() {
+        let base = EtcdOptions {
+            members: 3,
+            duration: Some(Duration::from_secs(20)),
+            ..Default::default()
+        };
+        let o = options_with_words(&base, &words(&["--duration=5s", "--dial-timeout=1s"])).unwrap();
+        assert_eq!(o.members, 3);
+        assert_eq!(o.duration, Some(Duration::from_secs(5)));
+        assert_eq!(o.dial_timeout, Duration::from_secs(1));
+    }
+}

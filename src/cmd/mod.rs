@@ -1,0 +1,149 @@
+//! The command layer: the only place with clap, stdout and exit codes. One file per subcommand;
+//! each turns its arguments into the domain's plain config, runs it, prints what it printed before,
+//! and returns an [`Outcome`] that `main` maps to the exit code in one place.
+
+pub mod clean;
+pub mod cluster;
+pub mod disk;
+pub mod etcd;
+pub mod profiles;
+pub mod qualify;
+pub mod report;
+pub mod trend;
+
+use crate::report::load::{load_all, Loaded};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Is this node fit to carry the Kubernetes control plane?
+#[derive(Debug, Parser)]
+#[command(name = "nodefit", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
+pub enum Command {
+    /// Run one fio-style disk workload and report its latency percentiles
+    Disk(disk::DiskCmd),
+    /// Probe etcd write consensus: an embedded local etcd on the disk under test, or a live cluster
+    Etcd(etcd::EtcdCmd),
+    /// Qualify this node for the control plane: disk workloads, etcd probe, fingerprint, verdict
+    Qualify(qualify::QualifyArgs),
+    /// List or show the qualification profiles
+    Profiles(profiles::ProfilesArgs),
+    /// Render results as an HTML, Markdown or JSON report (one node, or several side by side)
+    Report(report::ReportArgs),
+    /// Chart a history of results and detect regressions
+    Trend(trend::TrendArgs),
+    /// Remove what killed nodefit runs left in a directory (scratch files, etcd data dirs)
+    Clean(clean::CleanCmd),
+}
+
+/// Output format shared by the measuring commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Normal,
+    Json,
+}
+
+/// How a command ended; `main` turns it into the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran to the end with nothing to flag (a measurement, a report, help). Exit 0.
+    Done,
+    /// Qualified: fit (or MARGINAL without `--fail-on marginal`). Exit 0.
+    Fit,
+    /// Qualified: not fit. Exit 1.
+    NotFit,
+    /// `trend --fail-on-regression` found one. Exit 1.
+    Regression,
+    /// Stopped by SIGINT/SIGTERM; what ran is written, marked incomplete. Exit 130.
+    Interrupted,
+    /// Could not run, or could not finish (bad options, unreadable input, I/O error). Exit 2.
+    CouldNotRun,
+}
+
+/// Parse the command line and run the command.
+pub fn run() -> Outcome {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Outcome::Done
+                }
+                _ => Outcome::CouldNotRun,
+            };
+        }
+    };
+    crate::util::signals::install();
+    let result = match cli.command {
+        Command::Disk(a) => disk::run(a),
+        Command::Etcd(a) => etcd::run(a),
+        Command::Qualify(a) => qualify::run(a),
+        Command::Profiles(a) => profiles::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Trend(a) => trend::run(a),
+        Command::Clean(a) => clean::run(a),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("nodefit: error: {e:#}");
+        Outcome::CouldNotRun
+    })
+}
+
+/// Write `bytes` to `path`, or stdout when there is none.
+pub fn emit(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match path {
+        Some(p) => crate::util::atomic::write(p, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// True when stderr is a terminal (progress lines, colour).
+pub fn stderr_is_tty() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// The progress sink for a command: narration unless `quiet`, live lines on a terminal.
+pub fn progress(quiet: bool) -> crate::util::progress::Progress {
+    std::sync::Arc::new(crate::ui::progress::Terminal {
+        notes: !quiet,
+        live: !quiet && stderr_is_tty(),
+    })
+}
+
+/// The results files of `nodefit report` / `nodefit trend`: a warning for each unreadable one and
+/// the rest loaded; None (could not run) when `strict` and something was unreadable, or when
+/// nothing was readable at all.
+pub fn load_inputs(inputs: &[PathBuf], strict: bool) -> Option<(Vec<Loaded>, Vec<String>)> {
+    let (results, problems) = load_all(inputs);
+    let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    for p in &problems {
+        eprintln!("nodefit: warning: {p}");
+    }
+    if strict && !problems.is_empty() {
+        eprintln!(
+            "nodefit: error: {} input(s) could not be read (--strict)",
+            problems.len()
+        );
+        return None;
+    }
+    if results.is_empty() {
+        eprintln!("nodefit: error: no readable results among the inputs");
+        return None;
+    }
+    Some((results, problems))
+}

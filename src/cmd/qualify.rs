@@ -1,0 +1,139 @@
+//! `nodefit qualify`: the profile and the node's options in, the verdict table (or the results
+//! document) out. A failed qualification is an outcome (exit 1), not an error; exit 2 means the run
+//! could not be made, 130 that it was interrupted (the partial result is still written).
+
+use super::{emit, Outcome, OutputFormat};
+use crate::qualify::{probe_options, QualifyConfig};
+use crate::results::Verdict;
+use crate::score::profile::{Profile, DEFAULT_PROFILE};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// When MARGINAL should count as not fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 on MARGINAL as well as UNFIT
+    Marginal,
+    /// Exit 1 on UNFIT only (the default)
+    Unfit,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QualifyArgs {
+    /// Profile name (see `nodefit profiles`) or path to a profile .toml file
+    #[arg(long, default_value = DEFAULT_PROFILE)]
+    pub profile: String,
+    /// Directory on the disk to qualify (etcd's data directory's disk, e.g. /var/lib/etcd)
+    #[arg(long, default_value = ".")]
+    pub directory: PathBuf,
+    /// Probe this etcd cluster instead of an embedded local etcd (comma-separated URLs)
+    #[arg(long, value_delimiter = ',')]
+    pub endpoints: Vec<String>,
+    /// Name of the node in the results [default: host name]
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// Qualify these nodes as one etcd cluster: name=address,… (run on every node at about the same time; this node is --node-name). More options: --etcd-arg=--join-timeout=…, see `nodefit etcd --help`
+    #[arg(long, conflicts_with_all = ["endpoints", "no_etcd"])]
+    pub cluster: Option<String>,
+    /// Where result.json goes [default: reports/<node-name>/<UTC timestamp>/]
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// Halve every workload's time and size bounds and the etcd probe's duration (smoke checks)
+    #[arg(long)]
+    pub quick: bool,
+    /// Rounds of every disk workload (overrides the profile)
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Exit 1 also on MARGINAL
+    #[arg(long, value_enum, default_value = "unfit")]
+    pub fail_on: FailOn,
+    /// Output format: a table and verdict, or the result document
+    #[arg(long, value_enum, default_value = "normal")]
+    pub output_format: OutputFormat,
+    /// No progress lines
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Extra option for the etcd probe, in `nodefit etcd`'s words (repeatable), e.g.
+    /// --etcd-arg=--cacert=/etc/etcd/ca.crt
+    #[arg(long = "etcd-arg", allow_hyphen_values = true)]
+    pub etcd_args: Vec<String>,
+    /// Skip the etcd probe (its checks are reported as skipped)
+    #[arg(long, conflicts_with = "endpoints")]
+    pub no_etcd: bool,
+}
+
+pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
+    let profile = Profile::find(&a.profile)?;
+    let quiet = a.quiet || a.output_format == OutputFormat::Json;
+    let mut cluster = None;
+    let etcd = match (&profile.etcd, a.no_etcd) {
+        (Some(e), false) => {
+            let o = probe_options(e, &a.directory, &a.endpoints, a.quick);
+            // `--cluster` (and `--node-name`) go first, so an `--etcd-arg` may still change them.
+            let mut cluster_words: Vec<String> = Vec::new();
+            if let Some(spec) = &a.cluster {
+                cluster_words.extend(["--cluster".to_string(), spec.clone()]);
+                if let Some(n) = &a.node_name {
+                    cluster_words.extend(["--node-name".to_string(), n.clone()]);
+                }
+            }
+            let (o, co) = super::etcd::probe_options_with_words(&o, &cluster_words, &a.etcd_args)
+                .map_err(|e| anyhow::anyhow!("bad --etcd-arg: {e}"))?;
+            cluster = co.is_set().then_some(co);
+            Some(o)
+        }
+        _ => None,
+    };
+    if let Some(line) = crate::util::scratch::clean_before_run(&a.directory) {
+        eprintln!("nodefit: {line}");
+    }
+    let q = crate::qualify::run(QualifyConfig {
+        profile,
+        directory: a.directory.clone(),
+        node_name: a.node_name.clone(),
+        output_dir: a.output_dir.clone(),
+        quick: a.quick,
+        rounds: a.rounds,
+        etcd,
+        no_etcd: a.no_etcd,
+        cluster,
+        progress: super::progress(quiet),
+    })?;
+    if let (true, true, Some(e)) = (quiet, q.etcd_failed_explicitly, &q.etcd_error) {
+        eprintln!("nodefit: qualify: etcd probe failed: {e}");
+    }
+    if let Err(e) = &q.report {
+        eprintln!("nodefit: warning: report.html not written: {e}");
+    }
+    match a.output_format {
+        OutputFormat::Json => {
+            let mut bytes = serde_json::to_vec_pretty(&q.doc)?;
+            bytes.push(b'\n');
+            emit(None, &bytes)?;
+        }
+        OutputFormat::Normal => {
+            use std::io::IsTerminal;
+            let colour = std::io::stdout().is_terminal();
+            let text = crate::ui::verdict::render(&q.doc, &q.reasons, colour);
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            writeln!(out, "result: {}", q.result_path.display())?;
+            if let Ok(r) = &q.report {
+                writeln!(out, "report: {}", r.display())?;
+            }
+            out.flush()?;
+        }
+    }
+    if q.interrupted {
+        return Ok(Outcome::Interrupted);
+    }
+    if !q.doc.complete || q.etcd_failed_explicitly {
+        return Ok(Outcome::CouldNotRun);
+    }
+    Ok(match q.verdict {
+        Verdict::Fit => Outcome::Fit,
+        Verdict::Unfit => Outcome::NotFit,
+        Verdict::Marginal if a.fail_on == FailOn::Marginal => Outcome::NotFit,
+        Verdict::Marginal => Outcome::Fit,
+    })
+}

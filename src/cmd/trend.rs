@@ -1,0 +1,98 @@
+//! `nodefit trend`: history in, regressions out — the text on stdout, the HTML where `-o` says.
+
+use super::{emit, load_inputs, Outcome};
+use crate::report::trend;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct TrendArgs {
+    /// Directories (or files) holding the history: every result.json / *result.json below them.
+    #[arg(required = true, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Write an HTML trend report (charts with limits, the regression table) here.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only this node (node_name, else hostname).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Metrics to follow: a check id (e.g. wal_fdatasync_p99) or a path
+    /// workloads[NAME].latency_ns.KIND.percentiles.P. Default: every check of the latest run, and
+    /// p99 of each workload not covered by a check.
+    #[arg(long = "metric", value_name = "PATH", num_args = 1..)]
+    pub metrics: Vec<String>,
+    /// Baseline: how many runs before the latest to compare against.
+    #[arg(long, default_value_t = 7)]
+    pub baseline: usize,
+    /// How much worse (percent) the latest must be to count as a regression.
+    #[arg(long = "threshold-pct", default_value_t = 20.0)]
+    pub threshold_pct: f64,
+    /// Exit 1 when a regression is found (for a nightly CI job).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Fail (exit 2) when any input cannot be read.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `nodefit trend`.
+pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
+    let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
+        return Ok(Outcome::CouldNotRun);
+    };
+    let ts = trend::trends(
+        &results,
+        a.node.as_deref(),
+        &a.metrics,
+        a.baseline,
+        a.threshold_pct,
+    );
+    let skipped = trend::incomplete(&results, a.node.as_deref());
+    if ts.is_empty() {
+        eprintln!(
+            "nodefit: error: no metric found in the history (check --node and --metric){}",
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; {} incomplete run(s) skipped", skipped.len())
+            }
+        );
+        return Ok(Outcome::CouldNotRun);
+    }
+    let mut text = String::new();
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            text,
+            "skipped {} incomplete run(s) (neither latest nor baseline): {}",
+            skipped.len(),
+            skipped.join(", ")
+        );
+    }
+    for t in &ts {
+        let _ = writeln!(text, "{}", t.line());
+    }
+    let regressions = ts.iter().filter(|t| t.is_regression()).count();
+    let _ = writeln!(
+        text,
+        "{regressions} regression(s) in {} metric(s) (threshold {} % worse, baseline up to {} run(s); a change is ignored below 1 % of the check's limit or a per-unit floor: 1 µs, 0.5 percentage points, 1 count)",
+        ts.len(),
+        a.threshold_pct,
+        a.baseline
+    );
+    print!("{text}");
+    if let Some(path) = &a.output {
+        let mut left_out = problems.clone();
+        left_out.extend(
+            skipped
+                .iter()
+                .map(|f| format!("{f}: incomplete run, skipped")),
+        );
+        let bytes = trend::render_html(&ts, &left_out)?;
+        emit(Some(path), &bytes)?;
+    }
+    Ok(if a.fail_on_regression && regressions > 0 {
+        Outcome::Regression
+    } else {
+        Outcome::Done
+    })
+}
