@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what nodefit needs on a Debian/Ubuntu machine, skipping what is already there.
 #   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, etcd, fio)
-#   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2,
+#   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2, ethtool,
 #                             promtool, node_exporter, sshd, python3-venv)
 # Every package is named here: nothing may be assumed to be on a new machine (scripts/fresh-machine-check
 # proves it in a bare Debian root). Exit 2 with a one-line "install X by hand" where that is not possible.
@@ -35,6 +35,7 @@ if [ "${1:-}" = "--test" ]; then
   have_cmd openssl     || need+=(openssl)
   have_cmd chromium    || need+=(chromium)
   have_cmd ip          || need+=(iproute2)
+  have_cmd ethtool     || need+=(ethtool)
   have_cmd losetup     || need+=(mount)
   have_cmd mkfs.ext4   || need+=(e2fsprogs)
   have_file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || need+=(fonts-dejavu-core)

@@ -4,6 +4,7 @@
 //! reports. The layers, and which may import which, are in docs/architecture.md;
 //! tests/architecture.rs keeps them so.
 
+pub mod cluster;
 pub mod cmd;
 pub mod disk;
 pub mod engine;

@@ -69,7 +69,7 @@ fn etcd_recipe_counts_and_cleanup() {
             "mytest",
         ],
     );
-    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["schema_version"], 3);
     assert_eq!(doc["complete"], true);
     let w = &doc["workloads"][0];
     let writes = (2 * 1024 * 1024) / 2300;

@@ -2,6 +2,7 @@
 //! for the workload) plus where the output goes; a summary or the results document out.
 
 use super::{emit, Outcome, OutputFormat};
+use crate::options::cluster::ClusterOptions;
 use crate::options::etcd::EtcdOptions;
 use crate::results::ResultsDocument;
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ pub struct EtcdCmd {
     /// (written atomically: a temporary file in the same directory, then rename)
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// Cluster qualification (`--cluster` and its options)
+    #[command(flatten)]
+    pub cluster: ClusterOptions,
 }
 
 #[derive(clap::Parser)]
@@ -30,12 +34,21 @@ pub struct EtcdCmd {
 struct Words {
     #[command(flatten)]
     options: EtcdOptions,
+    #[command(flatten)]
+    cluster: ClusterOptions,
 }
 
 /// Parse option words exactly as `nodefit etcd` would (without the subcommand name).
 pub fn options_from_words(words: &[String]) -> Result<EtcdOptions, clap::Error> {
+    probe_options_from_words(words).map(|(o, _)| o)
+}
+
+/// Parse option words exactly as `nodefit etcd` would, the cluster options too.
+pub fn probe_options_from_words(
+    words: &[String],
+) -> Result<(EtcdOptions, ClusterOptions), clap::Error> {
     use clap::Parser;
-    Words::try_parse_from(words).map(|w| w.options)
+    Words::try_parse_from(words).map(|w| (w.options, w.cluster))
 }
 
 /// `base` with more option words applied on top, as if they followed its own flags on one
@@ -49,18 +62,34 @@ pub fn options_with_words(
     options_from_words(&all)
 }
 
+/// As [`options_with_words`], with the cluster options the words give (`cluster_words` go before
+/// `words`, so a later word wins as on one command line).
+pub fn probe_options_with_words(
+    base: &EtcdOptions,
+    cluster_words: &[String],
+    words: &[String],
+) -> Result<(EtcdOptions, ClusterOptions), clap::Error> {
+    let mut all = base.to_args(false);
+    all.extend(cluster_words.iter().cloned());
+    all.extend(words.iter().cloned());
+    probe_options_from_words(&all)
+}
+
 /// `nodefit etcd`: probe, then print a summary or the results document.
 pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     if let Some(p) = &cmd.prometheus_textfile {
         crate::report::prometheus::check_path(p)?;
     }
-    let started = std::time::SystemTime::now();
-    let progress = super::progress(cmd.quiet);
     if !cmd.options.is_live() {
         if let Some(line) = crate::util::scratch::clean_before_run(&cmd.options.directory) {
             eprintln!("nodefit: {line}");
         }
     }
+    if cmd.cluster.is_set() {
+        return super::cluster::run(cmd);
+    }
+    let started = std::time::SystemTime::now();
+    let progress = super::progress(cmd.quiet);
     let result = match crate::etcd::probe_blocking(&cmd.options, &progress) {
         Ok(r) => r,
         Err(e) => {

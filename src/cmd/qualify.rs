@@ -32,6 +32,9 @@ pub struct QualifyArgs {
     /// Name of the node in the results [default: host name]
     #[arg(long)]
     pub node_name: Option<String>,
+    /// Qualify these nodes as one etcd cluster: name=address,… (run on every node at about the same time; this node is --node-name). More options: --etcd-arg=--join-timeout=…, see `nodefit etcd --help`
+    #[arg(long, conflicts_with_all = ["endpoints", "no_etcd"])]
+    pub cluster: Option<String>,
     /// Where result.json goes [default: reports/<node-name>/<UTC timestamp>/]
     #[arg(long)]
     pub output_dir: Option<PathBuf>,
@@ -69,13 +72,22 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
         crate::report::prometheus::check_path(p)?;
     }
     let quiet = a.quiet || a.output_format == OutputFormat::Json;
+    let mut cluster = None;
     let etcd = match (&profile.etcd, a.no_etcd) {
         (Some(e), false) => {
             let o = probe_options(e, &a.directory, &a.endpoints, a.quick);
-            Some(
-                super::etcd::options_with_words(&o, &a.etcd_args)
-                    .map_err(|e| anyhow::anyhow!("bad --etcd-arg: {e}"))?,
-            )
+            // `--cluster` (and `--node-name`) go first, so an `--etcd-arg` may still change them.
+            let mut cluster_words: Vec<String> = Vec::new();
+            if let Some(spec) = &a.cluster {
+                cluster_words.extend(["--cluster".to_string(), spec.clone()]);
+                if let Some(n) = &a.node_name {
+                    cluster_words.extend(["--node-name".to_string(), n.clone()]);
+                }
+            }
+            let (o, co) = super::etcd::probe_options_with_words(&o, &cluster_words, &a.etcd_args)
+                .map_err(|e| anyhow::anyhow!("bad --etcd-arg: {e}"))?;
+            cluster = co.is_set().then_some(co);
+            Some(o)
         }
         _ => None,
     };
@@ -91,8 +103,12 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
         rounds: a.rounds,
         etcd,
         no_etcd: a.no_etcd,
+        cluster,
         progress: super::progress(quiet),
     })?;
+    if let (true, true, Some(e)) = (quiet, q.etcd_failed_explicitly, &q.etcd_error) {
+        eprintln!("nodefit: qualify: etcd probe failed: {e}");
+    }
     if let Err(e) = &q.report {
         eprintln!("nodefit: warning: report.html not written: {e}");
     }

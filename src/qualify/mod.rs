@@ -5,6 +5,7 @@
 //! layer prints the verdict and decides the exit code.
 
 use crate::fingerprint::{cpu_sample, cpu_time_between, Fingerprint};
+use crate::options::cluster::ClusterOptions;
 use crate::options::disk::JobSpec;
 use crate::options::etcd::EtcdOptions;
 use crate::results::fingerprint::FingerprintSection;
@@ -33,6 +34,9 @@ pub struct QualifyConfig {
     pub etcd: Option<EtcdOptions>,
     /// The probe was turned off (`--no-etcd`): its checks are skipped with that reason.
     pub no_etcd: bool,
+    /// Probe across the candidate nodes (`--cluster`) with these options instead of a local
+    /// embedded etcd (its `node_name` defaults to the node's name).
+    pub cluster: Option<ClusterOptions>,
     /// Where narration and live figures go.
     pub progress: Progress,
 }
@@ -50,8 +54,10 @@ pub struct Qualification {
     pub report: Result<PathBuf, String>,
     /// Stopped by SIGINT/SIGTERM.
     pub interrupted: bool,
-    /// The probe of a cluster the user named (`--endpoints`) failed.
+    /// The probe of a cluster the user named (`--endpoints` or `--cluster`) failed.
     pub etcd_failed_explicitly: bool,
+    /// Why the etcd probe failed, when it did.
+    pub etcd_error: Option<String>,
 }
 
 /// Errors that keep a qualification from running at all.
@@ -251,43 +257,72 @@ fn run_disk(
     Ok(false)
 }
 
-/// The etcd step: run the probe when it is due, or say why its checks are skipped. Returns the
-/// skip reasons for scoring and whether a probe of the user's own cluster failed.
-fn run_etcd(
-    c: &QualifyConfig,
-    doc: &mut ResultsDocument,
-    interrupted: bool,
-) -> (Vec<(String, String)>, bool) {
-    let mut skip: Vec<(String, String)> = Vec::new();
+/// What the etcd step left for scoring and the command layer.
+struct EtcdStep {
+    /// Skip reasons for scoring.
+    skip: Vec<(String, String)>,
+    /// A probe of the user's own cluster (`--endpoints`) or of a cluster run failed.
+    failed_explicitly: bool,
+    /// Why the probe failed, when it did.
+    error: Option<String>,
+}
+
+/// The etcd step: run the probe when it is due (across the candidate nodes with `cluster`), or
+/// say why its checks are skipped.
+fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> EtcdStep {
+    let mut step = EtcdStep {
+        skip: Vec::new(),
+        failed_explicitly: false,
+        error: None,
+    };
     if c.no_etcd {
-        skip.push(("etcd".into(), "etcd probe not run (--no-etcd)".into()));
-        return (skip, false);
+        step.skip
+            .push(("etcd".into(), "etcd probe not run (--no-etcd)".into()));
+        return step;
     }
     if interrupted || !doc.complete {
-        skip.push((
+        step.skip.push((
             "etcd".into(),
             "etcd probe not run: the disk phase did not complete".into(),
         ));
-        return (skip, false);
+        return step;
     }
     let Some(opts) = &c.etcd else {
-        return (skip, false);
+        return step;
     };
-    c.progress.note(&format!(
-        "etcd probe: nodefit etcd {}",
-        opts.to_args(true).join(" ")
-    ));
-    match crate::etcd::probe_blocking(opts, &c.progress) {
-        Ok(r) => {
-            doc.etcd = Some(r);
-            (skip, false)
+    let cluster = c.cluster.as_ref().map(|co| {
+        let mut co = co.clone();
+        if co.node_name.is_none() {
+            co.node_name = doc.node_name.clone();
         }
+        co
+    });
+    let mut words = opts.to_args(true);
+    if let Some(co) = &cluster {
+        words.extend(co.to_args());
+    }
+    c.progress
+        .note(&format!("etcd probe: nodefit etcd {}", words.join(" ")));
+    let probed = match &cluster {
+        Some(co) => crate::cluster::probe_blocking(opts, co, &c.progress)
+            .map(|(e, cl)| {
+                doc.cluster = Some(cl);
+                e
+            })
+            .map_err(|e| e.to_string()),
+        None => crate::etcd::probe_blocking(opts, &c.progress).map_err(|e| e.to_string()),
+    };
+    match probed {
+        Ok(r) => doc.etcd = Some(r),
         Err(e) => {
             c.progress.note(&format!("etcd probe failed: {e}"));
-            skip.push(("etcd".into(), format!("etcd probe failed: {e}")));
-            (skip, opts.is_live())
+            step.skip
+                .push(("etcd".into(), format!("etcd probe failed: {e}")));
+            step.failed_explicitly = opts.is_live() || cluster.is_some();
+            step.error = Some(e);
         }
     }
+    step
 }
 
 /// Run a qualification (see the module comment).
@@ -331,7 +366,11 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     ));
 
     let mut interrupted = run_disk(&c, &plan, &mut doc)?;
-    let (skip, etcd_failed_explicitly) = run_etcd(&c, &mut doc, interrupted);
+    let EtcdStep {
+        skip,
+        failed_explicitly: etcd_failed_explicitly,
+        error: etcd_error,
+    } = run_etcd(&c, &mut doc, interrupted);
     interrupted |= stop_requested();
     if interrupted {
         doc.complete = false;
@@ -342,7 +381,7 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     let mut warnings = fp.warnings();
     let signals = crate::score::honesty::signals(&doc.workloads, Some(&fp));
     doc.fingerprint = Some(FingerprintSection::Known(Box::new(fp)));
-    let outcome = crate::score::score(profile, &serde_json::to_value(&doc)?, &skip);
+    let outcome = crate::score::cluster::judge(profile, &serde_json::to_value(&doc)?, &skip);
     warnings.extend(crate::score::honesty::warning(&signals));
     warnings.extend(outcome.warnings.iter().cloned());
     if !doc.complete {
@@ -380,6 +419,7 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
         report,
         interrupted,
         etcd_failed_explicitly,
+        etcd_error,
     })
 }
 

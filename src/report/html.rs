@@ -76,6 +76,7 @@ impl Renderer for Html {
         for ((l, label), charts) in input.results.iter().zip(&labels).zip(&per_node) {
             node(&mut s, l, cmp.is_some().then_some(label.as_str()), charts)?;
         }
+        s.push_str(&super::cluster::html(&input.results));
         let _ = writeln!(
             s,
             "<footer><p>Rendered by nodefit {} from the results files named above; every figure is as \

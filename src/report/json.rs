@@ -21,6 +21,9 @@ pub struct JsonReport<'a> {
     pub comparison: Option<Comparison>,
     /// Inputs left out, each naming the file and what is wrong.
     pub problems: &'a [String],
+    /// Cluster runs (results of `--cluster`, grouped by token and run id).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<super::cluster::JsonCluster>,
 }
 
 /// One result in the summary.
@@ -66,6 +69,7 @@ impl Renderer for Json {
                 .is_comparison()
                 .then(|| compare::compare(&input.results)),
             problems: &input.problems,
+            clusters: super::cluster::json(&input.results),
         };
         let mut out = serde_json::to_vec_pretty(&r)?;
         out.push(b'\n');

@@ -24,6 +24,7 @@ impl Renderer for Markdown {
             let _ = writeln!(s, "# nodefit report: {}\n", cell(&l.node()));
             node(&mut s, l, 2);
         }
+        s.push_str(&super::cluster::markdown(&input.results));
         problems(&mut s, &input.problems);
         Ok(s.into_bytes())
     }

@@ -5,6 +5,7 @@
 //! results files.
 
 pub mod charts;
+pub mod cluster;
 pub mod compare;
 pub mod figures;
 pub mod html;

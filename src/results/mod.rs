@@ -3,6 +3,7 @@
 //! `schema/results.schema.json` is the same contract in JSON Schema and a test keeps them in step.
 
 pub mod check;
+pub mod cluster;
 pub mod etcd;
 pub mod fingerprint;
 pub mod path;
@@ -14,8 +15,9 @@ use serde::{Deserialize, Serialize};
 pub use spec::JobSpec;
 
 /// Version of the results format. 1: disk workloads. 2: adds the `etcd` section and the
-/// qualification fields (`node_name`, `profile`, `verdict`, `checks`, `fingerprint`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// qualification fields (`node_name`, `profile`, `verdict`, `checks`, `fingerprint`). 3: adds the
+/// `cluster` section (`--cluster`) and the etcd target kind "cluster".
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One results document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,6 +43,9 @@ pub struct ResultsDocument {
     /// The live etcd probe, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd: Option<etcd::EtcdResult>,
+    /// Cluster qualification (`--cluster`): this node's view of the throwaway cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<cluster::ClusterResult>,
     /// Qualification: name of the node judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
@@ -96,6 +101,7 @@ impl ResultsDocument {
             incomplete_reason: None,
             workloads: Vec::new(),
             etcd: None,
+            cluster: None,
             node_name: None,
             profile: None,
             verdict: None,

@@ -15,6 +15,7 @@
 //! - Verdict: UNFIT when a must fails; MARGINAL when a must is marginal or a should fails (or no
 //!   check could be evaluated); FIT otherwise.
 
+pub mod cluster;
 pub mod honesty;
 pub use crate::results::path;
 pub mod profile;

@@ -245,13 +245,14 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
             }
         }
         "etcd" => validate_in(p, &etcd_template(), "the etcd section"),
+        "cluster" => validate_in(p, &super::cluster::template(), "the cluster section"),
         "fingerprint" => {
             let template = serde_json::to_value(crate::fingerprint::Fingerprint::template())
                 .map_err(|e| e.to_string())?;
             validate_in(p, &template, "the fingerprint")
         }
         other => Err(format!(
-            "unknown metric path '{}': it must start with workloads[ID], etcd or fingerprint, not '{other}'",
+            "unknown metric path '{}': it must start with workloads[ID], etcd, cluster or fingerprint, not '{other}'",
             p.text
         )),
     }

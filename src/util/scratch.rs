@@ -5,8 +5,8 @@
 //! created already locked (`flock`, released by the kernel when the process dies, however it dies)
 //! and listing each path the run is about to create. Everything the run creates carries the mark
 //! `user.nodefit.scratch = run:<id>` (an extended attribute) where the file system has them.
-//! A leftover is a marked file or `nodefit-etcd-*` directory, or a path listed in a record, whose
-//! run's record is not locked by a live process. Nothing without the mark (or, on a file system
+//! A leftover is a marked file or `nodefit-etcd-*` / `nodefit-cluster-*` directory, or a path
+//! listed in a record, whose run's record is not locked by a live process. Nothing without the mark (or, on a file system
 //! without extended attributes, not listed in a dead run's record) is ever touched; files kept on
 //! purpose (`--keep`) are marked `kept` and are not leftovers.
 
@@ -27,6 +27,8 @@ const RECORD_SUFFIX: &str = ".lock";
 /// A record this young is never taken for dead: its run may be between creating and locking it.
 const RECORD_GRACE: Duration = Duration::from_secs(10);
 const ETCD_DIR_PREFIX: &str = "nodefit-etcd-";
+/// A cluster run's member data dir (`nodefit etcd --cluster`).
+const CLUSTER_DIR_PREFIX: &str = "nodefit-cluster-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScratchError {
@@ -372,9 +374,9 @@ pub fn find_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
             continue;
         };
         let is_etcd_dir = md.is_dir()
-            && e.file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with(ETCD_DIR_PREFIX));
+            && e.file_name().to_str().is_some_and(|n| {
+                n.starts_with(ETCD_DIR_PREFIX) || n.starts_with(CLUSTER_DIR_PREFIX)
+            });
         if !(md.is_file() || is_etcd_dir) {
             continue;
         }

@@ -1,0 +1,261 @@
+//! This node's throwaway etcd member: data dir on the disk under test, peer URL on the node's
+//! address, client URL on 127.0.0.1 only, peer traffic TLS-encrypted by default. [`Member`] stops
+//! the process (SIGTERM, then SIGKILL) and removes its data dir and log when dropped — on success,
+//! error and Ctrl-C alike — and the member dies with nodefit if nodefit is killed outright. The
+//! data dir is noted in the directory's run record and marked (`util::scratch`), so the next
+//! nodefit run there (or `nodefit clean`) removes what a killed run left.
+
+use super::spec::{host_port, NodeSpec};
+use super::ClusterError;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How peers talk to each other.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeerTls {
+    /// etcd's `--peer-auto-tls`: self-signed certificates made by each member (encrypted, not
+    /// authenticated).
+    Auto,
+    /// The user's certificates (`--peer-cert-file`, `--peer-key-file`, `--peer-trusted-ca-file`),
+    /// with client-certificate auth between peers.
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+        ca: PathBuf,
+    },
+    /// Plain http (`--no-peer-tls`).
+    Off,
+}
+
+impl PeerTls {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PeerTls::Auto => "auto",
+            PeerTls::Files { .. } => "files",
+            PeerTls::Off => "off",
+        }
+    }
+    fn scheme(&self) -> &'static str {
+        match self {
+            PeerTls::Off => "http",
+            _ => "https",
+        }
+    }
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct MemberPlan {
+    pub bin: PathBuf,
+    pub directory: PathBuf,
+    pub nodes: Vec<NodeSpec>,
+    pub me: usize,
+    pub peer_port: u16,
+    pub client_port: u16,
+    pub token: String,
+    pub tls: PeerTls,
+}
+
+impl MemberPlan {
+    /// Peer URL of node `i`.
+    pub fn peer_url(&self, i: usize) -> String {
+        format!(
+            "{}://{}",
+            self.tls.scheme(),
+            host_port(self.nodes[i].addr, self.peer_port)
+        )
+    }
+    /// This node's client URL (loopback only).
+    pub fn client_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+}
+
+/// The running member.
+#[derive(Debug)]
+pub struct Member {
+    child: Option<Child>,
+    /// `<directory>/nodefit-cluster-<name>-<pid>`.
+    pub data_dir: PathBuf,
+    /// The member's log (in the temp dir, not on the disk under test).
+    pub log: PathBuf,
+    pub client_url: String,
+    /// This run's claim on the directory (the data dir is noted in it and marked as this run's,
+    /// so a later run removes it if this one is killed outright); dropped after `stop`.
+    _record: std::sync::Arc<crate::util::scratch::RunRecord>,
+}
+
+fn check_bind(addr: SocketAddr, what: &str) -> Result<(), ClusterError> {
+    match TcpListener::bind(addr) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(ClusterError::Invalid(format!(
+            "{what} {addr} is already in use (another etcd or nodefit?); choose another port"
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            Err(ClusterError::Invalid(format!(
+                "{what} {addr}: {} is not an address of this host (check --cluster and --node-name)",
+                addr.ip()
+            )))
+        }
+        Err(e) => Err(ClusterError::Invalid(format!("{what} {addr}: {e}"))),
+    }
+}
+
+impl Member {
+    /// Start the member (it then waits for its peers on its own).
+    pub fn start(plan: &MemberPlan) -> Result<Member, ClusterError> {
+        let me = &plan.nodes[plan.me];
+        crate::etcd::embedded::etcd_version(&plan.bin).map_err(ClusterError::Etcd)?;
+        if !plan.directory.is_dir() {
+            return Err(ClusterError::Invalid(format!(
+                "--directory {} is not a directory",
+                plan.directory.display()
+            )));
+        }
+        check_bind(SocketAddr::new(me.addr, plan.peer_port), "peer address")?;
+        check_bind(
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), plan.client_port),
+            "client address",
+        )?;
+        let tag = format!("nodefit-cluster-{}-{}", me.name, std::process::id());
+        let data_dir = plan.directory.join(&tag);
+        let record = crate::util::scratch::RunRecord::claim(&plan.directory)
+            .map_err(|e| ClusterError::Member(e.to_string()))?;
+        record.note(&data_dir).map_err(|e| {
+            ClusterError::Member(format!("cannot record {}: {e}", data_dir.display()))
+        })?;
+        std::fs::create_dir(&data_dir).map_err(|e| {
+            ClusterError::Member(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        crate::util::scratch::mark_path(&data_dir, &record.mark());
+        let mut m = Member {
+            _record: record,
+            child: None,
+            log: std::env::temp_dir().join(format!("{tag}.log")),
+            data_dir,
+            client_url: plan.client_url(),
+        };
+        let initial: Vec<String> = (0..plan.nodes.len())
+            .map(|i| format!("{}={}", plan.nodes[i].name, plan.peer_url(i)))
+            .collect();
+        let peer = plan.peer_url(plan.me);
+        let mut cmd = Command::new(&plan.bin);
+        cmd.arg("--name")
+            .arg(&me.name)
+            .arg("--data-dir")
+            .arg(&m.data_dir)
+            .arg("--listen-client-urls")
+            .arg(&m.client_url)
+            .arg("--advertise-client-urls")
+            .arg(&m.client_url)
+            .arg("--listen-peer-urls")
+            .arg(&peer)
+            .arg("--initial-advertise-peer-urls")
+            .arg(&peer)
+            .arg("--initial-cluster")
+            .arg(initial.join(","))
+            .arg("--initial-cluster-state")
+            .arg("new")
+            .arg("--initial-cluster-token")
+            .arg(&plan.token)
+            .arg("--logger")
+            .arg("zap")
+            .arg("--log-outputs")
+            .arg(&m.log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match &plan.tls {
+            PeerTls::Auto => {
+                cmd.arg("--peer-auto-tls");
+            }
+            PeerTls::Files { cert, key, ca } => {
+                cmd.arg("--peer-cert-file")
+                    .arg(cert)
+                    .arg("--peer-key-file")
+                    .arg(key)
+                    .arg("--peer-trusted-ca-file")
+                    .arg(ca)
+                    .arg("--peer-client-cert-auth");
+            }
+            PeerTls::Off => {}
+        }
+        // Own process group (a terminal's Ctrl-C reaches nodefit only, which stops the member in
+        // step with its peers); parent-death signal (the member goes if nodefit is killed).
+        // SAFETY: setpgid and prctl are async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                if libc::setpgid(0, 0) != 0
+                    || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(|e| {
+            ClusterError::Member(format!("cannot start {}: {e}", plan.bin.display()))
+        })?;
+        m.child = Some(child);
+        Ok(m)
+    }
+
+    /// Fail if the member has exited (with the end of its log).
+    pub fn check_alive(&mut self) -> Result<(), ClusterError> {
+        if let Some(c) = self.child.as_mut() {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Err(ClusterError::Member(format!(
+                    "the local etcd member exited ({st}); last log line: {}",
+                    last_log_line(&self.log)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop the member (SIGTERM, 5 s grace, SIGKILL) and remove its data dir and log.
+    pub fn stop(&mut self) -> Result<(), String> {
+        if let Some(mut c) = self.child.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&self.log);
+        if self.data_dir.exists() {
+            std::fs::remove_dir_all(&self.data_dir)
+                .map_err(|e| format!("cannot remove {}: {e}", self.data_dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn last_log_line(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().last().map(|l| l.chars().take(400).collect()))
+        .unwrap_or_else(|| "(no log)".into())
+}

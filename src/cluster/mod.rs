@@ -1,0 +1,144 @@
+//! Cluster qualification: the same command on every candidate node forms a throwaway etcd across
+//! them (one member per node, data on the disk under test), all nodes probe write consensus at the
+//! same time through their own member, each measures the network to every peer (TCP handshake RTT)
+//! and reads etcd's own per-peer round-trip histogram, and the result advises etcd's heartbeat
+//! interval and election timeout.
+//!
+//! Coordination goes through the throwaway cluster itself (keys under `/nodefit-cluster/`): a
+//! ready key per node (the start barrier), a done key per node (teardown in step, and each member's
+//! figures for everyone's result). Promises: nothing listens and no data dir is left after the
+//! run, on success, error, Ctrl-C or a peer's death.
+//!
+//! This module is the domain alone (no clap, no printing). The rest of the feature sits in its
+//! layers: the options in `options/cluster.rs`, the `cluster` section in `results/cluster.rs`, the
+//! command (`nodefit etcd --cluster`) in `cmd/cluster.rs` with its text in `ui/cluster.rs`, the
+//! cluster checks in `score/cluster.rs` and the report's cluster page in `report/cluster.rs`.
+
+pub mod member;
+pub mod rtt;
+mod run;
+pub mod spec;
+
+use crate::etcd::EtcdError;
+pub use crate::options::cluster::{ClusterOptions, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT};
+pub use crate::results::cluster::*;
+
+pub use run::probe_blocking;
+
+/// etcd's default heartbeat interval, ms.
+pub const ETCD_DEFAULT_HEARTBEAT_MS: u64 = 100;
+/// etcd's default election timeout, ms.
+pub const ETCD_DEFAULT_ELECTION_MS: u64 = 1000;
+
+/// The peer TLS mode the options ask for.
+pub fn peer_tls(o: &ClusterOptions) -> Result<member::PeerTls, ClusterError> {
+    match (&o.peer_cert_file, &o.peer_key_file, &o.peer_trusted_ca_file) {
+        (None, None, None) if o.no_peer_tls => Ok(member::PeerTls::Off),
+        (None, None, None) => Ok(member::PeerTls::Auto),
+        (Some(c), Some(k), Some(ca)) if !o.no_peer_tls => Ok(member::PeerTls::Files {
+            cert: c.clone(),
+            key: k.clone(),
+            ca: ca.clone(),
+        }),
+        _ if o.no_peer_tls => Err(ClusterError::Invalid(
+            "--no-peer-tls and --peer-*-file exclude each other".into(),
+        )),
+        _ => Err(ClusterError::Invalid(
+            "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together".into(),
+        )),
+    }
+}
+
+/// Errors that keep a cluster run from running or finishing. One line each, saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("invalid option: {0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Etcd(#[from] EtcdError),
+    #[error("cluster member: {0}")]
+    Member(String),
+    #[error("{missing} did not join within {timeout_s}s (is nodefit running there with the same --cluster, and is port {peer_port} reachable?)")]
+    JoinTimeout {
+        missing: String,
+        timeout_s: f64,
+        peer_port: u16,
+    },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// etcd's tuning guide: heartbeat ≈ 0.5–1.5 × RTT (we take 1 × the worst p99), election timeout
+/// ≥ 10 × RTT; etcd itself requires election ≥ 5 × heartbeat; never below etcd's defaults.
+pub fn recommend(worst: Option<(&str, u64)>) -> Recommended {
+    let rule = "heartbeat = max(100 ms, 1 × worst peer RTT p99); election = max(1000 ms, 10 × worst peer RTT p99, 5 × heartbeat) (etcd tuning guide; etcd requires election >= 5 × heartbeat)".to_string();
+    let Some((link, rtt)) = worst else {
+        return Recommended {
+            heartbeat_interval_ms: ETCD_DEFAULT_HEARTBEAT_MS,
+            election_timeout_ms: ETCD_DEFAULT_ELECTION_MS,
+            basis: Basis {
+                rule,
+                rtt_p99_ns: None,
+                link: None,
+            },
+        };
+    };
+    let ms_up = |ns: u64| ns.div_ceil(1_000_000);
+    let hb = ETCD_DEFAULT_HEARTBEAT_MS.max(ms_up(rtt));
+    let el = ETCD_DEFAULT_ELECTION_MS
+        .max(ms_up(rtt.saturating_mul(10)))
+        .max(hb * 5);
+    Recommended {
+        heartbeat_interval_ms: hb,
+        election_timeout_ms: el,
+        basis: Basis {
+            rule,
+            rtt_p99_ns: Some(rtt),
+            link: Some(link.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recommendation_rules() {
+        let d = recommend(None);
+        assert_eq!(
+            (d.heartbeat_interval_ms, d.election_timeout_ms),
+            (100, 1000)
+        );
+        // Small RTT: etcd's defaults.
+        let r = recommend(Some(("a → b", 400_000)));
+        assert_eq!(
+            (r.heartbeat_interval_ms, r.election_timeout_ms),
+            (100, 1000)
+        );
+        // 61.2 ms: heartbeat 62 ms is below the default, election 612 ms too.
+        let r = recommend(Some(("a → b", 61_200_000)));
+        assert_eq!(
+            (r.heartbeat_interval_ms, r.election_timeout_ms),
+            (100, 1000)
+        );
+        // 150 ms: heartbeat 150, election max(1500, 750) = 1500.
+        let r = recommend(Some(("a → b", 150_000_000)));
+        assert_eq!(
+            (r.heartbeat_interval_ms, r.election_timeout_ms),
+            (150, 1500)
+        );
+        assert_eq!(
+            r.flags(),
+            "--heartbeat-interval=150 --election-timeout=1500"
+        );
+        for rtt in [1, 99_000_001, 250_000_000, 1_000_000_000] {
+            let r = recommend(Some(("x", rtt)));
+            assert!(r.election_timeout_ms >= 5 * r.heartbeat_interval_ms);
+            assert!(r.election_timeout_ms * 1_000_000 >= 10 * rtt);
+            assert!(r.heartbeat_interval_ms >= 100 && r.election_timeout_ms >= 1000);
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! The cluster run, step by step: start the member, join (ready keys), probe through the local
+//! member while sampling the network to every peer, publish this member's figures (done keys), wait
+//! for the others, stop in step. Every step after the member starts ends in the same teardown.
+
+use super::member::{Member, MemberPlan};
+use super::rtt::{handshake, PeerSamples, Sampler};
+use super::spec::{self, NodeSpec};
+use super::{
+    recommend, ClusterError, ClusterMember, ClusterOptions, ClusterResult, PeerResult, RttSummary,
+};
+use crate::etcd::client::ConnSettings;
+use crate::etcd::metrics::{self, Buckets, ScrapeTls};
+use crate::etcd::{status, EtcdResult, MemberResult};
+use crate::options::etcd::EtcdOptions;
+use crate::util::progress::Progress;
+use crate::util::signals::stop_requested;
+use etcd_client::{Client, GetOptions};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Coordination keys live here (the cluster is throwaway: nothing else is in it).
+const KEYS: &str = "/nodefit-cluster/";
+/// How often the barriers look at the keys.
+const POLL: Duration = Duration::from_millis(20);
+/// Timeout of one coordination request.
+const REQ: Duration = Duration::from_secs(1);
+
+/// Run a cluster probe on its own tokio runtime (see the module comment).
+pub fn probe_blocking(
+    args: &EtcdOptions,
+    cluster: &ClusterOptions,
+    progress: &Progress,
+) -> Result<(EtcdResult, ClusterResult), ClusterError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ClusterError::Runtime(e.to_string()))?;
+    let out = rt.block_on(run(args, cluster, progress));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    out
+}
+
+/// FNV-1a, 64 bit: a stable hash for the default token (the same on every node and build).
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn default_token(nodes: &[NodeSpec], peer_port: u16) -> String {
+    let mut parts: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.name, n.addr))
+        .collect();
+    parts.sort();
+    format!(
+        "nodefit-{:016x}",
+        fnv(&format!("{}:{peer_port}", parts.join(",")))
+    )
+}
+
+fn say(progress: &Progress, msg: &str) {
+    progress.note(&format!("cluster: {msg}"));
+}
+
+async fn run(
+    args: &EtcdOptions,
+    c: &ClusterOptions,
+    progress: &Progress,
+) -> Result<(EtcdResult, ClusterResult), ClusterError> {
+    let nodes = spec::parse(c.cluster.as_deref().unwrap_or(""))?;
+    let me = spec::find_self(&nodes, c.node_name.as_deref())?;
+    if args.is_live() {
+        return Err(ClusterError::Invalid(
+            "--cluster and --endpoints exclude each other".into(),
+        ));
+    }
+    if c.peer_port == c.client_port {
+        return Err(ClusterError::Invalid(
+            "--peer-port and --client-port must differ".into(),
+        ));
+    }
+    let tls = super::peer_tls(c)?;
+    // Refuse bad workload options before anything starts (with a prefix as long as the real one).
+    args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
+    let plan = MemberPlan {
+        bin: args.etcd_bin.clone(),
+        directory: args.directory.clone(),
+        nodes: nodes.clone(),
+        me,
+        peer_port: c.peer_port,
+        client_port: c.client_port,
+        token: c
+            .cluster_token
+            .clone()
+            .unwrap_or_else(|| default_token(&nodes, c.peer_port)),
+        tls,
+    };
+    let mut member = Member::start(&plan)?;
+    say(
+        progress,
+        &format!(
+            "member {} started ({}), waiting up to {:?} for {} peer(s)",
+            nodes[me].name,
+            plan.peer_url(me),
+            c.join_timeout,
+            nodes.len() - 1
+        ),
+    );
+    let out = steps(args, c, &plan, &mut member, progress).await;
+    // Teardown: every other node has finished (or given up) by now.
+    let stopped = tokio::task::block_in_place(|| member.stop());
+    let (mut etcd, cluster) = out?;
+    if let Err(e) = stopped {
+        let note = match etcd.error.take() {
+            Some(n) => format!("{n}; {e}"),
+            None => e,
+        };
+        etcd.error = Some(note);
+    }
+    Ok((etcd, cluster))
+}
+
+/// Put `key` = `value`; false when the cluster did not take it within [`REQ`].
+async fn put(c: &mut Client, key: &str, value: &str) -> bool {
+    matches!(
+        tokio::time::timeout(REQ, c.put(key, value, None)).await,
+        Ok(Ok(_))
+    )
+}
+
+/// Every key under `prefix` (names after the prefix → values). `local`: a serializable read from
+/// this node's member alone (no quorum needed: at the end, peers that saw every done key may
+/// already have stopped, and this member has applied everything up to its own done key).
+async fn list(c: &mut Client, prefix: &str, local: bool) -> Option<BTreeMap<String, String>> {
+    let mut o = GetOptions::new().with_prefix();
+    if local {
+        o = o.with_serializable();
+    }
+    let r = tokio::time::timeout(REQ, c.get(prefix, Some(o)))
+        .await
+        .ok()?
+        .ok()?;
+    Some(
+        r.kvs()
+            .iter()
+            .filter_map(|kv| {
+                Some((
+                    kv.key_str().ok()?.strip_prefix(prefix)?.to_string(),
+                    kv.value_str().ok()?.to_string(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+fn named(nodes: &[NodeSpec], names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            let addr = nodes
+                .iter()
+                .find(|x| &&x.name == n)
+                .map(|x| x.addr.to_string())
+                .unwrap_or_default();
+            format!("member {n} ({addr})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The start barrier: publish this node's ready key, wait until every node's is there. Returns the
+/// run id (the nonce of the first node by name: random, and the same for everyone).
+async fn join(
+    plan: &MemberPlan,
+    member: &mut Member,
+    settings: &ConnSettings,
+    timeout: Duration,
+) -> Result<(Client, String), ClusterError> {
+    let me = &plan.nodes[plan.me].name;
+    let nonce = format!("{:016x}", rand::RngExt::random::<u64>(&mut rand::rng()));
+    let deadline = Instant::now() + timeout;
+    let mut client: Option<Client> = None;
+    let mut published = false;
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        member.check_alive()?;
+        if stop_requested() {
+            return Err(ClusterError::Interrupted);
+        }
+        if client.is_none() {
+            client = settings.connect_lazy().await.ok();
+        }
+        if let Some(cl) = client.as_mut() {
+            if !published {
+                published = put(cl, &format!("{KEYS}ready/{me}"), &nonce).await;
+            }
+            if published {
+                if let Some(m) = list(cl, &format!("{KEYS}ready/"), false).await {
+                    seen = m;
+                }
+                if plan.nodes.iter().all(|n| seen.contains_key(&n.name)) {
+                    let first = plan.nodes.iter().map(|n| &n.name).min();
+                    let run_id = first
+                        .and_then(|f| seen.get(f))
+                        .cloned()
+                        .unwrap_or_else(|| nonce.clone());
+                    if let Some(cl) = client.take() {
+                        return Ok((cl, run_id));
+                    }
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            let missing: Vec<&String> = plan
+                .nodes
+                .iter()
+                .map(|n| &n.name)
+                .filter(|n| *n != me && !seen.contains_key(*n))
+                .collect();
+            return Err(ClusterError::JoinTimeout {
+                missing: named(&plan.nodes, &missing),
+                timeout_s: timeout.as_secs_f64(),
+                peer_port: plan.peer_port,
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Per-peer `etcd_network_peer_round_trip_time_seconds` buckets from this node's member, by the
+/// peer's member id (hex, the metric's `To` label).
+async fn peer_rtt_buckets(url: &str) -> Result<BTreeMap<String, Buckets>, String> {
+    let text = metrics::fetch(url, &ScrapeTls::default(), Duration::from_secs(2)).await?;
+    let mut by_peer: BTreeMap<String, String> = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with(metrics::PEER_RTT)) {
+        if let Some(rest) = line.split("To=\"").nth(1) {
+            if let Some(id) = rest.split('"').next() {
+                let t = by_peer.entry(id.to_string()).or_default();
+                t.push_str(line);
+                t.push('\n');
+            }
+        }
+    }
+    Ok(by_peer
+        .into_iter()
+        .filter_map(|(id, t)| {
+            metrics::parse_histograms(&t, &[metrics::PEER_RTT])
+                .remove(metrics::PEER_RTT)
+                .map(|b| (id, b))
+        })
+        .collect())
+}
+
+/// This member's status: (leader id, own id).
+async fn leader_of(c: &mut Client) -> Option<(u64, u64)> {
+    status::member_status(c, REQ)
+        .await
+        .map(|(_, id, l)| (l, id))
+}
+
+async fn steps(
+    args: &EtcdOptions,
+    c: &ClusterOptions,
+    plan: &MemberPlan,
+    member: &mut Member,
+    progress: &Progress,
+) -> Result<(EtcdResult, ClusterResult), ClusterError> {
+    let nodes = &plan.nodes;
+    let me = nodes[plan.me].name.clone();
+    let settings = ConnSettings {
+        endpoints: vec![plan.client_url()],
+        dial_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let (mut client, run_id) = join(plan, member, &settings, c.join_timeout).await?;
+    say(
+        progress,
+        &format!("all {} members joined; run {run_id}", nodes.len()),
+    );
+    let ids: BTreeMap<u64, String> = status::member_list(&mut client, REQ)
+        .await
+        .map(|l| l.into_iter().map(|m| (m.id, m.name)).collect())
+        .unwrap_or_default();
+    let name_of = |id: u64| ids.get(&id).cloned();
+    let role = leader_of(&mut client)
+        .await
+        .map(|(l, own)| if l == own { "leader" } else { "follower" }.to_string());
+    let metrics_url = format!("{}/metrics", plan.client_url());
+    let rtt_before = peer_rtt_buckets(&metrics_url).await;
+
+    // Probe through the local member while sampling the network to every peer.
+    let peers: Vec<(String, SocketAddr)> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != plan.me)
+        .map(|(_, n)| (n.name.clone(), SocketAddr::new(n.addr, plan.peer_port)))
+        .collect();
+    let duration = args.duration.unwrap_or(Duration::from_secs(60));
+    let interval = (duration / 2000).clamp(Duration::from_millis(4), Duration::from_millis(10));
+    let sampler = Sampler::start(&peers, interval);
+    let mut inner = args.clone();
+    inner.endpoints = vec![plan.client_url()];
+    inner.prefix = Some(format!("/nodefit/{run_id}/{me}/"));
+    // The cluster is our own throwaway: no live-cluster rate limit.
+    inner.accept_production_load = true;
+    let probed = crate::etcd::probe(&inner, progress.clone()).await;
+    let samples = sampler.finish().await;
+    let rtt_after = peer_rtt_buckets(&metrics_url).await;
+    let leader = leader_of(&mut client).await.and_then(|(l, _)| name_of(l));
+
+    // Done keys: this member's figures for everyone, then wait for the others.
+    let own: Option<MemberResult> = probed
+        .as_ref()
+        .ok()
+        .and_then(|r| r.members.iter().find(|m| m.name == me).cloned());
+    let report = serde_json::to_string(&own).unwrap_or_else(|_| "null".into());
+    let reports = finish(&mut client, plan, &report, args.command_timeout, progress).await;
+    let mut etcd = probed?;
+
+    // Every member's own figures, from its node's done key (this node's client URL reaches its own
+    // member only). They go to `cluster.members`; the `etcd` section keeps this node's member alone,
+    // so the node is judged on its own disk and the cluster on its worst node.
+    let figures = |name: &str| -> Option<MemberResult> {
+        reports.get(name).and_then(|v| {
+            serde_json::from_str::<Option<MemberResult>>(v)
+                .ok()
+                .flatten()
+        })
+    };
+    let members: Vec<ClusterMember> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let f = figures(&n.name);
+            ClusterMember {
+                name: n.name.clone(),
+                address: n.addr.to_string(),
+                peer_url: plan.peer_url(i),
+                id: ids
+                    .iter()
+                    .find(|(_, m)| **m == n.name)
+                    .map(|(id, _)| crate::etcd::hex_id(*id)),
+                reported: f.is_some(),
+                wal_fsync: f.as_ref().and_then(|f| f.wal_fsync.clone()),
+                backend_commit: f.as_ref().and_then(|f| f.backend_commit.clone()),
+            }
+        })
+        .collect();
+    etcd.members.retain(|m| m.name == me);
+    etcd.target.kind = "cluster".into();
+    etcd.target.member_count = nodes.len() as u32;
+    etcd.target.directory = Some(args.directory.display().to_string());
+    etcd.target.etcd_bin = crate::etcd::embedded::etcd_version(&args.etcd_bin)
+        .ok()
+        .map(|v| format!("{} ({v})", args.etcd_bin.display()));
+    let unfinished: Vec<String> = nodes
+        .iter()
+        .filter(|n| !reports.contains_key(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+
+    let peer_results = peer_results(nodes, samples, &ids, &rtt_before, &rtt_after);
+    let worst = peer_results
+        .iter()
+        .filter_map(|p| {
+            let v = p.rtt_ns.as_ref()?.summary.percentile(99.0)?;
+            Some((format!("{me} → {}", p.name), v))
+        })
+        .max_by_key(|(_, v)| *v);
+    let cluster = ClusterResult {
+        self_name: me.clone(),
+        token: plan.token.clone(),
+        run_id,
+        peer_tls: plan.tls.as_str().into(),
+        members,
+        leader,
+        role,
+        leader_changes: etcd.leader_changes,
+        errors_total: etcd.errors_total,
+        put_latency_ns: etcd.latency_ns.clone(),
+        peers: peer_results,
+        recommended: recommend(worst.as_ref().map(|(l, v)| (l.as_str(), *v))),
+        worst_link: worst.as_ref().map(|w| w.0.clone()),
+        worst_rtt_p99_ns: worst.map(|w| w.1),
+        unfinished,
+    };
+    Ok((etcd, cluster))
+}
+
+/// Each peer's result: the handshake samples and etcd's own RTT estimate for it (by member id).
+fn peer_results(
+    nodes: &[NodeSpec],
+    samples: Vec<(String, PeerSamples)>,
+    ids: &BTreeMap<u64, String>,
+    rtt_before: &Result<BTreeMap<String, Buckets>, String>,
+    rtt_after: &Result<BTreeMap<String, Buckets>, String>,
+) -> Vec<PeerResult> {
+    let id_of = |name: &str| ids.iter().find(|(_, n)| *n == name).map(|(id, _)| *id);
+    samples
+        .into_iter()
+        .map(|(name, s)| {
+            let address = nodes
+                .iter()
+                .find(|n| n.name == name)
+                .map(|n| n.addr.to_string())
+                .unwrap_or_default();
+            let est = id_of(&name).and_then(|id| {
+                let key = crate::etcd::hex_id(id);
+                let b = rtt_before.as_ref().ok().and_then(|m| m.get(&key));
+                let a = rtt_after.as_ref().ok().and_then(|m| m.get(&key));
+                metrics::estimate(b, a)
+            });
+            PeerResult {
+                rtt_ns: s
+                    .rtt
+                    .summary(&super::RTT_PERCENTILES)
+                    .map(|summary| RttSummary {
+                        samples: summary.count,
+                        summary,
+                    }),
+                name,
+                address,
+                rtt_errors: s.errors,
+                rtt_last_error: s.last_error,
+                etcd_peer_rtt_ns: est,
+            }
+        })
+        .collect()
+}
+
+/// The end barrier: publish this node's done key (with its member's figures), then wait until
+/// every other node has published its own — or has gone (its peer port refuses connections), or
+/// the wait times out. Returns the done keys seen (name → figures).
+async fn finish(
+    c: &mut Client,
+    plan: &MemberPlan,
+    report: &str,
+    command_timeout: Duration,
+    progress: &Progress,
+) -> BTreeMap<String, String> {
+    let me = &plan.nodes[plan.me].name;
+    let limit = (command_timeout * 3).max(Duration::from_secs(30));
+    let deadline = Instant::now() + limit;
+    let mut published = false;
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut gone: Vec<String> = Vec::new();
+    let mut said = false;
+    loop {
+        if !published {
+            published = put(c, &format!("{KEYS}done/{me}"), report).await;
+        }
+        if published {
+            if let Some(m) = list(c, &format!("{KEYS}done/"), true).await {
+                seen = m;
+            }
+        }
+        let waiting: Vec<&NodeSpec> = plan
+            .nodes
+            .iter()
+            .filter(|n| &n.name != me && !seen.contains_key(&n.name) && !gone.contains(&n.name))
+            .collect();
+        if waiting.is_empty() && published {
+            break;
+        }
+        if Instant::now() >= deadline || stop_requested() {
+            break;
+        }
+        if !said && !waiting.is_empty() {
+            let names: Vec<&str> = waiting.iter().map(|n| n.name.as_str()).collect();
+            say(
+                progress,
+                &format!("waiting for {} to finish", names.join(", ")),
+            );
+            said = true;
+        }
+        // A peer whose member is gone (nothing listens on its peer port) will never finish.
+        for n in &waiting {
+            let a = SocketAddr::new(n.addr, plan.peer_port);
+            if let Err(e) = handshake(a, Duration::from_millis(500)).await {
+                if e.to_ascii_lowercase().contains("refused") {
+                    gone.push(n.name.clone());
+                }
+            }
+        }
+        tokio::time::sleep(POLL * 5).await;
+    }
+    seen
+}

@@ -1,0 +1,651 @@
+//! `nodefit etcd --cluster` end to end: real etcd members, one per network namespace (the nodes),
+//! started at the same time as separate nodefit processes; real added delay on one node's link.
+//! Every case checks that no process, listener, data dir or log is left behind.
+
+#[path = "support/netns.rs"]
+mod netns;
+#[path = "support/schema.rs"]
+mod schema;
+
+use netns::{Netns, Node};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
+
+struct Run {
+    /// The nodefit process id (its member log would be `$TMPDIR/nodefit-cluster-<node>-<pid>.log`).
+    pid: u32,
+    out: Output,
+    dir: tempfile::TempDir,
+}
+
+fn finish(c: Child, dir: tempfile::TempDir) -> Run {
+    Run {
+        pid: c.id(),
+        out: c.wait_with_output().expect("nodefit finishes"),
+        dir,
+    }
+}
+
+/// The member log a nodefit process of this pid would leave in the temp dir.
+fn member_logs(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with("nodefit-cluster-") && n.ends_with(&format!("-{pid}.log"))
+        })
+        .collect()
+}
+
+fn start(node: &Node, spec: &str, dir: &Path, extra: &[&str]) -> Child {
+    node.command(BIN)
+        .args(["etcd", "--cluster", spec, "--node-name", &node.name])
+        .arg("--directory")
+        .arg(dir)
+        .args(["--output-format", "json", "--quiet"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nodefit starts")
+}
+
+/// Run nodefit on `nodes` at the same time; return each one's output and directory.
+fn run_on(net: &Netns, nodes: &[&Node], extra: &[&str]) -> Vec<Run> {
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = nodes.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<Child> = nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| start(n, &spec, d.path(), extra))
+        .collect();
+    children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, dir)| finish(c, dir))
+        .collect()
+}
+
+fn doc(r: &Run) -> Value {
+    assert!(
+        r.out.status.success(),
+        "exit {:?}: {}",
+        r.out.status.code(),
+        String::from_utf8_lossy(&r.out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&r.out.stdout).expect("JSON on stdout");
+    schema::validate(&v);
+    v
+}
+
+/// Nothing left: no process in any namespace, no listener, an empty directory, no member log.
+fn assert_clean(net: &Netns, runs: &[Run]) {
+    for n in &net.nodes {
+        assert!(
+            n.pids().is_empty(),
+            "{}: processes left: {:?}",
+            n.name,
+            n.pids()
+        );
+        assert!(
+            n.listeners().is_empty(),
+            "{}: listening: {:?}",
+            n.name,
+            n.listeners()
+        );
+    }
+    for r in runs {
+        let left: Vec<PathBuf> = std::fs::read_dir(r.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "left in the directory under test: {left:?}"
+        );
+    }
+    for r in runs {
+        let logs = member_logs(r.pid);
+        assert!(logs.is_empty(), "member logs left: {logs:?}");
+    }
+}
+
+fn ms(v: &Value) -> f64 {
+    v.as_f64().expect("number") / 1e6
+}
+
+fn p99_to(doc: &Value, peer: &str) -> f64 {
+    let p = doc["cluster"]["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == peer)
+        .unwrap_or_else(|| panic!("peer {peer}"));
+    ms(&p["rtt_ns"]["percentiles"]["99"])
+}
+
+/// The shipped profile's cluster checks against one node's document.
+fn judge(doc: &Value) -> nodefit::score::Outcome {
+    let mut p = nodefit::score::profile::Profile::find("k8s-control-plane").unwrap();
+    p.checks.retain(|c| c.metric.root() == "cluster");
+    assert_eq!(p.checks.len(), 4);
+    nodefit::score::cluster::judge(&p, doc, &[])
+}
+
+const LOAD: &[&str] = &[
+    "--rate",
+    "50",
+    "--clients",
+    "10",
+    "--duration",
+    "8s",
+    "--join-timeout",
+    "60s",
+];
+
+/// Three nodes, no delay. Returns the runs (their results) for the side-by-side report.
+fn three_nodes_no_delay(net: &Netns) -> Vec<Run> {
+    let all: Vec<&Node> = net.nodes.iter().collect();
+    let runs = run_on(net, &all, LOAD);
+    let docs: Vec<Value> = runs.iter().map(doc).collect();
+    assert_clean(net, &runs);
+    let run_id = docs[0]["cluster"]["run_id"].clone();
+    let mut leaders = 0;
+    for (d, n) in docs.iter().zip(&net.nodes) {
+        let c = &d["cluster"];
+        eprintln!(
+            "{}: {}",
+            n.name,
+            serde_json::to_string(&c["recommended"]).unwrap()
+        );
+        assert_eq!(c["self"], n.name.as_str());
+        assert_eq!(c["run_id"], run_id, "one run, agreed through the cluster");
+        assert_eq!(c["members"].as_array().unwrap().len(), 3);
+        assert_eq!(c["errors_total"], 0);
+        assert_eq!(c["leader_changes"], 0);
+        assert!(c["unfinished"].is_null(), "{}", c["unfinished"]);
+        if c["role"] == "leader" {
+            leaders += 1;
+        }
+        let peers = c["peers"].as_array().unwrap();
+        assert_eq!(peers.len(), 2);
+        for p in peers {
+            assert!(p["rtt_ns"]["samples"].as_u64().unwrap() >= 1000, "{p}");
+            assert!(ms(&p["rtt_ns"]["percentiles"]["99"]) < 50.0, "{p}");
+        }
+        // The network and consensus musts pass. (The put p99 check is a `should` about the disk
+        // and CPU under test: on a shared 2-core CI machine it may fail, making the node MARGINAL.)
+        let o = judge(d);
+        eprintln!("{}: {} {:?}", n.name, o.verdict.as_str(), o.reasons);
+        assert_ne!(o.verdict.as_str(), "UNFIT", "{:?}", o.reasons);
+        for c in &o.checks {
+            assert!(
+                c.severity.as_str() != "must" || c.verdict.as_str() == "pass",
+                "{c:?}"
+            );
+        }
+        assert_eq!(c["recommended"]["heartbeat_interval_ms"], 100);
+        assert_eq!(c["recommended"]["election_timeout_ms"], 1000);
+        assert!(c["put_latency_ns"]["count"].as_u64().unwrap() > 0);
+        // The cluster section has every member's own figures (from the done keys); the etcd
+        // section this node's member alone (the node is judged on its own disk).
+        let m = c["members"].as_array().unwrap();
+        assert!(
+            m.iter().all(|m| m["reported"] == true
+                && m["wal_fsync"]["count"].as_u64().unwrap_or(0) > 0),
+            "{m:?}"
+        );
+        let own = d["etcd"]["members"].as_array().unwrap();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0]["name"], n.name.as_str());
+    }
+    assert_eq!(leaders, 1, "exactly one node started as leader");
+    runs
+}
+
+/// cp3 `D` ms away. Returns the runs (their results) for the side-by-side report.
+fn one_node_far_away(net: &Netns, d_ms: f64) -> Vec<Run> {
+    let all: Vec<&Node> = net.nodes.iter().collect();
+    let runs = run_on(net, &all, LOAD);
+    let docs: Vec<Value> = runs.iter().map(doc).collect();
+    assert_clean(net, &runs);
+    let (a, b, far) = (&docs[0], &docs[1], &docs[2]);
+    for (from, to) in [(a, "cp3"), (b, "cp3"), (far, "cp1"), (far, "cp2")] {
+        let p99 = p99_to(from, to);
+        let p = from["cluster"]["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == to)
+            .unwrap();
+        assert!(
+            p["rtt_ns"]["samples"].as_u64().unwrap() >= 1000,
+            "a far peer is sampled as often: {p}"
+        );
+        eprintln!("{} → {to}: rtt p99 {p99:.1} ms", from["cluster"]["self"]);
+        assert!(p99 >= 2.0 * d_ms, "{p99} < 2·D");
+    }
+    assert_eq!(a["cluster"]["peers"][0]["name"], "cp2");
+    let near_p50 = ms(&a["cluster"]["peers"][0]["rtt_ns"]["percentiles"]["50"]);
+    assert!(
+        near_p50 < d_ms,
+        "the near link stays near: p50 {near_p50} ms"
+    );
+    // Every put through the far node needs the network: as a follower it forwards to the leader
+    // (2·D), as the leader it waits for a follower's ack (2·D).
+    let put_p50 = |d: &Value| ms(&d["cluster"]["put_latency_ns"]["percentiles"]["50"]);
+    eprintln!(
+        "put p50: cp1 {:.1} ms ({}), cp2 {:.1} ms ({}), cp3 {:.1} ms ({})",
+        put_p50(a),
+        a["cluster"]["role"],
+        put_p50(b),
+        b["cluster"]["role"],
+        put_p50(far),
+        far["cluster"]["role"]
+    );
+    assert!(
+        put_p50(far) >= 2.0 * d_ms,
+        "far node put p50 {} ms",
+        put_p50(far)
+    );
+    // `nodefit report` over the three results: one cluster, the slow links flagged in the matrix.
+    let t = tempfile::tempdir().unwrap();
+    for (i, r) in runs.iter().enumerate() {
+        std::fs::write(
+            t.path().join(format!("cp{}.result.json", i + 1)),
+            &r.out.stdout,
+        )
+        .unwrap();
+    }
+    let md = std::process::Command::new(BIN)
+        .args(["report", "--format", "md"])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert!(
+        md.status.success(),
+        "{}",
+        String::from_utf8_lossy(&md.stderr)
+    );
+    let md = String::from_utf8_lossy(&md.stdout);
+    eprintln!("{}", &md[md.find("## Cluster").unwrap()..]);
+    assert_eq!(
+        md.matches("## Cluster cp1, cp2, cp3").count(),
+        1,
+        "one cluster"
+    );
+    assert!(md.contains("3 of 3 nodes' results"));
+    let row = |from: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| **{from}** |")))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(row("cp1").matches('⚠').count(), 1, "{}", row("cp1"));
+    assert_eq!(row("cp3").matches('⚠').count(), 2, "{}", row("cp3"));
+    assert!(md.contains("--heartbeat-interval=") && md.contains("--election-timeout="));
+    for d in [a, b, far] {
+        assert!(
+            d["cluster"]["unfinished"].is_null(),
+            "{}",
+            d["cluster"]["unfinished"]
+        );
+        // The verdict's reasons name the slow links.
+        let o = judge(d);
+        assert_eq!(o.verdict.as_str(), "UNFIT", "{:?}", o.reasons);
+        let me = d["cluster"]["self"].as_str().unwrap();
+        let expect: Vec<String> = if me == "cp3" {
+            vec!["cp3 → cp1: rtt p99".into(), "cp3 → cp2: rtt p99".into()]
+        } else {
+            vec![format!("{me} → cp3: rtt p99")]
+        };
+        let r = o
+            .reasons
+            .iter()
+            .find(|r| r.contains("cluster_peer_rtt_p99"))
+            .unwrap();
+        eprintln!("{me}: {r}");
+        for e in expect {
+            assert!(r.contains(&e), "{r}");
+        }
+        assert!(
+            !r.contains(&format!("{me} → cp{}", if me == "cp1" { 2 } else { 1 })) || me == "cp3"
+        );
+        let r = &d["cluster"]["recommended"];
+        eprintln!("{}: {}", d["cluster"]["self"], r);
+        assert!(r["basis"]["rtt_p99_ns"].as_f64().unwrap() >= 2.0 * d_ms * 1e6);
+    }
+    runs
+}
+
+/// Both clusters, then `nodefit report` over all six results: two clusters side by side.
+#[test]
+fn no_delay_and_one_node_far_away() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let near = three_nodes_no_delay(&net);
+    drop(net);
+    let Some(net) = Netns::new(3, &[0, 0, 30]) else {
+        return;
+    };
+    let far = one_node_far_away(&net, 30.0);
+    drop(net);
+    let t = tempfile::tempdir().unwrap();
+    for (tag, runs) in [("near", &near), ("far", &far)] {
+        for (i, r) in runs.iter().enumerate() {
+            let f = t.path().join(format!("{tag}-cp{}.result.json", i + 1));
+            std::fs::write(f, &r.out.stdout).unwrap();
+        }
+    }
+    let report = |format: &str| {
+        let o = std::process::Command::new(BIN)
+            .args(["report", "--format", format])
+            .arg(t.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let md = report("md");
+    eprintln!("{}", &md[md.find("## Clusters side by side").unwrap()..]);
+    assert_eq!(md.matches("## Cluster cp1, cp2, cp3 (run ").count(), 2);
+    let side = &md[md.find("## Clusters side by side").unwrap()..];
+    let rows: Vec<&str> = side
+        .lines()
+        .filter(|l| l.starts_with("| cp1, cp2, cp3"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{side}");
+    let near_id = doc(&near[0])["cluster"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let far_id = doc(&far[0])["cluster"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(near_id, far_id, "every run has its own id");
+    let far_row = rows.iter().find(|r| r.contains(&far_id)).unwrap();
+    assert!(
+        far_row.contains("→ cp3") || far_row.contains("cp3 →"),
+        "{far_row}"
+    );
+    let js: Value = serde_json::from_str(&report("json")).unwrap();
+    let clusters = js["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2);
+    let far_c = clusters
+        .iter()
+        .find(|c| c["run_id"] == far_id.as_str())
+        .unwrap();
+    assert_eq!(far_c["rtt"].as_array().unwrap().len(), 6, "3 × 2 links");
+    let slow = far_c["rtt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rtt_p99_ns"].as_u64().unwrap() > 50_000_000)
+        .count();
+    assert_eq!(slow, 4, "{far_c}");
+    let html = report("html");
+    assert_eq!(html.matches("<table class=\"heatmap\">").count(), 2);
+    // Links beyond 50 ms are red in the heat map: at least the four links to and from cp3.
+    assert!(html.matches("background:#ef9a9a").count() >= 4);
+}
+
+#[test]
+fn a_member_that_never_starts() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let two = [&net.nodes[0], &net.nodes[1]];
+    let runs = run_on(
+        &net,
+        &two,
+        &["--rate", "50", "--duration", "2s", "--join-timeout", "8s"],
+    );
+    for r in &runs {
+        let err = String::from_utf8_lossy(&r.out.stderr);
+        assert_eq!(r.out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("member cp3 (198.18.0.12) did not join within 8s"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(r.out.stdout.is_empty());
+    }
+    assert_clean(&net, &runs);
+}
+
+/// The leader's name, asked of `node`'s member with etcdctl.
+fn leader(net: &Netns) -> Option<String> {
+    for n in &net.nodes {
+        let out = n
+            .command("etcdctl")
+            .args([
+                "--endpoints",
+                "http://127.0.0.1:12379",
+                "endpoint",
+                "status",
+                "-w",
+                "json",
+            ])
+            .output()
+            .ok()?;
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let s = &v[0]["Status"];
+        if s["leader"].as_u64().is_some() && s["leader"] == s["header"]["member_id"] {
+            return Some(n.name.clone());
+        }
+    }
+    None
+}
+
+#[test]
+fn leader_killed_mid_probe() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let extra = [
+        "--rate",
+        "50",
+        "--duration",
+        "10s",
+        "--join-timeout",
+        "60s",
+        "--command-timeout",
+        "2s",
+    ];
+    let mut children: Vec<Option<Child>> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| Some(start(n, &spec, d.path(), &extra)))
+        .collect();
+    // Wait until the probe runs (a leader answers), then a little more.
+    let t0 = std::time::Instant::now();
+    let victim = loop {
+        if let Some(l) = leader(&net) {
+            break l;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let vi = net.nodes.iter().position(|n| n.name == victim).unwrap();
+    let mut v = children[vi].take().unwrap();
+    v.kill().unwrap();
+    let _ = v.wait();
+    // Killed outright, it could not clean up: its data dir goes with its temp dir, its member
+    // log (in the temp dir, off the disk under test) is removed here.
+    for l in member_logs(v.id()) {
+        std::fs::remove_file(l).unwrap();
+    }
+    let mut runs = Vec::new();
+    let mut victim_dir = None;
+    for (i, (c, dir)) in children.into_iter().zip(dirs).enumerate() {
+        if i == vi {
+            victim_dir = Some(dir); // killed outright: it holds what the run could not clean
+            continue;
+        }
+        runs.push(finish(c.unwrap(), dir));
+    }
+    let docs: Vec<Value> = runs.iter().map(doc).collect();
+    for d in &docs {
+        let c = &d["cluster"];
+        eprintln!(
+            "{}: leader {} → {}, changes {}, errors {}, unfinished {}",
+            c["self"], victim, c["leader"], c["leader_changes"], c["errors_total"], c["unfinished"]
+        );
+        assert!(c["leader_changes"].as_u64().unwrap() >= 1, "{c}");
+        assert_ne!(c["leader"], victim.as_str());
+        assert_eq!(c["unfinished"], serde_json::json!([victim]));
+        let p = c["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == victim.as_str())
+            .unwrap();
+        assert!(
+            p["rtt_errors"].as_u64().unwrap() > 0,
+            "handshakes to the dead node fail"
+        );
+    }
+    // The survivors left nothing; the victim's member died with it (parent-death signal).
+    assert_clean(&net, &runs);
+    // What the victim left (its member's data dir, its run record) is a leftover the next run in
+    // that directory removes; here `nodefit clean`.
+    let vd = victim_dir.unwrap();
+    let left = |d: &Path| std::fs::read_dir(d).unwrap().count();
+    assert!(left(vd.path()) > 0, "the killed run left its data dir");
+    let o = Command::new(BIN)
+        .args(["clean", "--directory"])
+        .arg(vd.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(left(vd.path()), 0, "left after clean: {err}");
+}
+
+/// Not a check: prints every node's text output, for docs/cluster.md. Run with
+/// `NODEFIT_DEMO_DELAY_MS=30 cargo test --test cluster_etcd demo -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn demo() {
+    let d: u64 = std::env::var("NODEFIT_DEMO_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let Some(net) = Netns::new(3, &[0, 0, d]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    // With NODEFIT_DEMO_QUALIFY_OUT=DIR: `qualify --quick --cluster` instead, results in DIR/<node>/.
+    let qualify_out = std::env::var("NODEFIT_DEMO_QUALIFY_OUT").ok();
+    // With NODEFIT_DEMO_JSON_OUT=DIR: the results documents go to DIR/<node>.result.json.
+    let json_out = std::env::var("NODEFIT_DEMO_JSON_OUT").ok();
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, dir)| {
+            let mut c = n.command(BIN);
+            match &qualify_out {
+                Some(out) => c
+                    .args([
+                        "qualify",
+                        "--quick",
+                        "--cluster",
+                        &spec,
+                        "--node-name",
+                        &n.name,
+                    ])
+                    .arg("--output-dir")
+                    .arg(Path::new(out).join(&n.name))
+                    .arg("--etcd-arg=--join-timeout=120s"),
+                None => c
+                    .args(["etcd", "--cluster", &spec, "--node-name", &n.name])
+                    .args(["--duration", "20s", "--join-timeout", "60s"]),
+            };
+            if let Some(out) = &json_out {
+                c.args(["--output-format", "json", "--output"])
+                    .arg(Path::new(out).join(format!("{}.result.json", n.name)));
+            }
+            c.arg("--directory")
+                .arg(dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (c, n) in children.into_iter().zip(&net.nodes) {
+        let out = c.wait_with_output().unwrap();
+        println!(
+            "===== {} (exit {:?})\n$ nodefit etcd --cluster {spec} --node-name {} --directory DIR --duration 20s\n{}{}",
+            n.name,
+            out.status.code(),
+            n.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_on_one_node() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let extra = ["--rate", "50", "--duration", "8s", "--join-timeout", "60s"];
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| start(n, &spec, d.path(), &extra))
+        .collect();
+    let t0 = std::time::Instant::now();
+    while leader(&net).is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // Ctrl-C on cp2: its load stops, it publishes what it has and stops its member.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(children[1].id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, dir)| finish(c, dir))
+        .collect();
+    let code = runs[1].out.status.code();
+    assert_eq!(
+        code,
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&runs[1].out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&runs[1].out.stdout).expect("partial result");
+    schema::validate(&v);
+    assert_eq!(v["complete"], false);
+    for r in [&runs[0], &runs[2]] {
+        let d = doc(r);
+        assert_eq!(d["complete"], true);
+    }
+    assert_clean(&net, &runs);
+}

@@ -1,0 +1,199 @@
+//! `nodefit qualify --cluster` end to end on three network namespaces: a short test profile (a
+//! second of disk work, an 8 s probe), every node judged with the cluster checks, result.json with
+//! the cluster section, nothing left behind.
+
+#[path = "support/netns.rs"]
+mod netns;
+#[path = "support/schema.rs"]
+mod schema;
+
+use netns::Netns;
+use serde_json::Value;
+use std::process::Stdio;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
+
+const PROFILE: &str = r#"name = "cluster-e2e"
+description = "cluster end-to-end test profile"
+rounds = 1
+
+[[disk]]
+id = "wal"
+title = "WAL-like"
+rw = "write"
+bs = "2300"
+size = "1m"
+runtime = "1s"
+ioengine = "sync"
+fdatasync = 1
+
+[etcd]
+duration = "8s"
+rate = 50
+clients = 10
+
+[[check]]
+id = "wal_synced_writes"
+title = "synced writes/s"
+metric = "workloads[wal].iops"
+comparison = ">="
+limit = 1
+unit = "ops/s"
+severity = "must"
+source = "etcd hardware guide (op-guide/hardware), Disks"
+
+[[check]]
+id = "cluster_peer_rtt_p99"
+title = "Network RTT p99 to each peer"
+metric = "cluster.peers[*].rtt_ns.percentiles.99"
+comparison = "<="
+limit = 50_000_000
+unit = "ns"
+severity = "must"
+source = "OpenShift documentation, 'Recommended etcd practices'"
+
+[[check]]
+id = "cluster_leader_changes"
+title = "Leader changes"
+metric = "cluster.leader_changes"
+comparison = "=="
+limit = 0
+unit = "count"
+severity = "must"
+source = "etcd FAQ"
+
+[[check]]
+id = "cluster_errors"
+title = "Errors"
+metric = "cluster.errors_total"
+comparison = "=="
+limit = 0
+unit = "count"
+severity = "must"
+source = "etcdctl check perf"
+"#;
+
+#[test]
+fn qualify_three_nodes() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let profile = t.path().join("p.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let outs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<_> = net
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            n.command(BIN)
+                .arg("qualify")
+                .arg("--profile")
+                .arg(&profile)
+                .arg("--directory")
+                .arg(dirs[i].path())
+                .arg("--output-dir")
+                .arg(outs[i].path())
+                .args(["--cluster", &spec, "--node-name", &n.name])
+                .args(["--output-format", "json", "--quiet"])
+                .arg("--etcd-arg=--join-timeout=60s")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+    let results: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for (i, out) in results.iter().enumerate() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        schema::validate(&doc);
+        let name = &net.nodes[i].name;
+        assert_eq!(doc["node_name"], name.as_str());
+        assert_eq!(doc["cluster"]["self"], name.as_str());
+        assert_eq!(doc["verdict"], "FIT", "{:?}", doc["checks"]);
+        let ids: Vec<&str> = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "wal_synced_writes",
+                "cluster_peer_rtt_p99",
+                "cluster_leader_changes",
+                "cluster_errors"
+            ]
+        );
+        assert!(doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] == "pass"));
+        let written: Value =
+            serde_json::from_slice(&std::fs::read(outs[i].path().join("result.json")).unwrap())
+                .unwrap();
+        assert_eq!(written["cluster"]["run_id"], doc["cluster"]["run_id"]);
+        assert!(std::fs::read_dir(dirs[i].path()).unwrap().next().is_none());
+    }
+    for n in &net.nodes {
+        assert!(n.pids().is_empty() && n.listeners().is_empty());
+    }
+    // No member log left in the temp dir.
+    for (n, pid) in net.nodes.iter().zip(pids) {
+        let log = std::env::temp_dir().join(format!("nodefit-cluster-{}-{pid}.log", n.name));
+        assert!(!log.exists(), "{} left", log.display());
+    }
+}
+
+#[test]
+fn qualify_alone_exits_2_naming_the_missing_members() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let profile = t.path().join("p.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let n = &net.nodes[0];
+    let o = n
+        .command(BIN)
+        .arg("qualify")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--directory")
+        .arg(dir.path())
+        .arg("--output-dir")
+        .arg(out.path())
+        .args([
+            "--cluster",
+            &net.cluster_spec(),
+            "--node-name",
+            &n.name,
+            "--quiet",
+        ])
+        .arg("--etcd-arg=--join-timeout=3s")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("member cp2 (198.18.0.11), member cp3 (198.18.0.12) did not join within 3s"),
+        "{err}"
+    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    assert!(n.pids().is_empty() && n.listeners().is_empty());
+}
