@@ -13,6 +13,8 @@ pub mod load;
 pub mod markdown;
 pub mod model;
 pub mod regress;
+pub mod sharechart;
+pub mod summary;
 pub mod trend;
 
 use std::path::{Path, PathBuf};
