@@ -257,7 +257,11 @@ pub fn draw<DB: DrawingBackend>(
         let style = text.clone();
         chart
             .draw_series(labels.into_iter().map(move |(x, y, t)| {
-                EmptyElement::at((x, y)) + Text::new(t, (4, 0), style.clone())
+                // A white backdrop (≈ 6 px a character) keeps the value legible over the limit line.
+                let w = t.chars().count() as i32 * 6 + 4;
+                EmptyElement::at((x, y))
+                    + Rectangle::new([(2, -7), (2 + w, 7)], WHITE.filled())
+                    + Text::new(t, (4, 0), style.clone())
             }))
             .map_err(e)?;
     }
