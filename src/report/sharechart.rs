@@ -332,7 +332,26 @@ mod tests {
                 .count();
             assert!(bars >= 2, "{colour}: {bars} bars");
         }
+        // The PNG: the fast node's smaller bar (0.005 of the limit, beside 0.5) is still a bar
+        // in pixels, at least 8 px long and thick.
         let png = super::super::charts::to_png(&c).unwrap();
-        assert_eq!(&png[1..4], b"PNG");
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), size(&two_nodes()));
+        let blue: Vec<(u32, u32)> = img
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0 == [0, 114, 178])
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        // Rows of blue pixels per bar: group them by y into runs, and take their lengths.
+        let mut rows: std::collections::BTreeMap<u32, u32> = Default::default();
+        for (_, y) in &blue {
+            *rows.entry(*y).or_default() += 1;
+        }
+        let shortest_bar_row = rows.values().copied().filter(|n| *n > 20).min().unwrap();
+        assert!(shortest_bar_row >= 8, "{shortest_bar_row} px");
+        assert!(
+            rows.values().filter(|n| **n > 20).count() >= 16,
+            "bars under 8 px thick"
+        );
     }
 }
