@@ -1,10 +1,10 @@
 //! One line per node of a comparison, in words, so the answer comes before the charts:
-//! "throttled-disk (UNFIT, score 38) is 41× slower than plain-disk on WAL-like contended fdatasync
-//! p99 (206ms vs 5.06ms); 6 must and 3 should checks fail". Promises: the reference is the node
-//! with the fewest failed must checks (then the higher score, then the most best-of-row figures);
-//! the factor named is the largest one by which a node is worse than the reference on a shared
-//! check where both have a positive figure, printed with the two observed values it comes from.
-
+//! "throttled-disk (UNFIT, score 38) is 41× slower than plain-disk on WAL-like fdatasync p99 under
+//! backend-commit contention (205.56ms vs 5.06ms); 5 must and 3 should checks fail, 1 marginal".
+//! Promises: the reference is the node with the fewest failed must checks (then the higher score,
+//! then the most checks it leads); the factor named is the largest one by which a node is worse
+//! than the reference on a shared check where both have a positive figure, printed with the two
+//! observed values it comes from; ties are called level, never a lead.
 use super::compare::{Comparison, Row};
 use super::load::Loaded;
 use crate::results::{CheckVerdict, Severity};
@@ -100,8 +100,8 @@ fn who(name: &str, l: &Loaded) -> String {
     format!("{name} ({})", parts.join(", "))
 }
 
-/// Index of the reference node: fewest failed must checks, then highest score, then most
-/// best-of-row figures, then first.
+/// Index of the reference node: fewest failed must checks, then highest score, then the most
+/// checks where it is ahead of every other node, then first.
 fn reference(results: &[Loaded], cmp: &Comparison) -> usize {
     let key = |i: usize| {
         let l = &results[i];
@@ -111,8 +111,8 @@ fn reference(results: &[Loaded], cmp: &Comparison) -> usize {
             .iter()
             .filter(|c| c.verdict == CheckVerdict::Fail && c.severity == Severity::Must)
             .count();
-        let best = cmp.rows.iter().filter(|r| r.best == Some(i)).count();
-        (must, -l.doc.score.unwrap_or(0.0), usize::MAX - best, i)
+        let ahead = standing(cmp, i).0;
+        (must, -l.doc.score.unwrap_or(0.0), usize::MAX - ahead, i)
     };
     (0..results.len())
         .min_by(|a, b| {
@@ -123,6 +123,34 @@ fn reference(results: &[Loaded], cmp: &Comparison) -> usize {
                 .then(ka.3.cmp(&kb.3))
         })
         .unwrap_or(0)
+}
+
+/// On how many rows node `i` is strictly better than every other node with a figure (ahead), and
+/// on how many it equals the best of them (level). `==` rows only count as level when equal.
+fn standing(cmp: &Comparison, i: usize) -> (usize, usize) {
+    let (mut ahead, mut level) = (0, 0);
+    for row in &cmp.rows {
+        let fig = |k: usize| row.cells.get(k)?.as_ref()?.observed;
+        let Some(mine) = fig(i) else { continue };
+        let others: Vec<f64> = (0..row.cells.len())
+            .filter(|k| *k != i)
+            .filter_map(fig)
+            .collect();
+        if others.is_empty() {
+            continue;
+        }
+        let better = |a: f64, b: f64| match row.comparison.as_str() {
+            "<=" | "<" => a < b,
+            ">=" | ">" => a > b,
+            _ => false,
+        };
+        if others.iter().all(|o| better(mine, *o)) {
+            ahead += 1;
+        } else if others.iter().all(|o| !better(*o, mine)) && others.contains(&mine) {
+            level += 1;
+        }
+    }
+    (ahead, level)
 }
 
 /// One line per result, in argument order; empty when fewer than two results or no shared checks.
@@ -140,9 +168,9 @@ pub fn lines(results: &[Loaded], cmp: &Comparison) -> Vec<String> {
             continue;
         }
         if i == r {
-            let best = cmp.rows.iter().filter(|row| row.best == Some(i)).count();
+            let (ahead, level) = standing(cmp, i);
             out.push(format!(
-                "{name}: the reference for the lines below — {}; best of the row on {best} of {} shared checks",
+                "{name}: the reference for the lines below — {}; ahead of every other node on {ahead} and level on {level} of {} shared checks",
                 failures(l),
                 cmp.rows.len()
             ));
@@ -223,6 +251,21 @@ mod tests {
         assert_eq!(worse_factor(&row("==", "count", 0.0, 0.0), 0, 1), None);
         assert_eq!(factor(45.2), "45×");
         assert_eq!(factor(2.26), "2.3×");
+        // Ties are level, not a lead; `==` rows are never a lead.
+        let cmp = Comparison {
+            nodes: vec!["a".into(), "b".into()],
+            profiles: vec![],
+            rows: vec![
+                lat,
+                rate,
+                row("<=", "ns", 3.0, 3.0),
+                row("==", "count", 0.0, 0.0),
+                row("==", "count", 0.0, 1.0),
+            ],
+            note: None,
+        };
+        assert_eq!(standing(&cmp, 0), (2, 2));
+        assert_eq!(standing(&cmp, 1), (0, 2));
         assert_eq!(factor(1.034), "1.03×");
     }
 }
