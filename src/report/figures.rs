@@ -1,8 +1,8 @@
 //! Which charts a report carries, built from loaded results: for one node its percentile curves,
 //! histograms and etcd charts; for a comparison the shared checks as shares of their limits
-//! (`sharechart`, log axis) and overlaid
-//! percentile curves, one colour per node on the same axes. Promises: limits come from the checks
-//! in the results (never made up here), and a chart is only made when it has data.
+//! (`sharechart`, log axis) and overlaid percentile curves, one colour per node on the same axes.
+//! Promises: limits come from the checks in the results (never made up here), and a chart is only
+//! made when it has data.
 
 use super::charts::{BarChart, Body, Chart, HistChart, LineChart, RefLine, Series, XAxis, YUnit};
 use super::compare::Comparison;
