@@ -67,6 +67,13 @@ fn comparison_markdown_keeps_to_shared_checks_and_names_bad_files() {
         assert!(md.contains(bad), "{bad} not named");
     }
     assert!(md.contains("schema_version 99 is newer"));
+    // One line per node, in words, before the tables.
+    let said = "- node-b (UNFIT) is 18× slower than node-a on WAL-like fdatasync p99 (96.99ms vs 5.30ms); 1 must check fails";
+    let at = md.find(said).expect("summary line missing");
+    assert!(
+        Some(at) < md.find("| Node |"),
+        "summary line after the tables"
+    );
     snapshot("comparison.md", &md);
 }
 

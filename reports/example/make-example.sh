@@ -9,6 +9,8 @@
 # Every figure in the outputs is as nodefit wrote it: result.json files are copied unchanged.
 # The committed example is from FULL runs (no --quick; about 75-90 s each). Set QUICK=1 to pass
 # --quick (halved workloads and probe) for a fast smoke run.
+# RENDER_ONLY=1 skips the runs and re-renders report.html, report.md and the PNGs from the
+# result.json files already here (after a change to the report, not to the measuring).
 # Needs root, losetup, mkfs.ext4 and cgroup v1 blkio at /sys/fs/cgroup/blkio. Cleans up the mount,
 # the loop device and the cgroup on exit.
 set -euo pipefail
@@ -36,6 +38,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+render() { # the comparison report, its Markdown, and the charts the docs show, from $OUT/*/result.json
+    rm -f "$OUT"/*.png "$OUT/report.html" "$OUT/report.md"
+    "$NODEFIT" report "$OUT/plain/result.json" "$OUT/throttled/result.json" -o "$OUT/report.html" --png-dir "$WORK/png"
+    "$NODEFIT" report "$OUT/plain/result.json" "$OUT/throttled/result.json" --format md -o "$OUT/report.md"
+    cp "$WORK/png/compare-checks.png" "$WORK/png/compare-wal-percentiles.png" "$OUT/"
+    echo "charts written by nodefit report: $(cd "$WORK/png" && ls | tr '\n' ' ')"
+    echo "wrote $OUT"
+}
+if [ "${RENDER_ONLY:-0}" = 1 ]; then
+    render
+    exit 0
+fi
+
 qualify() { # NODE-NAME DIRECTORY OUTPUT-DIR; exit 0 (FIT/MARGINAL) and 1 (UNFIT) are both results
     local rc=0
     "$NODEFIT" qualify "${QUICK_ARG[@]}" --directory "$2" --node-name "$1" --output-dir "$3" || rc=$?
@@ -61,10 +76,6 @@ echo "throttled: $LOOP ($MAJMIN) on $WORK/mnt, blkio.throttle.write_iops_device 
 )
 
 # replace the old example only once both runs have succeeded
-rm -rf "$OUT/plain" "$OUT/throttled" "$OUT"/*.png "$OUT/report.html" "$OUT/report.md"
+rm -rf "$OUT/plain" "$OUT/throttled"
 cp -r "$WORK/out/plain" "$WORK/out/throttled" "$OUT/"   # result.json (+ report.html if qualify wrote one)
-"$NODEFIT" report "$OUT/plain/result.json" "$OUT/throttled/result.json" -o "$OUT/report.html" --png-dir "$WORK/png"
-"$NODEFIT" report "$OUT/plain/result.json" "$OUT/throttled/result.json" --format md -o "$OUT/report.md"
-cp "$WORK/png/compare-wal-percentiles.png" "$OUT/"
-echo "charts written by nodefit report: $(cd "$WORK/png" && ls | tr '\n' ' ')"
-echo "wrote $OUT"
+render

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 /// DejaVu Sans (licence in `assets/fonts/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// Font family name the charts ask for.
-const FAMILY: &str = "sans-serif";
+pub(super) const FAMILY: &str = "sans-serif";
 
 /// Okabe–Ito palette (blue, orange, bluish green, vermillion, sky blue, reddish purple, yellow, black).
 pub const PALETTE: [RGBColor; 8] = [
@@ -23,8 +23,16 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 0, 0),
 ];
 
-/// Chart size in pixels.
+/// Chart size in pixels (share-of-limit charts grow with their rows: [`size`]).
 pub const SIZE: (u32, u32) = (800, 420);
+
+/// Size of this chart in pixels.
+pub fn size(chart: &Chart) -> (u32, u32) {
+    match &chart.body {
+        Body::Share(s) => super::sharechart::size(s),
+        _ => SIZE,
+    }
+}
 
 /// A chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +134,8 @@ pub enum Body {
     Lines(LineChart),
     Bars(BarChart),
     Hist(HistChart),
+    /// Each node's observed value as a share of the check's limit, log axis (comparisons).
+    Share(super::sharechart::ShareChart),
 }
 
 /// One chart.
@@ -172,7 +182,7 @@ pub fn to_svg(chart: &Chart) -> Result<String, ChartError> {
     ensure_font().map_err(err)?;
     let mut s = String::new();
     {
-        let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut s, size(chart)).into_drawing_area();
         draw(&root, chart).map_err(err)?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
@@ -187,10 +197,10 @@ pub fn to_png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
         msg,
     };
     ensure_font().map_err(err)?;
-    let (w, h) = SIZE;
+    let (w, h) = size(chart);
     let mut buf = vec![0u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         draw(&root, chart).map_err(err)?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
@@ -221,7 +231,7 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 }
 
 /// Tick positions (log10 space) at 1, 2, 5 × powers of ten between lo and hi.
-fn log_keys(lo: f64, hi: f64) -> Vec<f64> {
+pub(super) fn log_keys(lo: f64, hi: f64) -> Vec<f64> {
     let mut keys = Vec::new();
     let mut dec = 10f64.powf(lo.floor());
     while dec.log10() <= hi + 1e-9 && keys.len() < 60 {
@@ -237,20 +247,20 @@ fn log_keys(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// Trim a float for a label: 99.900 → "99.9".
-fn trim(v: f64) -> String {
+pub(super) fn trim(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A linear f64 axis whose labels sit exactly at the given points (plotters' own `WithKeyPoints`
 /// lacks a label formatter for f64).
-struct KeyAxis {
+pub(super) struct KeyAxis {
     inner: plotters::coord::types::RangedCoordf64,
     keys: Vec<f64>,
 }
 
 impl KeyAxis {
-    fn new(lo: f64, hi: f64, keys: Vec<f64>) -> Self {
+    pub(super) fn new(lo: f64, hi: f64, keys: Vec<f64>) -> Self {
         KeyAxis {
             inner: (lo..hi).into(),
             keys,
@@ -281,12 +291,12 @@ impl plotters::coord::ranged1d::Ranged for KeyAxis {
 
 /// Title font size that fits the title in the chart's width (DejaVu Sans averages ≈ 0.55 em a
 /// character).
-fn caption_size(title: &str) -> f64 {
+pub(super) fn caption_size(title: &str) -> f64 {
     let chars = title.chars().count().max(1) as f64;
     (f64::from(SIZE.0 - 40) / (0.55 * chars)).clamp(12.0, 20.0)
 }
 
-fn e<T: std::fmt::Display>(x: T) -> String {
+pub(super) fn e<T: std::fmt::Display>(x: T) -> String {
     x.to_string()
 }
 
@@ -338,6 +348,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
         Body::Lines(l) => draw_lines(root, &chart.title, l),
         Body::Bars(b) => draw_bars(root, &chart.title, b),
         Body::Hist(h) => draw_hist(root, &chart.title, h),
+        Body::Share(s) => super::sharechart::draw(root, &chart.title, s),
     }
 }
 

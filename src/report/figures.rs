@@ -1,7 +1,8 @@
 //! Which charts a report carries, built from loaded results: for one node its percentile curves,
-//! histograms and etcd charts; for a comparison grouped bars of the shared checks and overlaid
-//! percentile curves, one colour per node on the same axes. Promises: limits come from the checks
-//! in the results (never made up here), and a chart is only made when it has data.
+//! histograms and etcd charts; for a comparison the shared checks as shares of their limits
+//! (`sharechart`, log axis) and overlaid percentile curves, one colour per node on the same axes.
+//! Promises: limits come from the checks in the results (never made up here), and a chart is only
+//! made when it has data.
 
 use super::charts::{BarChart, Body, Chart, HistChart, LineChart, RefLine, Series, XAxis, YUnit};
 use super::compare::Comparison;
@@ -200,45 +201,8 @@ fn etcd_charts(l: &Loaded, node: &str, e: &model::EtcdView, out: &mut Vec<Chart>
 /// Charts comparing several nodes.
 pub fn comparison_charts(results: &[Loaded], cmp: &Comparison) -> Vec<Chart> {
     let mut out = Vec::new();
-    for (unit, y_unit, label) in [
-        ("ns", YUnit::Ns, "observed latency"),
-        ("ops/s", YUnit::Other("ops/s".into()), "observed rate"),
-    ] {
-        let rows: Vec<_> = cmp.rows.iter().filter(|r| r.unit == unit).collect();
-        // Three checks per chart: check ids are long, and more would overlap on the x axis.
-        let parts = rows.len().div_ceil(3);
-        for (k, chunk) in rows.chunks(3).enumerate() {
-            let part = if parts > 1 {
-                format!(" ({}/{parts})", k + 1)
-            } else {
-                String::new()
-            };
-            out.push(Chart {
-                id: super::charts::slug(&format!(
-                    "compare-checks-{unit}{}",
-                    if parts > 1 { format!("-{}", k + 1) } else { String::new() }
-                )),
-                title: format!("Checks, {label}{part}: one bar per node, dashed line = limit"),
-                caption: "Each node's observed value for the checks all compared results share; dashed: the limit.".into(),
-                body: Body::Bars(BarChart {
-                    groups: chunk.iter().map(|r| r.id.clone()).collect(),
-                    series_names: cmp.nodes.clone(),
-                    values: chunk
-                        .iter()
-                        .map(|r| {
-                            r.cells
-                                .iter()
-                                .map(|c| c.as_ref().and_then(|c| c.observed))
-                                .collect()
-                        })
-                        .collect(),
-                    limits: chunk.iter().map(|r| r.limit).collect(),
-                    y_unit: y_unit.clone(),
-                    y_label: label.into(),
-                    x_label: "check".into(),
-                }),
-            });
-        }
+    if let Some(chart) = super::sharechart::chart(cmp) {
+        out.push(chart);
     }
     // Overlaid percentile curves per workload present in more than one result.
     let views: Vec<Vec<model::WorkloadView>> = results

@@ -21,7 +21,8 @@ th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}
 .best{background:#e6f4ef;font-weight:bold}.note{background:#fff7e0;border-left:4px solid #E69F00;padding:.6em 1em}
 .problems{background:#fdecea;border-left:4px solid #D55E00;padding:.6em 1em}
 figure{margin:1.5em 0}figcaption{font-size:.85em;color:#444;max-width:800px}figure svg{max-width:100%;height:auto;border:1px solid #eee}
-code{background:#f5f5f5;padding:0 .2em}";
+code{background:#f5f5f5;padding:0 .2em}
+.summary{font-size:1.1em;line-height:1.5}";
 
 /// Escape text for HTML.
 pub fn esc(t: &str) -> String {
@@ -265,6 +266,14 @@ fn comparison(
     let _ = writeln!(s, "<section class=\"comparison\">");
     if let Some(n) = &cmp.note {
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
+    }
+    let lines = super::summary::lines(&input.results, cmp);
+    if !lines.is_empty() {
+        let _ = writeln!(s, "<ul class=\"summary\">");
+        for l in lines {
+            let _ = writeln!(s, "<li>{}</li>", esc(&l));
+        }
+        let _ = writeln!(s, "</ul>");
     }
     let _ = writeln!(s, "<table class=\"verdicts\"><tr><th>Node</th><th>Verdict</th><th>Score</th><th>Profile</th><th>Measured</th></tr>");
     for (l, name) in input.results.iter().zip(&cmp.nodes) {

@@ -220,6 +220,13 @@ fn comparison(s: &mut String, input: &ReportInput) {
     if let Some(n) = &cmp.note {
         let _ = writeln!(s, "> **Note:** {n}\n");
     }
+    let lines = super::summary::lines(&input.results, &cmp);
+    if !lines.is_empty() {
+        for l in &lines {
+            let _ = writeln!(s, "- {}", l.replace('\n', " "));
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(
         s,
         "| Node | Verdict | Score | Profile | Measured | File |\n|---|---|---|---|---|---|"

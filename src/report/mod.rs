@@ -15,6 +15,8 @@ pub mod markdown;
 pub mod model;
 pub mod prometheus;
 pub mod regress;
+pub mod sharechart;
+pub mod summary;
 pub mod trend;
 pub mod trend_out;
 
