@@ -337,6 +337,15 @@ fn drawable_only(chart: &Chart) -> Chart {
         Body::Hist(h) => h
             .bins
             .retain(|(lo, hi, _)| drawable(*lo) && drawable(*hi) && lo <= hi),
+        Body::Share(sc) => {
+            for g in &mut sc.shares {
+                for v in g.iter_mut() {
+                    if v.is_some_and(|x| !drawable(x)) {
+                        *v = None;
+                    }
+                }
+            }
+        }
     }
     c
 }
