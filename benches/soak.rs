@@ -40,6 +40,20 @@ fn fd_count(pid: u32) -> Option<usize> {
         .map(|d| d.count())
 }
 
+/// The child's stdout, read on a thread: a long run's JSON (a per-second series) is larger than
+/// a pipe holds, and the child would block writing it while we wait for it to exit.
+fn read_stdout(child: &mut Child) -> std::thread::JoinHandle<Vec<u8>> {
+    let out = child.stdout.take();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut o) = out {
+            use std::io::Read;
+            let _ = o.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
 /// Sample the child every second until it exits; returns the samples after the warm-up.
 fn sample(child: &mut Child) -> Result<Samples> {
     let pid = child.id();
@@ -116,12 +130,14 @@ fn soak_disk(bin: &Path, dir: &Path, minutes: u64) -> Result<bool> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting nodefit disk")?;
+    let stdout = read_stdout(&mut child);
     let s = sample(&mut child)?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!("nodefit disk exited {}", out.status);
+    let status = child.wait()?;
+    let stdout = stdout.join().unwrap_or_default();
+    if !status.success() {
+        bail!("nodefit disk exited {status}");
     }
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let doc: serde_json::Value = serde_json::from_slice(&stdout)?;
     let w = &doc["workloads"][0];
     println!(
         "disk: {} ops, {:.1} IOPS, fdatasync p99 {} ns over {:.0} s",
@@ -152,12 +168,14 @@ fn soak_etcd(bin: &Path, dir: &Path, minutes: u64) -> Result<bool> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting nodefit etcd")?;
+    let stdout = read_stdout(&mut child);
     let s = sample(&mut child)?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!("nodefit etcd exited {}", out.status);
+    let status = child.wait()?;
+    let stdout = stdout.join().unwrap_or_default();
+    if !status.success() {
+        bail!("nodefit etcd exited {status}");
     }
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let doc: serde_json::Value = serde_json::from_slice(&stdout)?;
     let e = &doc["etcd"];
     let series = e["timeseries"].as_array().cloned().unwrap_or_default();
     let mut minutes_ok = true;
