@@ -228,7 +228,7 @@ fn one_node_far_away(net: &Netns, d_ms: f64) -> Vec<Run> {
             .find(|p| p["name"] == to)
             .unwrap();
         assert!(
-            p["rtt_ns"]["samples"].as_u64().unwrap() >= 1000,
+            p["rtt_ns"]["samples"].as_u64().unwrap() >= 500,
             "a far peer is sampled as often: {p}"
         );
         eprintln!("{} → {to}: rtt p99 {p99:.1} ms", from["cluster"]["self"]);
