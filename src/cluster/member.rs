@@ -160,6 +160,9 @@ impl Member {
             .arg("new")
             .arg("--initial-cluster-token")
             .arg(&plan.token)
+            // Compacted every 5 minutes, as kube-apiserver does (see etcd/embedded.rs).
+            .args(["--auto-compaction-mode", "periodic"])
+            .args(["--auto-compaction-retention", "5m"])
             .arg("--logger")
             .arg("zap")
             .arg("--log-outputs")
