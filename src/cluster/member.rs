@@ -10,7 +10,7 @@ use super::ClusterError;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How peers talk to each other.
 #[derive(Clone, Debug, PartialEq)]
@@ -221,25 +221,8 @@ impl Member {
 
     /// Stop the member (SIGTERM, 5 s grace, SIGKILL) and remove its data dir and log.
     pub fn stop(&mut self) -> Result<(), String> {
-        if let Some(mut c) = self.child.take() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(c.id() as i32),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-            let deadline = Instant::now() + Duration::from_secs(5);
-            loop {
-                match c.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20))
-                    }
-                    _ => {
-                        let _ = c.kill();
-                        let _ = c.wait();
-                        break;
-                    }
-                }
-            }
+        if let Some(c) = self.child.take() {
+            crate::etcd::embedded::stop_processes(&mut [c], Duration::from_secs(5));
         }
         let _ = std::fs::remove_file(&self.log);
         if self.data_dir.exists() {

@@ -175,34 +175,39 @@ impl Embedded {
 
     /// Stop every member (SIGTERM, 5 s grace, SIGKILL) and remove the run directory.
     pub fn stop(&mut self) -> Result<(), String> {
-        for c in &self.children {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(c.id() as i32),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        for c in &mut self.children {
-            loop {
-                match c.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20))
-                    }
-                    _ => {
-                        let _ = c.kill();
-                        let _ = c.wait();
-                        break;
-                    }
-                }
-            }
-        }
+        stop_processes(&mut self.children, Duration::from_secs(5));
         self.children.clear();
         if self.run_dir.exists() {
             std::fs::remove_dir_all(&self.run_dir)
                 .map_err(|e| format!("cannot remove {}: {e}", self.run_dir.display()))?;
         }
         Ok(())
+    }
+}
+
+/// Stop etcd processes: SIGTERM to all, then wait up to `grace` for each before SIGKILL.
+pub fn stop_processes(children: &mut [Child], grace: Duration) {
+    for c in children.iter() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(c.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    let deadline = Instant::now() + grace;
+    for c in children.iter_mut() {
+        loop {
+            match c.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+            }
+        }
     }
 }
 
