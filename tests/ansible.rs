@@ -525,31 +525,26 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         "parallel runs did not overlap: {w2:?}"
     );
     // The cluster phase on kube_control_plane (cp-1, cp-2), members and addresses from the inventory.
-    let cluster_help = Command::new(BIN)
-        .args(["qualify", "--help"])
-        .output()
-        .unwrap();
-    if String::from_utf8_lossy(&cluster_help.stdout).contains("--cluster") {
-        for n in ["cp-1", "cp-2"] {
-            let s = stamps(&reports.join("cluster"), n);
-            assert_eq!(s.len(), 1, "{n}: cluster results {s:?}\n{log}");
-            let doc = load(
-                &reports
-                    .join("cluster")
-                    .join(n)
-                    .join(&s[0])
-                    .join("result.json"),
-            );
-            assert_eq!(doc["etcd"]["target"]["kind"], "cluster", "{n}");
-            assert!(log.contains(&format!("nodefit: {n} (cluster) ")), "{log}");
-        }
-    } else {
-        // This nodefit has no `qualify --cluster` yet: the phase says so and stops, cleanly.
-        assert!(
-            log.contains("has no `qualify --cluster` yet; the members would be cp-1=198.18.1.11,cp-2=198.18.1.12"),
-            "{log}"
+    for n in ["cp-1", "cp-2"] {
+        let s = stamps(&reports.join("cluster"), n);
+        assert_eq!(s.len(), 1, "{n}: cluster results {s:?}\n{log}");
+        let doc = load(
+            &reports
+                .join("cluster")
+                .join(n)
+                .join(&s[0])
+                .join("result.json"),
         );
-        assert!(log.contains("nodefit: cp-1 (cluster) NO RESULT"), "{log}");
+        assert_eq!(doc["etcd"]["target"]["kind"], "cluster", "{n}");
+        assert_eq!(doc["cluster"]["self"], n, "{n}");
+        let members: Vec<&str> = doc["cluster"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["address"].as_str().unwrap())
+            .collect();
+        assert_eq!(members, ["198.18.1.11", "198.18.1.12"], "{n}");
+        assert!(log.contains(&format!("nodefit: {n} (cluster) ")), "{log}");
     }
     // cp-3 timed out while nodefit was measuring; the always: block stopped it all the same.
     assert!(log.contains("stopped: nodefit:"), "{log}");

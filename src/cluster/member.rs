@@ -1,6 +1,6 @@
 //! This node's throwaway etcd member: data dir on the disk under test, peer URL on the node's
 //! address, client URL on 127.0.0.1 only, peer traffic TLS-encrypted by default. [`Member`] stops
-//! the process (SIGTERM, then SIGKILL) and removes its data dir and log when dropped — on success,
+//! the process (SIGTERM, then SIGKILL) and removes its data dir when dropped — on success,
 //! error and Ctrl-C alike — and the member dies with nodefit if nodefit is killed outright. The
 //! data dir is noted in the directory's run record and marked (`util::scratch`), so the next
 //! nodefit run there (or `nodefit clean`) removes what a killed run left.
@@ -8,7 +8,7 @@
 use super::spec::{host_port, NodeSpec};
 use super::ClusterError;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -79,8 +79,9 @@ pub struct Member {
     child: Option<Child>,
     /// `<directory>/nodefit-cluster-<name>-<pid>`.
     pub data_dir: PathBuf,
-    /// The member's log (in the temp dir, not on the disk under test).
-    pub log: PathBuf,
+    /// The member's log: its stderr, kept in memory (a file would be one more thing a killed run
+    /// leaves behind, and on the disk under test it would add writes to the measurement).
+    log: crate::etcd::embedded::MemberLog,
     pub client_url: String,
     /// This run's claim on the directory (the data dir is noted in it and marked as this run's,
     /// so a later run removes it if this one is killed outright); dropped after `stop`.
@@ -133,7 +134,7 @@ impl Member {
         let mut m = Member {
             _record: record,
             child: None,
-            log: std::env::temp_dir().join(format!("{tag}.log")),
+            log: crate::etcd::embedded::MemberLog::default(),
             data_dir,
             client_url: plan.client_url(),
         };
@@ -166,10 +167,10 @@ impl Member {
             .arg("--logger")
             .arg("zap")
             .arg("--log-outputs")
-            .arg(&m.log)
+            .arg("stderr")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         match &plan.tls {
             PeerTls::Auto => {
                 cmd.arg("--peer-auto-tls");
@@ -199,32 +200,32 @@ impl Member {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| {
+        let mut child = cmd.spawn().map_err(|e| {
             ClusterError::Member(format!("cannot start {}: {e}", plan.bin.display()))
         })?;
+        m.log = crate::etcd::embedded::MemberLog::follow(child.stderr.take());
         m.child = Some(child);
         Ok(m)
     }
 
-    /// Fail if the member has exited (with the end of its log).
+    /// Fail if the member has exited (with the line of its log that says why).
     pub fn check_alive(&mut self) -> Result<(), ClusterError> {
         if let Some(c) = self.child.as_mut() {
             if let Ok(Some(st)) = c.try_wait() {
                 return Err(ClusterError::Member(format!(
-                    "the local etcd member exited ({st}); last log line: {}",
-                    last_log_line(&self.log)
+                    "the local etcd member exited ({st}): {}",
+                    crate::etcd::embedded::failure_reason(&self.log.wait_lines())
                 )));
             }
         }
         Ok(())
     }
 
-    /// Stop the member (SIGTERM, 5 s grace, SIGKILL) and remove its data dir and log.
+    /// Stop the member (SIGTERM, 5 s grace, SIGKILL) and remove its data dir.
     pub fn stop(&mut self) -> Result<(), String> {
         if let Some(c) = self.child.take() {
             crate::etcd::embedded::stop_processes(&mut [c], Duration::from_secs(5));
         }
-        let _ = std::fs::remove_file(&self.log);
         if self.data_dir.exists() {
             std::fs::remove_dir_all(&self.data_dir)
                 .map_err(|e| format!("cannot remove {}: {e}", self.data_dir.display()))?;
@@ -237,11 +238,4 @@ impl Drop for Member {
     fn drop(&mut self) {
         let _ = self.stop();
     }
-}
-
-fn last_log_line(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.lines().last().map(|l| l.chars().take(400).collect()))
-        .unwrap_or_else(|| "(no log)".into())
 }

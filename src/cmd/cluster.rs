@@ -49,6 +49,9 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
         OutputFormat::Normal => body,
     };
     emit(cmd.output.as_deref(), &bytes)?;
+    if let Some(p) = &cmd.prometheus_textfile {
+        crate::report::prometheus::write_document(p, &doc)?;
+    }
     Ok(if interrupted {
         Outcome::Interrupted
     } else if complete {

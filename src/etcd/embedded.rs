@@ -219,7 +219,7 @@ impl Drop for Embedded {
 
 /// A member's stderr, read by a thread into a ring of its last lines.
 #[derive(Debug, Default)]
-struct MemberLog {
+pub(crate) struct MemberLog {
     lines: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -227,7 +227,7 @@ struct MemberLog {
 impl MemberLog {
     const KEEP: usize = 200;
 
-    fn follow(stderr: Option<std::process::ChildStderr>) -> MemberLog {
+    pub(crate) fn follow(stderr: Option<std::process::ChildStderr>) -> MemberLog {
         let lines = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
         let Some(stderr) = stderr else {
             return MemberLog {
@@ -256,7 +256,7 @@ impl MemberLog {
     }
 
     /// The kept lines, once the member (which has exited) has closed its stderr.
-    fn wait_lines(&self) -> Vec<String> {
+    pub(crate) fn wait_lines(&self) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(2);
         while self.reader.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -269,7 +269,7 @@ impl MemberLog {
 /// The line that says why a member died: the last fatal/panic/error line of its log or a Go panic
 /// (etcd's way of dying on ENOSPC or a corrupt WAL), shortened to its message and error; else the
 /// log's last line.
-fn failure_reason(lines: &[String]) -> String {
+pub(crate) fn failure_reason(lines: &[String]) -> String {
     let severe = |line: &str| {
         [
             "\"level\":\"fatal\"",

@@ -1,5 +1,6 @@
 //! A results document as Prometheus metrics in node_exporter's textfile format, so nightly runs land
-//! where platform teams already look (`--prometheus-textfile PATH` on `qualify`, `disk` and `etcd`).
+//! where platform teams already look (`--prometheus-textfile PATH` on `qualify`, `disk` and `etcd`,
+//! with or without `--cluster`).
 //!
 //! [`render`] is a pure function of the document; [`write_textfile`] puts the text in place
 //! atomically ([`crate::util::atomic`]: a temporary file in the same directory, fsync, rename), because
@@ -12,6 +13,7 @@
 //! percentages by 100. Every series carries `command` (qualify, disk or etcd) and `node`, so the
 //! files of several commands in one textfile directory never collide.
 
+use crate::results::cluster::ClusterResult;
 use crate::results::{CheckResult, ResultsDocument, WorkloadResult};
 use crate::util::stats::LatencySummary;
 use std::fmt::Write as _;
@@ -480,7 +482,93 @@ pub fn render(doc: &ResultsDocument, commit: &str) -> String {
             e.leader_changes as f64,
         );
     }
+    if let Some(c) = &doc.cluster {
+        cluster(&mut f, &base, c);
+    }
     f.text()
+}
+
+/// A cluster run (`--cluster`): this node's links to its peers and the advised etcd timing. No run
+/// id or token as labels: they change every run, and a new series per night is what a textfile
+/// must not make.
+fn cluster(f: &mut Families, base: &[(String, String)], c: &ClusterResult) {
+    f.add(
+        "nodefit_cluster_members",
+        "Members of the throwaway etcd cluster this node ran with (--cluster).",
+        base.to_vec(),
+        c.members.len() as f64,
+    );
+    f.add(
+        "nodefit_cluster_unfinished_members",
+        "Members whose node did not report its figures at the end (died or stopped early).",
+        base.to_vec(),
+        c.unfinished.len() as f64,
+    );
+    if let Some(role) = &c.role {
+        f.add(
+            "nodefit_cluster_role",
+            "Always 1: this node's member's role when the probe started (leader or follower).",
+            labels(base, &[("role", role.clone())]),
+            1.0,
+        );
+    }
+    f.add(
+        "nodefit_cluster_leader_changes",
+        "etcd leader changes this node's member saw during the cluster probe.",
+        base.to_vec(),
+        c.leader_changes as f64,
+    );
+    f.add(
+        "nodefit_cluster_errors",
+        "Failed requests through this node's member during the cluster probe.",
+        base.to_vec(),
+        c.errors_total as f64,
+    );
+    for p in &c.peers {
+        let pl = labels(
+            base,
+            &[("peer", p.name.clone()), ("address", p.address.clone())],
+        );
+        if let Some(r) = &p.rtt_ns {
+            latency(
+                f,
+                "nodefit_cluster_peer_rtt_seconds",
+                "TCP handshake round trip from this node to the peer's etcd peer port (HDR histogram of every sample).",
+                &pl,
+                &r.summary,
+            );
+        }
+        f.add(
+            "nodefit_cluster_peer_rtt_errors",
+            "TCP handshakes to the peer that failed (refused, unreachable, no answer within 1 s).",
+            pl.clone(),
+            p.rtt_errors as f64,
+        );
+        if let Some(e) = &p.etcd_peer_rtt_ns {
+            for (q, v) in [("0.5", e.p50_ns), ("0.99", e.p99_ns)] {
+                if let Some(ns) = v {
+                    f.add(
+                        "nodefit_cluster_etcd_peer_rtt_estimate_seconds",
+                        "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets.",
+                        labels(&pl, &[("quantile", q.to_string())]),
+                        ns as f64 / 1e9,
+                    );
+                }
+            }
+        }
+    }
+    f.add(
+        "nodefit_cluster_recommended_heartbeat_interval_seconds",
+        "Advised etcd --heartbeat-interval from the worst peer RTT p99 measured from this node (never below etcd's default).",
+        base.to_vec(),
+        c.recommended.heartbeat_interval_ms as f64 / 1e3,
+    );
+    f.add(
+        "nodefit_cluster_recommended_election_timeout_seconds",
+        "Advised etcd --election-timeout from the worst peer RTT p99 measured from this node (never below etcd's default).",
+        base.to_vec(),
+        c.recommended.election_timeout_ms as f64 / 1e3,
+    );
 }
 
 /// Refuse, before any measuring, a path the textfile could not be written to: a symlink, something
