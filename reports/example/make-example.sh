@@ -77,5 +77,8 @@ echo "throttled: $LOOP ($MAJMIN) on $WORK/mnt, blkio.throttle.write_iops_device 
 
 # replace the old example only once both runs have succeeded
 rm -rf "$OUT/plain" "$OUT/throttled"
-cp -r "$WORK/out/plain" "$WORK/out/throttled" "$OUT/"   # result.json (+ report.html if qualify wrote one)
+for n in plain throttled; do   # the result.json only: each node's report.html is rendered from it
+    mkdir -p "$OUT/$n"
+    cp "$WORK/out/$n/result.json" "$OUT/$n/"
+done
 render
