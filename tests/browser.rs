@@ -3,11 +3,11 @@
 //! no scripts) has measured every chart's SVG. Fails when the page logs a JavaScript error or any
 //! chart has zero size. Skipped, with the reason printed, when /usr/bin/chromium is absent.
 
-use nodefit::report::{html::Html, load, Renderer, ReportInput};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "support/chromium.rs"]
+mod chromium;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+use nodefit::report::{html::Html, load, Renderer, ReportInput};
+use std::path::PathBuf;
 
 /// Appended before `</body>` in the copy: writes the size of every chart's SVG into the DOM.
 const CHECK: &str = r#"<script>
@@ -28,28 +28,6 @@ window.onerror = function (m) { console.error("NODEFIT-JS-ERROR " + m); };
 </script>
 "#;
 
-fn chromium(profile: &Path, extra: &[String], url: &str) -> std::process::Output {
-    Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1280,2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .output()
-        .expect("chromium runs")
-}
-
 /// Console lines that report errors from the page.
 fn page_errors(stderr: &str) -> Vec<String> {
     stderr
@@ -65,8 +43,7 @@ fn page_errors(stderr: &str) -> Vec<String> {
 
 #[test]
 fn comparison_report_renders_in_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        println!("skipped: {CHROMIUM} is absent (apt-get install -y chromium)");
+    if !chromium::available("comparison_report_renders_in_chromium") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -97,9 +74,12 @@ fn comparison_report_renders_in_chromium() {
 
     // Screenshot of the report as shipped.
     let shot = dir.path().join("shot.png");
-    let o = chromium(
+    let o = chromium::run(
         &dir.path().join("profile1"),
-        &[format!("--screenshot={}", shot.display())],
+        &[
+            "--window-size=1280,2000".to_string(),
+            format!("--screenshot={}", shot.display()),
+        ],
         &format!("file://{}", report.display()),
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -117,9 +97,9 @@ fn comparison_report_renders_in_chromium() {
     );
 
     // DOM after the injected size check.
-    let o = chromium(
+    let o = chromium::run(
         &dir.path().join("profile2"),
-        &["--dump-dom".to_string()],
+        &["--window-size=1280,2000".into(), "--dump-dom".into()],
         &format!("file://{}", checked.display()),
     );
     let err = String::from_utf8_lossy(&o.stderr);

@@ -10,60 +10,24 @@
 //! The two results: `tests/fixtures/results/node-a` (a real run, FIT) and the same document with
 //! every latency histogram, percentile and check figure scaled 100× slower (`node-a-x100`, UNFIT).
 
-use hdrhistogram::Histogram;
+#[path = "support/chromium.rs"]
+mod chromium;
+#[path = "support/scaled.rs"]
+mod scaled;
+
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const FIXTURE: &str = "tests/fixtures/results/node-a/result.json";
 /// PALETTE[0]: the first node's colour (Okabe–Ito blue).
 const FIT_RGB: [u8; 3] = [0, 114, 178];
 const FIT_HEX: &str = "#0072B2";
 
-/// Scale one LatencySummary (JSON) by `f`: histogram re-recorded, percentiles recomputed.
-fn scale_summary(s: &mut Value, f: f64) {
-    let h = nodefit::util::stats::decode_histogram(s["histogram"].as_str().unwrap()).unwrap();
-    let mut out = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).unwrap();
-    for v in h.iter_recorded() {
-        let scaled = ((v.value_iterated_to() as f64) * f).max(1.0) as u64;
-        out.record_n(scaled, v.count_at_value()).unwrap();
-    }
-    let keys: Vec<String> = s["percentiles"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
-    for k in keys {
-        let q: f64 = k.parse::<f64>().unwrap() / 100.0;
-        s["percentiles"][&k] = Value::from(out.value_at_quantile(q));
-    }
-    s["histogram"] = Value::from(nodefit::util::stats::encode_histogram(&out));
-    for k in ["min", "max"] {
-        s[k] = Value::from((s[k].as_f64().unwrap() * f) as u64);
-    }
-    s["mean"] = Value::from(s["mean"].as_f64().unwrap() * f);
-}
-
 /// node-a made 100× slower: latencies × 100, rates ÷ 100, verdicts re-judged against the limits.
 fn slow_copy(base: &Value) -> Value {
-    let mut d = base.clone();
+    let mut d = scaled::scaled(base, 100.0);
     d["node_name"] = Value::from("node-a-x100");
-    for w in d["workloads"].as_array_mut().unwrap() {
-        for kind in ["sync", "write", "read"] {
-            if w["latency_ns"][kind].is_object() {
-                scale_summary(&mut w["latency_ns"][kind], 100.0);
-            }
-        }
-    }
     for c in d["checks"].as_array_mut().unwrap() {
-        let g = if c["unit"] == "ns" { 100.0 } else { 0.01 };
-        let obs = c["observed"].as_f64().unwrap() * g;
-        c["observed"] = Value::from(obs);
-        for r in c["rounds"].as_array_mut().unwrap() {
-            *r = Value::from(r.as_f64().unwrap() * g);
-        }
+        let obs = c["observed"].as_f64().unwrap();
         let limit = c["limit"].as_f64().unwrap();
         let holds = match c["comparison"].as_str().unwrap() {
             "<=" => obs <= limit,
@@ -74,29 +38,6 @@ fn slow_copy(base: &Value) -> Value {
     }
     d["verdict"] = Value::from("UNFIT");
     d
-}
-
-fn chromium(profile: &Path, extra: &[String], url: &str) -> std::process::Output {
-    Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .output()
-        .expect("chromium runs")
 }
 
 /// Appended before `</body>` in the copy: for every comparison chart, the page-pixel boxes of the
@@ -163,12 +104,11 @@ fn fit_pixels(img: &image::RgbImage, b: Box4) -> u32 {
 
 #[test]
 fn fit_node_bars_stay_visible_beside_a_node_100x_slower() {
-    if !Path::new(CHROMIUM).exists() {
-        println!("skipped: {CHROMIUM} is absent (apt-get install -y chromium)");
+    if !chromium::available("fit_node_bars_stay_visible_beside_a_node_100x_slower") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let base: Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    let base = scaled::fixture();
     let fast = dir.path().join("fast.json");
     let slow = dir.path().join("slow.json");
     std::fs::write(&fast, serde_json::to_vec(&base).unwrap()).unwrap();
@@ -210,7 +150,7 @@ fn fit_node_bars_stay_visible_beside_a_node_100x_slower() {
         ),
     )
     .unwrap();
-    let o = chromium(
+    let o = chromium::run(
         &dir.path().join("profile1"),
         &["--window-size=1280,1000".into(), "--dump-dom".into()],
         &format!("file://{}", checked.display()),
@@ -238,7 +178,7 @@ fn fit_node_bars_stay_visible_beside_a_node_100x_slower() {
 
     // Pass 2: the report as shipped, tall enough to hold every comparison chart.
     let shot = dir.path().join("shot.png");
-    let o = chromium(
+    let o = chromium::run(
         &dir.path().join("profile2"),
         &[
             format!("--window-size=1280,{}", bottom + 40),
