@@ -16,6 +16,9 @@
 //! network namespace; the namespaces and sshds are removed on every exit path (Drop). The nodes
 //! share this machine's file system, so each gets its own directories through host variables.
 
+#[path = "support/venv.rs"]
+mod venv;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -52,46 +55,8 @@ fn ip(args: &[&str]) {
     run(Command::new("ip").args(args));
 }
 
-/// A venv under target/ with the pinned ansible-core, made once and reused (a `.complete` marker
-/// is written only after pip succeeded). None, with the reason, when it cannot be made.
 fn ansible_venv() -> Result<PathBuf, String> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join(format!("venv-{}", ANSIBLE_CORE.replace("==", "-")));
-    let marker = venv.join(".complete");
-    if marker.is_file() {
-        return Ok(venv);
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let python = if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    };
-    let out = Command::new(python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .output()
-        .map_err(|e| format!("{python} -m venv: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{python} -m venv failed (apt-get install python3-venv): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let out = Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "--disable-pip-version-check", ANSIBLE_CORE])
-        .output()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&venv);
-        return Err(format!(
-            "pip install {ANSIBLE_CORE} failed (no PyPI?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    std::fs::write(&marker, ANSIBLE_CORE).map_err(|e| e.to_string())?;
-    Ok(venv)
+    venv::pinned(ANSIBLE_CORE)
 }
 
 /// The namespaces, their sshds and the scratch tree; all removed on drop.

@@ -4,48 +4,16 @@
 //! objects keep the promises docs/fleet.md makes: one CronJob per node pinned by hostname with the
 //! control-plane tolerations, slots that never overlap, least privilege, results on hostPath.
 
+#[path = "support/venv.rs"]
+mod venv;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const VALIDATE: &str = "kubernetes-validate==1.31.0";
 
-fn venv() -> Result<PathBuf, String> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join(format!("venv-{}", VALIDATE.replace("==", "-")));
-    if venv.join(".complete").is_file() {
-        return Ok(venv);
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let python = if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    };
-    let out = Command::new(python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .output()
-        .map_err(|e| format!("{python} -m venv: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{python} -m venv failed (apt-get install python3-venv): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let out = Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "--disable-pip-version-check", VALIDATE])
-        .output()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&venv);
-        return Err(format!(
-            "pip install {VALIDATE} failed (no PyPI?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    std::fs::write(venv.join(".complete"), VALIDATE).map_err(|e| e.to_string())?;
-    Ok(venv)
+fn validate_venv() -> Result<PathBuf, String> {
+    venv::pinned(VALIDATE)
 }
 
 fn render(args: &[&str]) -> Output {
@@ -79,7 +47,7 @@ fn parse(venv: &Path, file: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn rendered_manifests_validate_and_keep_their_promises() {
-    let venv = match venv() {
+    let venv = match validate_venv() {
         Ok(v) => v,
         Err(why) => {
             println!("skipped: no kubernetes-validate: {why}");
