@@ -3,6 +3,8 @@
 //! the `openssl` CLI, the cluster forms and the run completes; with a certificate from another CA,
 //! the odd node's member is refused by its peers and every node gives up after the join timeout.
 
+#[path = "support/certs.rs"]
+mod certs;
 #[path = "support/netns.rs"]
 mod netns;
 #[path = "support/schema.rs"]
@@ -11,113 +13,20 @@ mod schema;
 use netns::Netns;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn ca(dir: &Path, name: &str) {
-    let key = format!("{name}.key");
-    let crt = format!("{name}.crt");
-    let subj = format!("/CN={name}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-subj",
-            &subj,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-}
-
-/// A peer certificate for `ip` (server and client auth), signed by `ca`.
-fn leaf(dir: &Path, name: &str, ip: &str, ca: &str) {
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        format!(
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:{ip}\n"
-        ),
-    )
-    .unwrap();
-    let (key, csr, crt, ext) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.crt"),
-        format!("{name}.ext"),
-    );
-    let subj = format!("/CN={name}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &subj,
-        ],
-    );
-    let (cac, cak) = (format!("{ca}.crt"), format!("{ca}.key"));
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &cac,
-            "-CAkey",
-            &cak,
-            "-CAcreateserial",
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ],
-    );
-}
 
 /// Run all three nodes with their certificates (node i signed by `signers[i]`).
 fn run(net: &Netns, certs: &Path, signers: [&str; 3], join: &str) -> Vec<std::process::Output> {
     for (n, s) in net.nodes.iter().zip(signers) {
-        leaf(certs, &n.name, &n.addr, s);
+        certs::make_leaf(
+            certs,
+            &n.name,
+            s,
+            "serverAuth,clientAuth",
+            &format!("IP:{}", n.addr),
+        );
     }
     let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
@@ -162,8 +71,8 @@ fn peers_with_your_own_ca() {
         return;
     };
     let t = tempfile::tempdir().unwrap();
-    ca(t.path(), "ca");
-    ca(t.path(), "otherca");
+    certs::make_ca(t.path(), "ca");
+    certs::make_ca(t.path(), "otherca");
     for o in run(&net, t.path(), ["ca", "ca", "ca"], "60s") {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let v: Value = serde_json::from_slice(&o.stdout).unwrap();

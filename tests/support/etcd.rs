@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+#[path = "certs.rs"]
+mod certs;
+
+use certs::{make_ca, make_leaf};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -18,6 +22,9 @@ pub fn free_port() -> u16 {
 
 /// Certificates for a TLS cluster: a CA, a server cert for 127.0.0.1, a client cert, and an
 /// unrelated CA (for the wrong-CA case).
+/// The names a loopback server answers to.
+const LOOPBACK: &str = "IP:127.0.0.1,DNS:localhost";
+
 pub struct Certs {
     pub ca: PathBuf,
     pub server_cert: PathBuf,
@@ -27,99 +34,12 @@ pub struct Certs {
     pub other_ca: PathBuf,
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn make_ca(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-}
-
-fn make_leaf(dir: &Path, name: &str, ca: &str, usage: &str) {
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        format!(
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
-        ),
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &format!("{name}.crt"),
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-}
-
 impl Certs {
     pub fn generate(dir: &Path) -> Certs {
         make_ca(dir, "ca");
         make_ca(dir, "otherca");
-        make_leaf(dir, "server", "ca", "serverAuth,clientAuth");
-        make_leaf(dir, "client", "ca", "clientAuth");
+        make_leaf(dir, "server", "ca", "serverAuth,clientAuth", LOOPBACK);
+        make_leaf(dir, "client", "ca", "clientAuth", LOOPBACK);
         Certs {
             ca: dir.join("ca.crt"),
             server_cert: dir.join("server.crt"),
