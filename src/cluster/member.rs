@@ -121,16 +121,8 @@ impl Member {
             "client address",
         )?;
         let tag = format!("nodefit-cluster-{}-{}", me.name, std::process::id());
-        let data_dir = plan.directory.join(&tag);
-        let record = crate::util::scratch::RunRecord::claim(&plan.directory)
-            .map_err(|e| ClusterError::Member(e.to_string()))?;
-        record.note(&data_dir).map_err(|e| {
-            ClusterError::Member(format!("cannot record {}: {e}", data_dir.display()))
-        })?;
-        std::fs::create_dir(&data_dir).map_err(|e| {
-            ClusterError::Member(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
-        crate::util::scratch::mark_path(&data_dir, &record.mark());
+        let (record, data_dir) = crate::util::scratch::create_scratch_dir(&plan.directory, &tag)
+            .map_err(ClusterError::Member)?;
         let mut m = Member {
             _record: record,
             child: None,

@@ -92,24 +92,41 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     let progress = super::progress(cmd.quiet);
     let result = match crate::etcd::probe_blocking(&cmd.options, &progress) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("nodefit: etcd: {e}");
-            return Ok(if crate::util::signals::stop_requested() {
-                Outcome::Interrupted
-            } else {
-                Outcome::CouldNotRun
-            });
-        }
+        Err(e) => return Ok(could_not_probe("etcd", &e)),
     };
-    let interrupted = crate::util::signals::stop_requested();
     let mut doc = ResultsDocument::new(started);
-    if !result.complete {
-        doc.complete = false;
-        doc.incomplete_reason = result.error.clone();
-    }
-    let complete = result.complete;
     let text = crate::ui::etcd::text(&result);
     doc.etcd = Some(result);
+    finish(&cmd, doc, text)
+}
+
+/// A probe that could not run (or was stopped before it had anything): the one-line reason.
+pub(super) fn could_not_probe(what: &str, e: &dyn std::fmt::Display) -> Outcome {
+    eprintln!("nodefit: {what}: {e}");
+    if crate::util::signals::stop_requested() {
+        Outcome::Interrupted
+    } else {
+        Outcome::CouldNotRun
+    }
+}
+
+/// Mark the document incomplete when the probe was, print the summary `text` or the document, write
+/// the Prometheus textfile; the outcome from how the probe ended.
+pub(super) fn finish(
+    cmd: &EtcdCmd,
+    mut doc: ResultsDocument,
+    text: String,
+) -> anyhow::Result<Outcome> {
+    let interrupted = crate::util::signals::stop_requested();
+    let (complete, error) = doc
+        .etcd
+        .as_ref()
+        .map(|e| (e.complete, e.error.clone()))
+        .unwrap_or((false, None));
+    if !complete {
+        doc.complete = false;
+        doc.incomplete_reason = error;
+    }
     doc.finish();
     let bytes = match cmd.output_format {
         OutputFormat::Json => {

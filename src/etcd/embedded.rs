@@ -68,18 +68,9 @@ impl Embedded {
                 directory.display()
             )));
         }
-        let run_dir = directory.join(format!("nodefit-etcd-{run_id}"));
-        // Recorded before it exists and marked as this run's, so a later run removes it if this
-        // process is killed outright.
-        let record = crate::util::scratch::RunRecord::claim(directory)
-            .map_err(|e| EtcdError::Embedded(e.to_string()))?;
-        record.note(&run_dir).map_err(|e| {
-            EtcdError::Embedded(format!("cannot record {}: {e}", run_dir.display()))
-        })?;
-        std::fs::create_dir(&run_dir).map_err(|e| {
-            EtcdError::Embedded(format!("cannot create {}: {e}", run_dir.display()))
-        })?;
-        crate::util::scratch::mark_path(&run_dir, &record.mark());
+        let (record, run_dir) =
+            crate::util::scratch::create_scratch_dir(directory, &format!("nodefit-etcd-{run_id}"))
+                .map_err(EtcdError::Embedded)?;
         let mut me = Embedded {
             _record: record,
             children: Vec::new(),

@@ -221,6 +221,20 @@ impl RunRecord {
     }
 }
 
+/// Create `dir/name` as this run's scratch directory (an etcd data dir): noted in the run record
+/// before it exists and marked as this run's, so a later run (or `nodefit clean`) removes it if
+/// this process is killed outright. The record lives as long as the returned handle.
+pub fn create_scratch_dir(dir: &Path, name: &str) -> Result<(Arc<RunRecord>, PathBuf), String> {
+    let record = RunRecord::claim(dir).map_err(|e| e.to_string())?;
+    let path = dir.join(name);
+    record
+        .note(&path)
+        .map_err(|e| format!("cannot record {}: {e}", path.display()))?;
+    std::fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    mark_path(&path, &record.mark());
+    Ok((record, path))
+}
+
 impl Drop for RunRecord {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
