@@ -34,6 +34,22 @@ pub struct Row {
     pub best: Option<usize>,
 }
 
+impl Row {
+    /// The limit as the tables print it ("<= 10.00ms"), or "differs" when the nodes were held to
+    /// different limits.
+    pub fn limit_text(&self) -> String {
+        self.limit
+            .map(|x| {
+                format!(
+                    "{} {}",
+                    self.comparison,
+                    crate::util::units::format_value(x, &self.unit)
+                )
+            })
+            .unwrap_or_else(|| "differs".into())
+    }
+}
+
 /// A comparison of several results.
 #[derive(Clone, Debug, Serialize)]
 pub struct Comparison {

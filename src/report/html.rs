@@ -302,16 +302,7 @@ fn comparison(
         }
         let _ = writeln!(s, "</tr>");
         for r in &cmp.rows {
-            let limit = r
-                .limit
-                .map(|x| {
-                    format!(
-                        "{} {}",
-                        r.comparison,
-                        crate::util::units::format_value(x, &r.unit)
-                    )
-                })
-                .unwrap_or_else(|| "differs".into());
+            let limit = r.limit_text();
             let _ = write!(
                 s,
                 "<tr><td>{}<br><code>{}</code></td><td class=\"num\">{}</td>",

@@ -269,16 +269,7 @@ fn checks_table(s: &mut String, cmp: &Comparison) {
     }
     let _ = writeln!(s);
     for r in &cmp.rows {
-        let limit = r
-            .limit
-            .map(|x| {
-                format!(
-                    "{} {}",
-                    r.comparison,
-                    crate::util::units::format_value(x, &r.unit)
-                )
-            })
-            .unwrap_or_else(|| "differs".into());
+        let limit = r.limit_text();
         let _ = write!(s, "| {} (`{}`) | {} |", cell(&r.title), r.id, limit);
         for (i, c) in r.cells.iter().enumerate() {
             let text = match c {
