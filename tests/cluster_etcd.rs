@@ -155,7 +155,7 @@ fn p99_to(doc: &Value, peer: &str) -> f64 {
 fn judge(doc: &Value) -> nodefit::score::Outcome {
     let mut p = nodefit::score::profile::Profile::find("k8s-control-plane").unwrap();
     p.checks.retain(|c| c.metric.root() == "cluster");
-    assert_eq!(p.checks.len(), 4);
+    assert_eq!(p.checks.len(), 5);
     nodefit::score::cluster::judge(&p, doc, &[])
 }
 
@@ -178,9 +178,10 @@ fn three_nodes_no_delay(net: &Netns) -> Vec<Run> {
     let docs: Vec<Value> = runs.iter().map(doc).collect();
     assert_clean(net, &runs);
     for (d, n) in docs.iter().zip(&net.nodes) {
-        let text = std::fs::read_to_string(textfiles.path().join(format!("{}.prom", n.name)))
-            .expect("each node wrote its textfile");
+        let path = textfiles.path().join(format!("{}.prom", n.name));
+        let text = std::fs::read_to_string(&path).expect("each node wrote its textfile");
         assert_textfile_matches(&text, d, &n.name);
+        promtool_is_clean(&path);
     }
     let run_id = docs[0]["cluster"]["run_id"].clone();
     let mut leaders = 0;
@@ -246,6 +247,28 @@ fn sample(text: &str, series: &str) -> f64 {
         .collect();
     assert_eq!(hits.len(), 1, "want one sample {series}, got {hits:?}");
     hits[0].rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// `promtool check metrics` finds nothing to say about the file (skipped, with the reason, without
+/// promtool).
+fn promtool_is_clean(path: &Path) {
+    let Ok(file) = std::fs::File::open(path) else {
+        panic!("{} unreadable", path.display());
+    };
+    match std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(file)
+        .output()
+    {
+        Ok(o) => assert!(
+            o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(),
+            "promtool check metrics {}: {}{}",
+            path.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("promtool not run ({e}): apt-get install prometheus"),
+    }
 }
 
 /// The Prometheus textfile of an `etcd --cluster` run says what its result says.
@@ -744,6 +767,192 @@ fn ctrl_c_on_one_node() {
     for r in [&runs[0], &runs[2]] {
         let d = doc(r);
         assert_eq!(d["complete"], true);
+    }
+    assert_clean(&net, &runs);
+}
+
+/// Nodes started with different loads (here one node's rate) make no run of one load: every node
+/// refuses at the start barrier, naming the odd load, and cleans up.
+#[test]
+fn nodes_with_different_loads_are_refused() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .enumerate()
+        .map(|(i, (n, d))| {
+            let rate = if i == 1 { "60" } else { "50" };
+            let extra = ["--rate", rate, "--duration", "3s", "--join-timeout", "60s"];
+            start(n, &spec, d.path(), &extra)
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, d)| finish(c, d))
+        .collect();
+    for r in &runs {
+        let err = String::from_utf8_lossy(&r.out.stderr);
+        assert_eq!(r.out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("another load") && err.contains("at 60/s") && err.contains("at 50/s"),
+            "{err}"
+        );
+    }
+    assert_clean(&net, &runs);
+}
+
+/// Ready keys `node`'s member holds (etcdctl through its client URL).
+fn ready_keys(node: &Node) -> usize {
+    node.command("etcdctl")
+        .args([
+            "--endpoints",
+            "http://127.0.0.1:12379",
+            "get",
+            "--prefix",
+            "--keys-only",
+            "/nodefit-cluster/ready/",
+        ])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// A node killed outright after it joined (its member dies with it): the nodes still waiting do
+/// not count it in and probe a cluster a member short — they stop at the barrier, naming it.
+#[test]
+fn a_node_killed_after_joining_is_not_counted() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let extra = ["--rate", "50", "--duration", "3s", "--join-timeout", "60s"];
+    let mut first = start(&net.nodes[0], &spec, dirs[0].path(), &extra);
+    let second = start(&net.nodes[1], &spec, dirs[1].path(), &extra);
+    let t0 = std::time::Instant::now();
+    while ready_keys(&net.nodes[1]) < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "cp1 and cp2 never joined"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    // Its member goes with it (parent-death signal).
+    let t1 = std::time::Instant::now();
+    while !net.nodes[0].pids().is_empty() {
+        assert!(
+            t1.elapsed() < Duration::from_secs(10),
+            "cp1's member lives on"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let third = start(&net.nodes[2], &spec, dirs[2].path(), &extra);
+    let mut dirs = dirs.into_iter();
+    let _killed = dirs.next();
+    let runs: Vec<Run> = [second, third]
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, d)| finish(c, d))
+        .collect();
+    for r in &runs {
+        eprintln!("{}", String::from_utf8_lossy(&r.out.stderr));
+    }
+    for r in &runs {
+        let err = String::from_utf8_lossy(&r.out.stderr);
+        assert_eq!(r.out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("member cp1 (198.18.0.10) joined and then went away"),
+            "{err}"
+        );
+    }
+    assert_clean(&net, &runs);
+}
+
+/// This node's own etcd member killed mid-probe (as etcd dies on ENOSPC or a failed fsync): the
+/// node says its member exited, with an incomplete result and exit 2; its peers count the failed
+/// handshakes to it and do not judge the cluster fit.
+#[test]
+fn own_member_killed_mid_probe() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let extra = ["--rate", "50", "--duration", "10s", "--join-timeout", "60s"];
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .map(|(n, d)| start(n, &spec, d.path(), &extra))
+        .collect();
+    let t0 = std::time::Instant::now();
+    while leader(&net).is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let victim = &net.nodes[1];
+    let etcd: Vec<i32> = victim
+        .pids()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "etcd")
+        })
+        .collect();
+    assert_eq!(etcd.len(), 1, "{:?}", victim.pids());
+    // SAFETY: a plain kill(2) of the etcd this test's nodefit started in its own namespace.
+    assert_eq!(unsafe { libc::kill(etcd[0], libc::SIGKILL) }, 0);
+    let runs: Vec<Run> = children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, d)| finish(c, d))
+        .collect();
+    let v = &runs[1];
+    let err = String::from_utf8_lossy(&v.out.stderr);
+    assert_eq!(v.out.status.code(), Some(2), "{err}");
+    let vdoc: Value = serde_json::from_slice(&v.out.stdout).expect("the partial result");
+    schema::validate(&vdoc);
+    assert_eq!(vdoc["complete"], false);
+    assert!(
+        vdoc["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the local etcd member exited"),
+        "{}",
+        vdoc["incomplete_reason"]
+    );
+    for r in [&runs[0], &runs[2]] {
+        let d = doc(r);
+        let to_victim = d["cluster"]["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "cp2")
+            .unwrap()
+            .clone();
+        assert!(to_victim["rtt_errors"].as_u64().unwrap() > 0, "{to_victim}");
+        let o = judge(&d);
+        assert_eq!(o.verdict.as_str(), "UNFIT", "{:?}", o.reasons);
+        assert!(
+            o.checks
+                .iter()
+                .any(|c| c.id == "cluster_peer_failures" && c.verdict.as_str() == "fail"),
+            "{:?}",
+            o.reasons
+        );
     }
     assert_clean(&net, &runs);
 }

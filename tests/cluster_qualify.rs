@@ -196,4 +196,82 @@ fn qualify_alone_exits_2_naming_the_missing_members() {
     );
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     assert!(n.pids().is_empty() && n.listeners().is_empty());
+    // The cluster probe the user asked for did not run: no verdict rests on the disk alone, and
+    // the cluster checks are listed as skipped with the reason.
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("VERDICT: FIT"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("result.json")).unwrap()).unwrap();
+    schema::validate(&doc);
+    assert_eq!(doc["complete"], false);
+    assert!(doc["verdict"].is_null(), "{}", doc["verdict"]);
+    assert!(
+        doc["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("cluster probe failed"),
+        "{}",
+        doc["incomplete_reason"]
+    );
+    let cluster_checks: Vec<&Value> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("cluster_"))
+        .collect();
+    assert!(!cluster_checks.is_empty());
+    for c in cluster_checks {
+        assert_eq!(c["verdict"], "skipped", "{c}");
+    }
+}
+
+/// A typo in `--cluster` costs nothing: refused before the disk phase, nothing measured or written.
+#[test]
+fn qualify_refuses_a_bad_cluster_before_measuring() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    for (spec, extra, says) in [
+        ("cp1=bad,cp2=127.0.0.2", "", "not an IP address"),
+        (
+            "cp1=127.0.0.1,cp2=127.0.0.2",
+            "--node-name=cp9",
+            "this node is 'cp9'",
+        ),
+        (
+            "cp1=127.0.0.1,cp2=127.0.0.2",
+            "--etcd-arg=--peer-port=0",
+            "must be ports from 1 to 65535",
+        ),
+        (
+            "cp1=127.0.0.1,cp2=127.0.0.2",
+            "--etcd-arg=--prefix=/mine/",
+            "--prefix",
+        ),
+    ] {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.arg("qualify")
+            .arg("--directory")
+            .arg(dir.path())
+            .arg("--output-dir")
+            .arg(&out)
+            .args(["--cluster", spec, "--quiet"]);
+        if extra.starts_with("--node-name") {
+            cmd.arg(extra);
+        } else {
+            cmd.args(["--node-name", "cp1"]);
+            if !extra.is_empty() {
+                cmd.arg(extra);
+            }
+        }
+        let o = cmd.stdin(Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{spec} {extra}: {err}");
+        assert!(err.contains(says), "{spec} {extra}: {err}");
+        assert!(!out.exists(), "{spec} {extra}: something was written");
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
 }

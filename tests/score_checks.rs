@@ -220,6 +220,16 @@ fn worst_member_is_chosen_by_direction() {
     );
     let r = evaluate(&down, &d, &[]);
     assert_eq!((r.observed, r.verdict.as_str()), (Some(4.0), "fail"));
+    // `== 0` over peers (failed handshakes): one peer with failures fails it, whatever the order.
+    for errors in [[0.0, 7.0], [7.0, 0.0]] {
+        let d =
+            json!({"cluster": {"peers": [{"rtt_errors": errors[0]}, {"rtt_errors": errors[1]}]}});
+        let eq = check(
+            "metric = \"cluster.peers[*].rtt_errors\"\ncomparison = \"==\"\nlimit = 0\nseverity = \"must\"",
+        );
+        let r = evaluate(&eq, &d, &[]);
+        assert_eq!((r.observed, r.verdict.as_str()), (Some(7.0), "fail"));
+    }
 }
 
 #[test]

@@ -88,7 +88,7 @@ pub struct Member {
     _record: std::sync::Arc<crate::util::scratch::RunRecord>,
 }
 
-fn check_bind(addr: SocketAddr, what: &str) -> Result<(), ClusterError> {
+pub(super) fn check_bind(addr: SocketAddr, what: &str) -> Result<(), ClusterError> {
     match TcpListener::bind(addr) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(ClusterError::Invalid(format!(

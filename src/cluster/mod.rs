@@ -30,6 +30,91 @@ pub const ETCD_DEFAULT_HEARTBEAT_MS: u64 = 100;
 /// etcd's default election timeout, ms.
 pub const ETCD_DEFAULT_ELECTION_MS: u64 = 1000;
 
+/// Everything that can be refused before anything is measured or started: the node list and this
+/// node in it, the ports (real, different, free on this node's address), the peer TLS files, the
+/// load, and options that mean nothing in a throwaway cluster. `qualify --cluster` calls it before
+/// its disk phase, so a typo costs seconds, not the whole disk run.
+pub fn preflight(
+    args: &crate::options::etcd::EtcdOptions,
+    c: &ClusterOptions,
+) -> Result<(Vec<spec::NodeSpec>, usize, member::PeerTls), ClusterError> {
+    let nodes = spec::parse(c.cluster.as_deref().unwrap_or(""))?;
+    let me = spec::find_self(&nodes, c.node_name.as_deref())?;
+    if args.is_live() {
+        return Err(ClusterError::Invalid(
+            "--cluster and --endpoints exclude each other".into(),
+        ));
+    }
+    let meaningless = [
+        (
+            args.prefix.is_some(),
+            "--prefix (each node writes under /nodefit/<run id>/<node>/ in the throwaway cluster)",
+        ),
+        (
+            !args.metrics_urls.is_empty(),
+            "--metrics-urls (each node reads its own member's /metrics)",
+        ),
+        (
+            args.user.is_some() || args.password.is_some(),
+            "--user/--password (the throwaway cluster has no users)",
+        ),
+        (
+            args.cacert.is_some() || args.cert.is_some() || args.key.is_some(),
+            "--cacert/--cert/--key (client TLS of a live cluster; peers use --peer-cert-file …)",
+        ),
+        (
+            args.members != 1,
+            "--members (the cluster has one member per node in --cluster)",
+        ),
+    ];
+    if let Some((_, what)) = meaningless.iter().find(|(given, _)| *given) {
+        return Err(ClusterError::Invalid(format!(
+            "{what} does not apply with --cluster"
+        )));
+    }
+    if c.peer_port == 0 || c.client_port == 0 {
+        return Err(ClusterError::Invalid(
+            "--peer-port and --client-port must be ports from 1 to 65535 (0 would be any free port, which the peers could not know)".into(),
+        ));
+    }
+    if c.peer_port == c.client_port {
+        return Err(ClusterError::Invalid(
+            "--peer-port and --client-port must differ".into(),
+        ));
+    }
+    if c.join_timeout.is_zero() {
+        return Err(ClusterError::Invalid("--join-timeout must be > 0".into()));
+    }
+    let tls = peer_tls(c)?;
+    if let member::PeerTls::Files { cert, key, ca } = &tls {
+        for (flag, f) in [
+            ("--peer-cert-file", cert),
+            ("--peer-key-file", key),
+            ("--peer-trusted-ca-file", ca),
+        ] {
+            if !f.is_file() {
+                return Err(ClusterError::Invalid(format!(
+                    "{flag} {}: no such file",
+                    f.display()
+                )));
+            }
+        }
+    }
+    args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
+    member::check_bind(
+        std::net::SocketAddr::new(nodes[me].addr, c.peer_port),
+        "peer address",
+    )?;
+    member::check_bind(
+        std::net::SocketAddr::new(
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            c.client_port,
+        ),
+        "client address",
+    )?;
+    Ok((nodes, me, tls))
+}
+
 /// The peer TLS mode the options ask for.
 pub fn peer_tls(o: &ClusterOptions) -> Result<member::PeerTls, ClusterError> {
     match (&o.peer_cert_file, &o.peer_key_file, &o.peer_trusted_ca_file) {

@@ -4,7 +4,7 @@
 
 use super::member::{Member, MemberPlan};
 use super::rtt::{handshake, PeerSamples, Sampler};
-use super::spec::{self, NodeSpec};
+use super::spec::NodeSpec;
 use super::{
     recommend, ClusterError, ClusterMember, ClusterOptions, ClusterResult, PeerResult, RttSummary,
 };
@@ -26,6 +26,9 @@ const KEYS: &str = "/nodefit-cluster/";
 const POLL: Duration = Duration::from_millis(20);
 /// Timeout of one coordination request.
 const REQ: Duration = Duration::from_secs(1);
+/// How long a node that saw a member go stays at the start barrier before it gives up (so the
+/// others, which may need its member for a quorum, see the same).
+const GONE_GRACE: Duration = Duration::from_secs(10);
 
 /// Run a cluster probe on its own tokio runtime (see the module comment).
 pub fn probe_blocking(
@@ -65,26 +68,40 @@ fn say(progress: &Progress, msg: &str) {
     progress.note(&format!("cluster: {msg}"));
 }
 
+/// The load this node will put on the cluster, in words (the key prefix aside, which names the
+/// node): every node must run the same, or the nodes' figures are not of one run.
+fn load_terms(args: &EtcdOptions, me: &str) -> Result<String, ClusterError> {
+    let l = args.resolve_load(format!("/nodefit/{:016x}/{me}/", 0))?;
+    let bound = match (l.duration_s, l.total) {
+        (Some(d), Some(t)) => format!("{d} s or {t} requests"),
+        (Some(d), None) => format!("{d} s"),
+        (None, Some(t)) => format!("{t} requests"),
+        (None, None) => "unbounded".into(),
+    };
+    Ok(format!(
+        "{} at {}/s for {bound}, {} clients on {} connections, {} B keys, {} B values, {} {} keys",
+        l.op,
+        l.rate,
+        l.clients,
+        l.conns,
+        l.key_size,
+        l.val_size,
+        l.key_space,
+        if l.sequential_keys {
+            "sequential"
+        } else {
+            "random"
+        },
+    ))
+}
+
 async fn run(
     args: &EtcdOptions,
     c: &ClusterOptions,
     progress: &Progress,
 ) -> Result<(EtcdResult, ClusterResult), ClusterError> {
-    let nodes = spec::parse(c.cluster.as_deref().unwrap_or(""))?;
-    let me = spec::find_self(&nodes, c.node_name.as_deref())?;
-    if args.is_live() {
-        return Err(ClusterError::Invalid(
-            "--cluster and --endpoints exclude each other".into(),
-        ));
-    }
-    if c.peer_port == c.client_port {
-        return Err(ClusterError::Invalid(
-            "--peer-port and --client-port must differ".into(),
-        ));
-    }
-    let tls = super::peer_tls(c)?;
-    // Refuse bad workload options before anything starts (with a prefix as long as the real one).
-    args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
+    let (nodes, me, tls) = super::preflight(args, c)?;
+    let terms = load_terms(args, &nodes[me].name)?;
     let plan = MemberPlan {
         bin: args.etcd_bin.clone(),
         directory: args.directory.clone(),
@@ -109,7 +126,7 @@ async fn run(
             nodes.len() - 1
         ),
     );
-    let out = steps(args, c, &plan, &mut member, progress).await;
+    let out = steps(args, c, &plan, &terms, &mut member, progress).await;
     // Teardown: every other node has finished (or given up) by now.
     let stopped = tokio::task::block_in_place(|| member.stop());
     let (mut etcd, cluster) = out?;
@@ -171,23 +188,32 @@ fn named(nodes: &[NodeSpec], names: &[&String]) -> String {
         .join(", ")
 }
 
-/// The start barrier: publish this node's ready key, wait until every node's is there. Returns the
-/// run id (the nonce of the first node by name: random, and the same for everyone).
+/// The start barrier: publish this node's ready key (a nonce and the load it will run), wait until
+/// every node's is there, the loads agree and every other member still listens on its peer port.
+/// Returns the run id (the nonce of the first node by name: random, and the same for everyone).
 async fn join(
     plan: &MemberPlan,
+    terms: &str,
     member: &mut Member,
     settings: &ConnSettings,
     timeout: Duration,
 ) -> Result<(Client, String), ClusterError> {
     let me = &plan.nodes[plan.me].name;
+    let key = format!("{KEYS}ready/{me}");
     let nonce = format!("{:016x}", rand::RngExt::random::<u64>(&mut rand::rng()));
     let deadline = Instant::now() + timeout;
     let mut client: Option<Client> = None;
     let mut published = false;
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut gone_since: Option<(Instant, Vec<String>)> = None;
     loop {
         member.check_alive()?;
         if stop_requested() {
+            // Take the ready key back, so no peer counts this node in (best effort: a node
+            // killed outright is caught by the liveness look below).
+            if let (true, Some(cl)) = (published, client.as_mut()) {
+                let _ = tokio::time::timeout(REQ, cl.delete(key.as_str(), None)).await;
+            }
             return Err(ClusterError::Interrupted);
         }
         if client.is_none() {
@@ -195,17 +221,35 @@ async fn join(
         }
         if let Some(cl) = client.as_mut() {
             if !published {
-                published = put(cl, &format!("{KEYS}ready/{me}"), &nonce).await;
+                published = put(cl, &key, &format!("{nonce} {terms}")).await;
             }
             if published {
                 if let Some(m) = list(cl, &format!("{KEYS}ready/"), false).await {
                     seen = m;
                 }
                 if plan.nodes.iter().all(|n| seen.contains_key(&n.name)) {
+                    agree(plan, terms, &seen)?;
+                    let gone = gone_after_joining(plan, &seen).await;
+                    if !gone.is_empty() {
+                        // Stay a while before giving up, so the nodes still waiting (which may
+                        // need this member for a quorum to read the keys) see it too. Named are
+                        // the ones seen gone first: later ones may be peers that gave up.
+                        let (since, first_gone) =
+                            gone_since.get_or_insert_with(|| (Instant::now(), gone));
+                        if Instant::now() >= *since + GONE_GRACE || Instant::now() >= deadline {
+                            return Err(ClusterError::Member(format!(
+                                "{} joined and then went away (nothing listens on its peer port {}); a member cannot rejoin a run: start nodefit again on every node",
+                                named(&plan.nodes, &first_gone.iter().collect::<Vec<_>>()),
+                                plan.peer_port
+                            )));
+                        }
+                        tokio::time::sleep(POLL * 10).await;
+                        continue;
+                    }
                     let first = plan.nodes.iter().map(|n| &n.name).min();
                     let run_id = first
                         .and_then(|f| seen.get(f))
-                        .cloned()
+                        .map(|v| v.split(' ').next().unwrap_or(v).to_string())
                         .unwrap_or_else(|| nonce.clone());
                     if let Some(cl) = client.take() {
                         return Ok((cl, run_id));
@@ -228,6 +272,42 @@ async fn join(
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Every node's ready key names the same load as this node's, or the run stops here.
+fn agree(
+    plan: &MemberPlan,
+    terms: &str,
+    seen: &BTreeMap<String, String>,
+) -> Result<(), ClusterError> {
+    let me = &plan.nodes[plan.me].name;
+    for (name, value) in seen {
+        let theirs = value.split_once(' ').map(|(_, t)| t).unwrap_or("");
+        if theirs != terms {
+            return Err(ClusterError::Invalid(format!(
+                "{name} was started with another load ({theirs}) than {me} ({terms}); start every node with the same options"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Nodes whose ready key is there but whose member no longer listens on its peer port: they joined
+/// and left (stopped or killed), and a member cannot rejoin, so the run cannot count them.
+async fn gone_after_joining(plan: &MemberPlan, seen: &BTreeMap<String, String>) -> Vec<String> {
+    let mut gone = Vec::new();
+    for (i, n) in plan.nodes.iter().enumerate() {
+        if i == plan.me || !seen.contains_key(&n.name) {
+            continue;
+        }
+        let a = SocketAddr::new(n.addr, plan.peer_port);
+        if let Err(e) = handshake(a, Duration::from_millis(500)).await {
+            if e.to_ascii_lowercase().contains("refused") {
+                gone.push(n.name.clone());
+            }
+        }
+    }
+    gone
 }
 
 /// Per-peer `etcd_network_peer_round_trip_time_seconds` buckets from this node's member, by the
@@ -265,6 +345,7 @@ async fn steps(
     args: &EtcdOptions,
     c: &ClusterOptions,
     plan: &MemberPlan,
+    terms: &str,
     member: &mut Member,
     progress: &Progress,
 ) -> Result<(EtcdResult, ClusterResult), ClusterError> {
@@ -275,7 +356,7 @@ async fn steps(
         dial_timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    let (mut client, run_id) = join(plan, member, &settings, c.join_timeout).await?;
+    let (mut client, run_id) = join(plan, terms, member, &settings, c.join_timeout).await?;
     say(
         progress,
         &format!("all {} members joined; run {run_id}", nodes.len()),
@@ -317,8 +398,28 @@ async fn steps(
         .ok()
         .and_then(|r| r.members.iter().find(|m| m.name == me).cloned());
     let report = serde_json::to_string(&own).unwrap_or_else(|_| "null".into());
-    let reports = finish(&mut client, plan, &report, args.command_timeout, progress).await;
+    let (reports, published) = finish(
+        &mut client,
+        plan,
+        member,
+        &report,
+        args.command_timeout,
+        progress,
+    )
+    .await;
     let mut etcd = probed?;
+    // This node's own member died under the probe (ENOSPC, a failed fsync, a crash): the figures
+    // after that are of a dead member, and etcd's own reason says why.
+    if let Err(e) = member.check_alive() {
+        etcd.complete = false;
+        etcd.error = Some(e.to_string());
+    } else if !published {
+        let note = "could not publish this node's figures to the cluster (no quorum at the end?)";
+        etcd.error = Some(match etcd.error.take() {
+            Some(n) => format!("{n}; {note}"),
+            None => note.to_string(),
+        });
+    }
 
     // Every member's own figures, from its node's done key (this node's client URL reaches its own
     // member only). They go to `cluster.members`; the `etcd` section keeps this node's member alone,
@@ -358,7 +459,7 @@ async fn steps(
         .map(|v| format!("{} ({v})", args.etcd_bin.display()));
     let unfinished: Vec<String> = nodes
         .iter()
-        .filter(|n| !reports.contains_key(&n.name))
+        .filter(|n| n.name != me && !reports.contains_key(&n.name))
         .map(|n| n.name.clone())
         .collect();
 
@@ -433,14 +534,16 @@ fn peer_results(
 
 /// The end barrier: publish this node's done key (with its member's figures), then wait until
 /// every other node has published its own — or has gone (its peer port refuses connections), or
-/// the wait times out. Returns the done keys seen (name → figures).
+/// the wait times out, or this node's own member has died. Returns the done keys seen (name →
+/// figures) and whether this node's own key was taken.
 async fn finish(
     c: &mut Client,
     plan: &MemberPlan,
+    member: &mut Member,
     report: &str,
     command_timeout: Duration,
     progress: &Progress,
-) -> BTreeMap<String, String> {
+) -> (BTreeMap<String, String>, bool) {
     let me = &plan.nodes[plan.me].name;
     let limit = (command_timeout * 3).max(Duration::from_secs(30));
     let deadline = Instant::now() + limit;
@@ -465,7 +568,7 @@ async fn finish(
         if waiting.is_empty() && published {
             break;
         }
-        if Instant::now() >= deadline || stop_requested() {
+        if Instant::now() >= deadline || stop_requested() || member.check_alive().is_err() {
             break;
         }
         if !said && !waiting.is_empty() {
@@ -487,5 +590,5 @@ async fn finish(
         }
         tokio::time::sleep(POLL * 5).await;
     }
-    seen
+    (seen, published)
 }

@@ -41,9 +41,15 @@ pub fn parse(text: &str) -> Result<Vec<NodeSpec>, ClusterError> {
                 "--cluster: {addr} (node {name}) is not a node's address"
             )));
         }
-        if let Some(o) = out.iter().find(|o| o.name == name || o.addr == addr) {
+        if let Some(o) = out.iter().find(|o| o.name == name) {
             return Err(ClusterError::Invalid(format!(
-                "--cluster names {} and {name} clash (same name or same address {addr})",
+                "--cluster names {name} twice ({} and {addr})",
+                o.addr
+            )));
+        }
+        if let Some(o) = out.iter().find(|o| o.addr == addr) {
+            return Err(ClusterError::Invalid(format!(
+                "--cluster gives {} and {name} the same address {addr} (one member per node)",
                 o.name
             )));
         }

@@ -84,13 +84,31 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
                     cluster_words.extend(["--node-name".to_string(), n.clone()]);
                 }
             }
-            let (o, co) = super::etcd::probe_options_with_words(&o, &cluster_words, &a.etcd_args)
-                .map_err(|e| anyhow::anyhow!("bad --etcd-arg: {e}"))?;
-            cluster = co.is_set().then_some(co);
+            let (mut o, co) =
+                super::etcd::probe_options_with_words(&o, &cluster_words, &a.etcd_args)
+                    .map_err(|e| anyhow::anyhow!("bad --etcd-arg: {e}"))?;
+            if co.is_set() {
+                // One member per candidate node, whatever the profile's local probe uses.
+                o.members = 1;
+                let mut co = co;
+                if co.node_name.is_none() {
+                    co.node_name = a.node_name.clone();
+                }
+                // Refused now, not after the disk phase.
+                crate::cluster::preflight(&o, &co)
+                    .map_err(|e| anyhow::anyhow!("--cluster: {e}"))?;
+                cluster = Some(co);
+            }
             Some(o)
         }
         _ => None,
     };
+    if a.cluster.is_some() && cluster.is_none() {
+        anyhow::bail!(
+            "--cluster: profile {} has no etcd probe ([etcd] table), so there is nothing to run across the nodes",
+            profile.name
+        );
+    }
     if let Some(line) = crate::util::scratch::clean_before_run(&a.directory) {
         eprintln!("nodefit: {line}");
     }

@@ -315,10 +315,22 @@ fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> 
     match probed {
         Ok(r) => doc.etcd = Some(r),
         Err(e) => {
-            c.progress.note(&format!("etcd probe failed: {e}"));
-            step.skip
-                .push(("etcd".into(), format!("etcd probe failed: {e}")));
+            let what = if cluster.is_some() {
+                "cluster probe"
+            } else {
+                "etcd probe"
+            };
+            c.progress.note(&format!("{what} failed: {e}"));
+            for root in ["etcd", crate::score::cluster::ROOT] {
+                step.skip.push((root.into(), format!("{what} failed: {e}")));
+            }
             step.failed_explicitly = opts.is_live() || cluster.is_some();
+            // The probe the user asked for (their cluster, or the candidate nodes) did not run:
+            // no verdict can rest on the disk alone.
+            if step.failed_explicitly {
+                doc.complete = false;
+                doc.incomplete_reason = Some(format!("{what} failed: {e}"));
+            }
             step.error = Some(e);
         }
     }

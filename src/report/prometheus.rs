@@ -545,16 +545,24 @@ fn cluster(f: &mut Families, base: &[(String, String)], c: &ClusterResult) {
             p.rtt_errors as f64,
         );
         if let Some(e) = &p.etcd_peer_rtt_ns {
-            for (q, v) in [("0.5", e.p50_ns), ("0.99", e.p99_ns)] {
+            // A gauge, not a summary: the format keeps `quantile` for summaries, and these are
+            // bucket estimates, not a summary's quantiles.
+            for (pct, v) in [("50", e.p50_ns), ("99", e.p99_ns)] {
                 if let Some(ns) = v {
                     f.add(
                         "nodefit_cluster_etcd_peer_rtt_estimate_seconds",
-                        "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets.",
-                        labels(&pl, &[("quantile", q.to_string())]),
+                        "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets (see _observations for how many it rests on).",
+                        labels(&pl, &[("percentile", pct.to_string())]),
                         ns as f64 / 1e9,
                     );
                 }
             }
+            f.add(
+                "nodefit_cluster_etcd_peer_rtt_observations",
+                "Observations of etcd's peer RTT histogram behind the estimate (etcd probes peers every few seconds).",
+                pl.clone(),
+                e.count as f64,
+            );
         }
     }
     f.add(

@@ -5,7 +5,7 @@
 //! - `workloads[wal].latency_ns.sync.percentiles.99` — `[ID]` on `workloads` selects every workload
 //!   whose `spec.name` is the profile's workload id (one value per round).
 //! - `etcd.members[*].wal_fsync.p99_ns` — `[*]` selects every element; the check then takes the
-//!   worst of them (max for `<=`/`<`, min for `>=`/`>`).
+//!   worst of them (max for `<=`/`<`, min for `>=`/`>`, farthest from the limit for `==`).
 //! - `[N]` selects one array element by index.
 //! - after `percentiles.`, the rest of the path is the percentile key (`99`, `99.9`), dots included.
 

@@ -26,7 +26,9 @@ pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
     let cluster: Option<ClusterResult> = doc
         .get(ROOT)
         .and_then(|c| serde_json::from_value(c.clone()).ok());
-    let p = applicable(profile, cluster.is_some());
+    // A cluster run that failed keeps its checks, skipped with the reason `skip` gives.
+    let asked = skip.iter().any(|(root, _)| root == ROOT);
+    let p = applicable(profile, cluster.is_some() || asked);
     let mut out = super::score(&p, doc, skip);
     if let Some(c) = &cluster {
         for r in out.checks.iter_mut() {
@@ -52,6 +54,29 @@ pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
                     })
                 })
                 .collect();
+            // A peer that never answered has no RTT at all: the worst link there is, not one to
+            // leave out of the worst-link check.
+            let silent: Vec<String> = c
+                .peers
+                .iter()
+                .filter(|p| p.rtt_ns.is_none())
+                .map(|p| {
+                    format!(
+                        "{} → {}: no handshake answered ({} failed{})",
+                        c.self_name,
+                        p.name,
+                        p.rtt_errors,
+                        p.rtt_last_error
+                            .as_deref()
+                            .map(|e| format!(", last: {e}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            if !silent.is_empty() {
+                r.verdict = crate::results::CheckVerdict::Fail;
+            }
+            let links: Vec<String> = silent.into_iter().chain(links).collect();
             if !links.is_empty() {
                 let mut note = links.join(", ");
                 if let Some(n) = &r.note {

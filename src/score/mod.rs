@@ -4,7 +4,8 @@
 //! Rules (docs/qualify.md explains them for users):
 //! - A workload repeated in rounds is judged on the median of its rounds; the spread is min..max,
 //!   and a spread with rounds on both sides of the limit makes the check MARGINAL.
-//! - `[*]` over members takes the worst member (max for upper limits, min for lower limits).
+//! - `[*]` over members takes the worst member (max for upper limits, min for lower limits, the
+//!   farthest from the limit for `==`).
 //! - A percentile with too few samples behind it is flagged. For a `must` check it is not used:
 //!   the check is skipped, unless a lower, well-sampled percentile of the same histogram already
 //!   breaks the limit (a p99 is never below the p90), in which case it fails on that evidence.
@@ -206,10 +207,11 @@ fn rounds_of(
         .any(|s| s.selector == Some(Selector::All));
     let per_round: Vec<Found> = if worst_of_all {
         let pick = found.into_iter().reduce(|a, b| {
-            let a_worse = if check.comparison.upper() {
-                a.value >= b.value
-            } else {
-                a.value <= b.value
+            let a_worse = match check.comparison {
+                // `== limit` (errors == 0): the member farthest from the limit.
+                Comparison::Eq => (a.value - limit).abs() >= (b.value - limit).abs(),
+                c if c.upper() => a.value >= b.value,
+                _ => a.value <= b.value,
             };
             if a_worse {
                 a
