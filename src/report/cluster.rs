@@ -1,28 +1,126 @@
 //! The cluster page of `nodefit report`: results of one cluster run (same token and run id, one per
 //! node) become one cluster — the RTT matrix (from → to, p99) as a heat map, each node's put
 //! latency (leader vs followers), the advised etcd flags to paste, and the cluster verdict (the
-//! worst node's). Several cluster runs (vendor A's three VMs vs vendor B's) also compare side by
-//! side. Every figure comes from the results files.
+//! worst node's; never FIT while a member's result is missing or incomplete). Nodes are ordered by
+//! name, one result per node. Several cluster runs (vendor A's three VMs vs vendor B's) also
+//! compare side by side. Every figure comes from the results files.
 
 use super::load::Loaded;
+use super::model::{percentile_text, UNDERSAMPLED_NOTE};
 use crate::results::cluster::ClusterResult;
-use crate::util::units::format_ns;
+use crate::util::stats::LatencySummary;
+use crate::util::units::{format_ns, percentile_key};
 use std::fmt::Write;
 
-/// One cluster run and the nodes' results that belong to it, in argument order.
+/// RTT p99 beyond which a link is marked (etcd's guidance for peer round trips), ns.
+const RTT_LIMIT_NS: u64 = 50_000_000;
+
+/// One cluster run and the nodes' results that belong to it: one result per node, ordered by node
+/// name (the same order in every output, whatever the argument or `--cluster` order).
 pub struct ClusterRun<'a> {
     pub token: String,
     pub run_id: String,
     pub nodes: Vec<(&'a Loaded, &'a ClusterResult)>,
+    /// Second results of a node already in the run, left out, in words (one note each).
+    pub duplicates: Vec<String>,
+}
+
+/// A percentile, ns, and whether its sample count supports it (not listed under the document's
+/// `insufficient_samples`).
+pub type Pct = (u64, bool);
+
+/// A percentile of a latency summary, with whether its sample count supports it.
+fn pct(l: &LatencySummary, p: f64) -> Option<Pct> {
+    let v = l.percentile(p)?;
+    Some((v, !l.insufficient_samples.contains(&percentile_key(p))))
+}
+
+/// "(incomplete: <reason>)" for a result whose run did not finish.
+fn incomplete_mark(l: &Loaded) -> Option<String> {
+    (!l.doc.complete).then(|| {
+        format!(
+            "(incomplete: {})",
+            l.doc
+                .incomplete_reason
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        )
+    })
+}
+
+/// One cell of the RTT matrix.
+pub enum RttCell {
+    /// A node to itself.
+    Diagonal,
+    /// The `from` node's result was not given.
+    NoResult,
+    /// The `from` node's result names no such peer (or no p99 for it).
+    NotMeasured,
+    /// No handshake succeeded: the failures and the last one's error.
+    NoAnswer { errors: u64, last: Option<String> },
+    /// p99 (ns), whether the sample count supports it, and the failed handshakes besides.
+    Rtt {
+        p99: u64,
+        supported: bool,
+        errors: u64,
+        last: Option<String>,
+    },
+}
+
+impl RttCell {
+    /// The cell in words; `warn` adds " ⚠" to a p99 beyond the limit (Markdown has no colours).
+    pub fn text(&self, warn: bool) -> String {
+        match self {
+            RttCell::Diagonal => "—".into(),
+            RttCell::NoResult => "no result".into(),
+            RttCell::NotMeasured => "not measured".into(),
+            RttCell::NoAnswer { errors, last } => match last {
+                Some(e) => format!("no answer ({errors} failed: {e})"),
+                None => format!("no answer ({errors} failed)"),
+            },
+            RttCell::Rtt {
+                p99,
+                supported,
+                errors,
+                ..
+            } => {
+                let mut t = percentile_text(*p99 as f64, *supported);
+                if warn && *p99 > RTT_LIMIT_NS {
+                    t.push_str(" ⚠");
+                }
+                if *errors > 0 {
+                    let _ = write!(t, " · {errors} failed");
+                }
+                t
+            }
+        }
+    }
+
+    /// The p99, when measured.
+    pub fn p99(&self) -> Option<u64> {
+        match self {
+            RttCell::Rtt { p99, .. } => Some(*p99),
+            _ => None,
+        }
+    }
 }
 
 impl ClusterRun<'_> {
-    /// Member names, as the cluster was declared.
+    /// Member names, by name: the members the results declare, and any node with a result.
     pub fn members(&self) -> Vec<String> {
-        self.nodes
-            .first()
-            .map(|(_, c)| c.members.iter().map(|m| m.name.clone()).collect())
-            .unwrap_or_default()
+        let mut m: Vec<String> = self
+            .nodes
+            .iter()
+            .flat_map(|(_, c)| {
+                c.members
+                    .iter()
+                    .map(|m| m.name.clone())
+                    .chain(std::iter::once(c.self_name.clone()))
+            })
+            .collect();
+        m.sort();
+        m.dedup();
+        m
     }
 
     /// "cp1, cp2, cp3 (run 1a2b…)".
@@ -30,35 +128,116 @@ impl ClusterRun<'_> {
         format!("{} (run {})", self.members().join(", "), self.run_id)
     }
 
-    /// The worst node's verdict; None when some node has none (probe-only results).
-    pub fn verdict(&self) -> Option<(String, String)> {
+    /// The result of node `name`, when given.
+    fn node(&self, name: &str) -> Option<&(&Loaded, &ClusterResult)> {
+        self.nodes.iter().find(|(_, c)| c.self_name == name)
+    }
+
+    /// Members whose result was not given.
+    pub fn missing(&self) -> Vec<String> {
+        self.members()
+            .into_iter()
+            .filter(|m| self.node(m).is_none())
+            .collect()
+    }
+
+    /// Nodes whose run did not finish (`complete: false`).
+    pub fn incomplete(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|(l, _)| !l.doc.complete)
+            .map(|(_, c)| c.self_name.clone())
+            .collect()
+    }
+
+    /// What keeps the run from being judged whole, in words: "cp1 has no result", "cp2's run is
+    /// incomplete (interrupted)".
+    pub fn gaps(&self) -> Vec<String> {
+        let mut g: Vec<String> = self
+            .missing()
+            .iter()
+            .map(|m| format!("{m} has no result"))
+            .collect();
+        for (l, c) in &self.nodes {
+            if !l.doc.complete {
+                g.push(format!(
+                    "{}'s run is incomplete ({})",
+                    c.self_name,
+                    l.doc
+                        .incomplete_reason
+                        .as_deref()
+                        .unwrap_or("no reason recorded")
+                ));
+            }
+        }
+        g
+    }
+
+    /// The cluster verdict and the node it comes from. The worst complete node's verdict; but
+    /// while a member's result is missing or incomplete only UNFIT stands (nothing missing can make
+    /// it better) and anything else is "INCOMPLETE". None when some node has no verdict
+    /// (probe-only results) and nothing is missing.
+    pub fn verdict(&self) -> Option<(String, Option<String>)> {
         let rank = |v: &str| match v {
             "UNFIT" => 2,
             "MARGINAL" => 1,
             _ => 0,
         };
         let mut worst: Option<(String, String)> = None;
+        let mut all = !self.nodes.is_empty();
         for (l, c) in &self.nodes {
-            let v = l.doc.verdict?.as_str().to_string();
+            let Some(v) = l.doc.verdict else {
+                all = false;
+                continue;
+            };
+            if !l.doc.complete {
+                continue;
+            }
+            let v = v.as_str().to_string();
             if worst.as_ref().is_none_or(|(w, _)| rank(&v) > rank(w)) {
                 worst = Some((v, c.self_name.clone()));
             }
         }
-        worst
+        match worst {
+            Some((v, who)) if v == "UNFIT" => Some((v, Some(who))),
+            _ if !self.gaps().is_empty() => Some(("INCOMPLETE".into(), None)),
+            Some((v, who)) if all => Some((v, Some(who))),
+            _ => None,
+        }
+    }
+
+    /// One cell of the RTT matrix, from → to.
+    pub fn rtt_cell(&self, from: &str, to: &str) -> RttCell {
+        if from == to {
+            return RttCell::Diagonal;
+        }
+        let Some((_, c)) = self.node(from) else {
+            return RttCell::NoResult;
+        };
+        let Some(p) = c.peers.iter().find(|p| p.name == to) else {
+            return RttCell::NotMeasured;
+        };
+        match &p.rtt_ns {
+            None => RttCell::NoAnswer {
+                errors: p.rtt_errors,
+                last: p.rtt_last_error.clone(),
+            },
+            Some(r) => match pct(&r.summary, 99.0) {
+                Some((p99, supported)) => RttCell::Rtt {
+                    p99,
+                    supported,
+                    errors: p.rtt_errors,
+                    last: p.rtt_last_error.clone(),
+                },
+                None => RttCell::NotMeasured,
+            },
+        }
     }
 
     /// RTT p99 from `from` to `to`, ns.
     pub fn rtt_p99(&self, from: &str, to: &str) -> Option<u64> {
-        let (_, c) = self.nodes.iter().find(|(_, c)| c.self_name == from)?;
-        c.peers
-            .iter()
-            .find(|p| p.name == to)?
-            .rtt_ns
-            .as_ref()?
-            .summary
-            .percentile(99.0)
+        self.rtt_cell(from, to).p99()
     }
-
     /// The largest advice of all nodes (every member must run with the same values).
     pub fn advice(&self) -> Option<(u64, u64, String)> {
         let hb = self
@@ -86,9 +265,10 @@ impl ClusterRun<'_> {
         Some((hb, el, basis))
     }
 
-    /// Put p99 through the leader's member and the worst follower's, ns.
-    pub fn put_p99(&self) -> (Option<u64>, Option<u64>) {
-        let p = |c: &ClusterResult| c.put_latency_ns.as_ref().and_then(|l| l.percentile(99.0));
+    /// Put p99 through the leader's member and the worst follower's, ns, each with whether its
+    /// sample count supports it.
+    pub fn put_p99(&self) -> (Option<Pct>, Option<Pct>) {
+        let p = |c: &ClusterResult| c.put_latency_ns.as_ref().and_then(|l| pct(l, 99.0));
         let leader = self
             .nodes
             .iter()
@@ -99,29 +279,91 @@ impl ClusterRun<'_> {
             .iter()
             .filter(|(_, c)| c.role.as_deref() != Some("leader"))
             .filter_map(|(_, c)| p(c))
-            .max();
+            .max_by_key(|(v, _)| *v);
         (leader, follower)
+    }
+
+    /// Whether any figure of the put table is in parentheses (too few samples).
+    fn any_undersampled_put(&self) -> bool {
+        self.nodes.iter().any(|(_, c)| {
+            c.put_latency_ns.as_ref().is_some_and(|l| {
+                [50.0, 99.0]
+                    .iter()
+                    .any(|p| pct(l, *p).is_some_and(|(_, ok)| !ok))
+            })
+        })
+    }
+
+    /// Whether any RTT figure of the matrix is in parentheses (too few samples).
+    fn any_undersampled_rtt(&self) -> bool {
+        let m = self.members();
+        m.iter().any(|f| {
+            m.iter().any(|t| {
+                matches!(
+                    self.rtt_cell(f, t),
+                    RttCell::Rtt {
+                        supported: false,
+                        ..
+                    }
+                )
+            })
+        })
     }
 }
 
-/// The cluster runs among `results` (documents with a cluster section), in order of appearance.
+/// The cluster runs among `results` (documents with a cluster section), in order of appearance;
+/// within a run one result per node (a second one is left out and said in `duplicates`; a complete
+/// result is kept over an incomplete one, else the first given), ordered by node name.
 pub fn groups(results: &[Loaded]) -> Vec<ClusterRun<'_>> {
     let mut out: Vec<ClusterRun> = Vec::new();
     for l in results {
         let Some(c) = l.doc.cluster.as_ref() else {
             continue;
         };
-        match out
+        let g = match out
             .iter_mut()
-            .find(|g| g.token == c.token && g.run_id == c.run_id)
+            .position(|g| g.token == c.token && g.run_id == c.run_id)
         {
-            Some(g) => g.nodes.push((l, c)),
-            None => out.push(ClusterRun {
-                token: c.token.clone(),
-                run_id: c.run_id.clone(),
-                nodes: vec![(l, c)],
-            }),
+            Some(i) => &mut out[i],
+            None => {
+                out.push(ClusterRun {
+                    token: c.token.clone(),
+                    run_id: c.run_id.clone(),
+                    nodes: Vec::new(),
+                    duplicates: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        match g.nodes.iter_mut().find(|(_, k)| k.self_name == c.self_name) {
+            None => g.nodes.push((l, c)),
+            Some(kept) => {
+                let (keep, drop) = if !kept.0.doc.complete && l.doc.complete {
+                    let old = kept.0;
+                    *kept = (l, c);
+                    (l, old)
+                } else {
+                    (kept.0, l)
+                };
+                g.duplicates.push(if keep.path == drop.path {
+                    format!(
+                        "{} was given twice: its second copy (a duplicate result of {}) is ignored.",
+                        drop.path.display(),
+                        c.self_name
+                    )
+                } else {
+                    format!(
+                        "{} is a second result of {} in this run and is ignored (kept {}).",
+                        drop.path.display(),
+                        c.self_name,
+                        keep.path.display()
+                    )
+                });
+            }
         }
+    }
+    for g in &mut out {
+        g.nodes.sort_by(|a, b| a.1.self_name.cmp(&b.1.self_name));
     }
     out
 }
@@ -130,53 +372,110 @@ fn opt_ns(v: Option<u64>) -> String {
     v.map(|v| format_ns(v as f64)).unwrap_or_else(|| "—".into())
 }
 
+/// A percentile cell: in parentheses when under-sampled, "—" when absent.
+fn opt_pct(v: Option<Pct>) -> String {
+    v.map(|(v, ok)| percentile_text(v as f64, ok))
+        .unwrap_or_else(|| "—".into())
+}
+
 fn verdict_text(g: &ClusterRun) -> String {
+    let gaps = g.gaps().join("; ");
     match g.verdict() {
-        Some((v, who)) => format!("{v} (the worst node's: {who})"),
+        Some((v, _)) if v == "INCOMPLETE" => format!("INCOMPLETE: {gaps}"),
+        Some((v, Some(who))) if gaps.is_empty() => format!("{v} (the worst node's: {who})"),
+        Some((v, Some(who))) => format!("{v} (the worst node's: {who}); also {gaps}"),
+        Some((v, None)) => v,
         None => "none (probe-only results: run `nodefit qualify --cluster` for a verdict)".into(),
     }
 }
 
+/// The put table's cells of one member (node, role, p50, p99, max, errors, leader changes,
+/// verdict); a member without a result reads "no result".
+fn put_row(g: &ClusterRun, name: &str) -> [String; 8] {
+    let Some((l, c)) = g.node(name) else {
+        return [
+            name.to_string(),
+            "no result".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+        ];
+    };
+    let lat = c.put_latency_ns.as_ref();
+    let node = match incomplete_mark(l) {
+        Some(m) => format!("{name} {m}"),
+        None => name.to_string(),
+    };
+    [
+        node,
+        c.role.as_deref().unwrap_or("?").to_string(),
+        opt_pct(lat.and_then(|l| pct(l, 50.0))),
+        opt_pct(lat.and_then(|l| pct(l, 99.0))),
+        opt_ns(lat.map(|l| l.max)),
+        c.errors_total.to_string(),
+        c.leader_changes.to_string(),
+        l.doc.verdict.map(|v| v.as_str()).unwrap_or("—").to_string(),
+    ]
+}
+
+/// A matrix row heading: the node, marked when its run is incomplete or its result missing.
+fn row_heading(g: &ClusterRun, name: &str) -> (String, Option<String>) {
+    match g.node(name) {
+        None => (name.to_string(), Some("(no result)".into())),
+        Some((l, _)) => (name.to_string(), incomplete_mark(l)),
+    }
+}
+
+/// The sentence under the tables on figures in parentheses, when there are any.
+fn undersampled_note(g: &ClusterRun) -> Option<String> {
+    (g.any_undersampled_put() || g.any_undersampled_rtt())
+        .then(|| format!("Percentiles from the HDR histograms; {UNDERSAMPLED_NOTE}."))
+}
+
 /// Markdown: one section per cluster run, then a side-by-side table when there are several.
 pub fn markdown(results: &[Loaded]) -> String {
+    use super::markdown::cell;
     let gs = groups(results);
     let mut s = String::new();
     for g in &gs {
         let members = g.members();
-        let _ = writeln!(s, "\n## Cluster {}\n", g.label());
+        let _ = writeln!(s, "\n## Cluster {}\n", cell(&g.label()));
         let _ = writeln!(
             s,
             "**Cluster verdict: {}** — {} of {} nodes' results (token `{}`)\n",
-            verdict_text(g),
+            cell(&verdict_text(g)),
             g.nodes.len(),
             members.len(),
             g.token
         );
+        for n in &g.duplicates {
+            let _ = writeln!(s, "> **Note:** {}\n", cell(n));
+        }
         let _ = writeln!(s, "### Network RTT p99, from → to (TCP handshake)\n");
         let _ = writeln!(
             s,
             "| from \\ to | {} |\n|---|{}",
-            members.join(" | "),
+            members
+                .iter()
+                .map(|m| cell(m))
+                .collect::<Vec<_>>()
+                .join(" | "),
             "---|".repeat(members.len())
         );
         for from in &members {
             let cells: Vec<String> = members
                 .iter()
-                .map(|to| {
-                    if to == from {
-                        "—".into()
-                    } else {
-                        let v = g.rtt_p99(from, to);
-                        let mark = if v.is_some_and(|v| v > 50_000_000) {
-                            " ⚠"
-                        } else {
-                            ""
-                        };
-                        format!("{}{mark}", opt_ns(v))
-                    }
-                })
+                .map(|to| cell(&g.rtt_cell(from, to).text(true)))
                 .collect();
-            let _ = writeln!(s, "| **{from}** | {} |", cells.join(" | "));
+            let (name, mark) = row_heading(g, from);
+            let head = match mark {
+                Some(m) => format!("**{}** {}", cell(&name), cell(&m)),
+                None => format!("**{}**", cell(&name)),
+            };
+            let _ = writeln!(s, "| {head} | {} |", cells.join(" | "));
         }
         let _ = writeln!(
             s,
@@ -186,20 +485,12 @@ pub fn markdown(results: &[Loaded]) -> String {
             s,
             "| node | role | p50 | p99 | max | errors | leader changes | verdict |\n|---|---|---|---|---|---|---|---|"
         );
-        for (l, c) in &g.nodes {
-            let lat = c.put_latency_ns.as_ref();
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                c.self_name,
-                c.role.as_deref().unwrap_or("?"),
-                opt_ns(lat.and_then(|l| l.percentile(50.0))),
-                opt_ns(lat.and_then(|l| l.percentile(99.0))),
-                opt_ns(lat.map(|l| l.max)),
-                c.errors_total,
-                c.leader_changes,
-                l.doc.verdict.map(|v| v.as_str()).unwrap_or("—")
-            );
+        for m in &members {
+            let row: Vec<String> = put_row(g, m).iter().map(|t| cell(t)).collect();
+            let _ = writeln!(s, "| {} |", row.join(" | "));
+        }
+        if let Some(n) = undersampled_note(g) {
+            let _ = writeln!(s, "\n{n}");
         }
         if let Some((hb, el, basis)) = g.advice() {
             let _ = writeln!(
@@ -224,13 +515,13 @@ pub fn markdown(results: &[Loaded]) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} |",
-                g.label(),
+                cell(&g.label()),
                 g.verdict().map(|v| v.0).unwrap_or_else(|| "—".into()),
                 worst
                     .map(|(l, v)| format!("{} ({l})", format_ns(v as f64)))
                     .unwrap_or_else(|| "—".into()),
-                opt_ns(lp),
-                opt_ns(fp),
+                opt_pct(lp),
+                opt_pct(fp),
                 g.advice()
                     .map(|(h, e, _)| format!("`--heartbeat-interval={h} --election-timeout={e}`"))
                     .unwrap_or_default()
@@ -240,12 +531,7 @@ pub fn markdown(results: &[Loaded]) -> String {
     s
 }
 
-fn esc(t: &str) -> String {
-    t.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use super::html::esc;
 
 /// Heat-map colour for an RTT p99 against the 50 ms limit.
 fn heat(v: Option<u64>) -> &'static str {
@@ -253,7 +539,7 @@ fn heat(v: Option<u64>) -> &'static str {
         None => "#eeeeee",
         Some(v) if v <= 10_000_000 => "#c8e6c9",
         Some(v) if v <= 25_000_000 => "#fff59d",
-        Some(v) if v <= 50_000_000 => "#ffcc80",
+        Some(v) if v <= RTT_LIMIT_NS => "#ffcc80",
         Some(_) => "#ef9a9a",
     }
 }
@@ -273,6 +559,9 @@ pub fn html(results: &[Loaded]) -> String {
             members.len(),
             esc(&g.token)
         );
+        for n in &g.duplicates {
+            let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
+        }
         let _ = writeln!(
             s,
             "<h3>Network RTT p99, from → to (TCP handshake)</h3>\n<table class=\"heatmap\"><tr><th>from \\ to</th>{}</tr>",
@@ -282,46 +571,49 @@ pub fn html(results: &[Loaded]) -> String {
                 .collect::<String>()
         );
         for from in &members {
-            let _ = write!(s, "<tr><th>{}</th>", esc(from));
+            let (name, mark) = row_heading(g, from);
+            let mark = mark
+                .map(|m| format!(" <small>{}</small>", esc(&m)))
+                .unwrap_or_default();
+            let _ = write!(s, "<tr><th>{}{mark}</th>", esc(&name));
             for to in &members {
-                if to == from {
-                    let _ = write!(s, "<td>—</td>");
-                } else {
-                    let v = g.rtt_p99(from, to);
-                    let _ = write!(
-                        s,
-                        "<td style=\"background:{}\">{}</td>",
-                        heat(v),
-                        esc(&opt_ns(v))
-                    );
-                }
+                let c = g.rtt_cell(from, to);
+                let style = match &c {
+                    RttCell::Diagonal => String::new(),
+                    RttCell::NoAnswer { .. } => " style=\"background:#ef9a9a\"".into(),
+                    c => format!(" style=\"background:{}\"", heat(c.p99())),
+                };
+                let title = match &c {
+                    RttCell::Rtt {
+                        last: Some(e),
+                        errors,
+                        ..
+                    } if *errors > 0 => format!(" title=\"last failure: {}\"", esc(e)),
+                    _ => String::new(),
+                };
+                let _ = write!(s, "<td{style}{title}>{}</td>", esc(&c.text(false)));
             }
             let _ = writeln!(s, "</tr>");
         }
         let _ = writeln!(
             s,
-            "</table>\n<p>Colours: ≤ 10 ms green, ≤ 25 ms yellow, ≤ 50 ms orange, beyond the 50 ms limit red.</p>"
+            "</table>\n<p>Colours: ≤ 10 ms green, ≤ 25 ms yellow, ≤ 50 ms orange, beyond the 50 ms limit or no answer red. \"N failed\": TCP handshakes to the peer that failed.</p>"
         );
         let _ = writeln!(
             s,
             "<h3>Put latency through each node's member (from due time)</h3>\n<table><tr><th>node</th><th>role</th><th>p50</th><th>p99</th><th>max</th><th>errors</th><th>leader changes</th><th>verdict</th></tr>"
         );
-        for (l, c) in &g.nodes {
-            let lat = c.put_latency_ns.as_ref();
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.self_name),
-                esc(c.role.as_deref().unwrap_or("?")),
-                esc(&opt_ns(lat.and_then(|l| l.percentile(50.0)))),
-                esc(&opt_ns(lat.and_then(|l| l.percentile(99.0)))),
-                esc(&opt_ns(lat.map(|l| l.max))),
-                c.errors_total,
-                c.leader_changes,
-                esc(l.doc.verdict.map(|v| v.as_str()).unwrap_or("—"))
-            );
+        for m in &members {
+            let row: String = put_row(g, m)
+                .iter()
+                .map(|t| format!("<td>{}</td>", esc(t)))
+                .collect();
+            let _ = writeln!(s, "<tr>{row}</tr>");
         }
         let _ = writeln!(s, "</table>");
+        if let Some(n) = undersampled_note(g) {
+            let _ = writeln!(s, "<p><small>{}</small></p>", esc(&n));
+        }
         if let Some((hb, el, basis)) = g.advice() {
             let _ = writeln!(
                 s,
@@ -346,8 +638,8 @@ pub fn html(results: &[Loaded]) -> String {
                 esc(&g.verdict().map(|v| v.0).unwrap_or_else(|| "—".into())),
                 heat(worst),
                 esc(&opt_ns(worst)),
-                esc(&opt_ns(lp)),
-                esc(&opt_ns(fp)),
+                esc(&opt_pct(lp)),
+                esc(&opt_pct(fp)),
                 esc(&g
                     .advice()
                     .map(|(h, e, _)| format!("--heartbeat-interval={h} --election-timeout={e}"))
@@ -364,8 +656,17 @@ pub fn html(results: &[Loaded]) -> String {
 pub struct JsonLink {
     pub from: String,
     pub to: String,
-    /// TCP handshake RTT p99 measured by `from`, ns.
+    /// TCP handshake RTT p99 measured by `from`, ns (absent when no handshake succeeded).
     pub rtt_p99_ns: Option<u64>,
+    /// True when `from`'s sample count does not support the p99 (listed under its
+    /// `insufficient_samples`).
+    pub rtt_p99_insufficient_samples: bool,
+    /// Handshakes from `from` to `to` that failed.
+    pub rtt_errors: u64,
+    /// The last failure's error, when there was one.
+    pub rtt_last_error: Option<String>,
+    /// True when `from`'s run is incomplete (`complete: false`) or its result was not given.
+    pub incomplete: bool,
 }
 
 /// One node's put latency through its own member.
@@ -376,7 +677,12 @@ pub struct JsonPut {
     pub role: Option<String>,
     pub p50_ns: Option<u64>,
     pub p99_ns: Option<u64>,
+    /// True when the sample count does not support the p99 (listed under `insufficient_samples`).
+    pub p99_insufficient_samples: bool,
     pub verdict: Option<String>,
+    /// False when the node's run did not finish; `incomplete_reason` says why.
+    pub complete: bool,
+    pub incomplete_reason: Option<String>,
 }
 
 /// A cluster run in `nodefit report --format json`.
@@ -384,10 +690,18 @@ pub struct JsonPut {
 pub struct JsonCluster {
     pub token: String,
     pub run_id: String,
+    /// Member names, by name.
     pub members: Vec<String>,
-    /// Nodes whose results were given.
+    /// Nodes whose results were given (one each), by name.
     pub nodes: Vec<String>,
-    /// The worst node's verdict and that node (absent for probe-only results).
+    /// Members whose result was not given.
+    pub missing: Vec<String>,
+    /// Nodes whose run is incomplete (`complete: false`).
+    pub incomplete: Vec<String>,
+    /// Second results of a node, ignored, in words.
+    pub duplicates_ignored: Vec<String>,
+    /// The worst node's verdict and that node; "INCOMPLETE" (no node) while a member's result is
+    /// missing or incomplete and no complete node is UNFIT; absent for probe-only results.
     pub verdict: Option<String>,
     pub worst_node: Option<String>,
     pub rtt: Vec<JsonLink>,
@@ -407,21 +721,44 @@ pub fn json(results: &[Loaded]) -> Vec<JsonCluster> {
                 .iter()
                 .flat_map(|f| members.iter().map(move |t| (f, t)))
                 .filter(|(f, t)| f != t)
-                .map(|(f, t)| JsonLink {
-                    from: f.clone(),
-                    to: t.clone(),
-                    rtt_p99_ns: g.rtt_p99(f, t),
+                .map(|(f, t)| {
+                    let cell = g.rtt_cell(f, t);
+                    let (errors, last, supported) = match &cell {
+                        RttCell::Rtt {
+                            errors,
+                            last,
+                            supported,
+                            ..
+                        } => (*errors, last.clone(), *supported),
+                        RttCell::NoAnswer { errors, last } => (*errors, last.clone(), true),
+                        _ => (0, None, true),
+                    };
+                    JsonLink {
+                        from: f.clone(),
+                        to: t.clone(),
+                        rtt_p99_ns: cell.p99(),
+                        rtt_p99_insufficient_samples: !supported,
+                        rtt_errors: errors,
+                        rtt_last_error: last,
+                        incomplete: g.node(f).is_none_or(|(l, _)| !l.doc.complete),
+                    }
                 })
                 .collect();
             let put = g
                 .nodes
                 .iter()
-                .map(|(l, c)| JsonPut {
-                    node: c.self_name.clone(),
-                    role: c.role.clone(),
-                    p50_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(50.0)),
-                    p99_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(99.0)),
-                    verdict: l.doc.verdict.map(|v| v.as_str().to_string()),
+                .map(|(l, c)| {
+                    let p99 = c.put_latency_ns.as_ref().and_then(|p| pct(p, 99.0));
+                    JsonPut {
+                        node: c.self_name.clone(),
+                        role: c.role.clone(),
+                        p50_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(50.0)),
+                        p99_ns: p99.map(|p| p.0),
+                        p99_insufficient_samples: p99.is_some_and(|p| !p.1),
+                        verdict: l.doc.verdict.map(|v| v.as_str().to_string()),
+                        complete: l.doc.complete,
+                        incomplete_reason: l.doc.incomplete_reason.clone(),
+                    }
                 })
                 .collect();
             let verdict = g.verdict();
@@ -430,9 +767,12 @@ pub fn json(results: &[Loaded]) -> Vec<JsonCluster> {
                 token: g.token.clone(),
                 run_id: g.run_id.clone(),
                 nodes: g.nodes.iter().map(|(_, c)| c.self_name.clone()).collect(),
+                missing: g.missing(),
+                incomplete: g.incomplete(),
+                duplicates_ignored: g.duplicates.clone(),
                 members,
                 verdict: verdict.as_ref().map(|v| v.0.clone()),
-                worst_node: verdict.map(|v| v.1),
+                worst_node: verdict.and_then(|v| v.1),
                 rtt,
                 put,
                 heartbeat_interval_ms: advice.as_ref().map(|a| a.0),

@@ -129,14 +129,10 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
         for v in &views {
             for (k, hist) in &v.kinds {
                 let p = |q: f64| {
-                    if crate::util::stats::percentile_supported(hist.len(), q * 100.0) {
-                        crate::util::units::format_ns(hist.value_at_quantile(q) as f64)
-                    } else {
-                        format!(
-                            "({})",
-                            crate::util::units::format_ns(hist.value_at_quantile(q) as f64)
-                        )
-                    }
+                    model::percentile_text(
+                        hist.value_at_quantile(q) as f64,
+                        crate::util::stats::percentile_supported(hist.len(), q * 100.0),
+                    )
                 };
                 let _ = writeln!(
                     s,
@@ -154,8 +150,8 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
         }
         let _ = writeln!(
             s,
-            "\nPercentiles from the HDR histograms merged over rounds (3 significant digits); a figure in \
-             parentheses has fewer than 10 samples beyond it and must not decide anything.\n"
+            "\nPercentiles from the HDR histograms merged over rounds (3 significant digits); {}.\n",
+            model::UNDERSAMPLED_NOTE
         );
     }
     if let Some(e) = model::etcd_view(&l.raw) {

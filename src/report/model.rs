@@ -106,6 +106,21 @@ pub fn percentile_curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     pts
 }
 
+/// What a figure in parentheses means, as the report tables say it under their tables.
+pub const UNDERSAMPLED_NOTE: &str =
+    "a figure in parentheses has fewer than 10 samples beyond it and must not decide anything";
+
+/// A percentile latency as the report tables print it: in parentheses when the run's sample count
+/// does not support it (fewer than 10 samples beyond it, see [`UNDERSAMPLED_NOTE`]).
+pub fn percentile_text(ns: f64, supported: bool) -> String {
+    let t = crate::util::units::format_ns(ns);
+    if supported {
+        t
+    } else {
+        format!("({t})")
+    }
+}
+
 /// Latency histogram bins, log-spaced between the smallest and largest recorded value:
 /// (low ns, high ns, count).
 pub fn histogram_bins(h: &Histogram<u64>, bins: usize) -> Vec<(f64, f64, u64)> {
