@@ -33,7 +33,7 @@ pub fn write_pngs(
         }
         let bytes = charts::to_png(&c)?;
         let path = dir.join(format!("{}.png", c.id));
-        std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
+        crate::util::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
             path: path.clone(),
             source,
         })?;

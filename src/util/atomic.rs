@@ -1,10 +1,12 @@
 //! Output files written so that a crash never leaves half a file: the bytes go to a temporary file
 //! in the same directory, are fsynced, and are renamed over the target (then the directory is
 //! fsynced). `report` and `trend` therefore only ever see whole documents. A symbolic link at the
-//! output path is refused rather than followed.
+//! output path is refused rather than followed. A character device or a FIFO there (`--output
+//! /dev/null`, a pipe) is written in place, as a shell redirection would: renaming over it would
+//! replace the device node with a file. A block device or a socket is refused.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -14,17 +16,42 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
-fn refuse_link(path: &Path) -> std::io::Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(md) if md.file_type().is_symlink() => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
+/// What is at an output path now.
+#[derive(Debug, PartialEq)]
+enum Target {
+    /// Nothing, or a regular file: written atomically.
+    File,
+    /// A character device or a FIFO: written in place.
+    Stream,
+}
+
+fn invalid(why: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string())
+}
+
+fn target_of(path: &Path) -> std::io::Result<Target> {
+    let md = match std::fs::symlink_metadata(path) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::File),
+        Err(e) => return Err(e),
+    };
+    let t = md.file_type();
+    if t.is_symlink() {
+        Err(invalid(
             "is a symbolic link; nodefit does not write through links (name the target itself)",
-        )),
-        Ok(md) if md.is_dir() => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "is a directory",
-        )),
-        _ => Ok(()),
+        ))
+    } else if t.is_dir() {
+        Err(invalid("is a directory"))
+    } else if t.is_file() {
+        Ok(Target::File)
+    } else if t.is_char_device() || t.is_fifo() {
+        Ok(Target::Stream)
+    } else if t.is_block_device() {
+        Err(invalid(
+            "is a block device; nodefit never writes to a device it was not asked to measure",
+        ))
+    } else {
+        Err(invalid("is a socket or another special file"))
     }
 }
 
@@ -42,7 +69,13 @@ fn temp_name(path: &Path) -> PathBuf {
 
 /// Write `bytes` to `path` atomically (see the module comment).
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    refuse_link(path)?;
+    if target_of(path)? == Target::Stream {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)?;
+        return f.write_all(bytes).and_then(|()| f.flush());
+    }
     let tmp = temp_name(path);
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -95,9 +128,13 @@ fn remove_stale_temps(path: &Path) {
 }
 
 /// Check now, before minutes of measuring, that `path` can be written: not a link, and its
-/// directory takes a new file. Leaves nothing behind.
+/// directory takes a new file (or, for a device or FIFO, that it may be written; a FIFO is not
+/// opened, which would wait for a reader). Leaves nothing behind.
 pub fn check_writable(path: &Path) -> std::io::Result<()> {
-    refuse_link(path)?;
+    if target_of(path)? == Target::Stream {
+        return nix::unistd::access(path, nix::unistd::AccessFlags::W_OK)
+            .map_err(|e| std::io::Error::from_raw_os_error(e as i32));
+    }
     let tmp = temp_name(path);
     std::fs::OpenOptions::new()
         .write(true)
@@ -150,6 +187,62 @@ mod tests {
             unrelated.exists(),
             "only temps of the same output are touched"
         );
+    }
+
+    #[test]
+    fn a_character_device_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        check_writable(Path::new("/dev/null")).unwrap();
+        write(Path::new("/dev/null"), b"discarded").unwrap();
+        let md = std::fs::symlink_metadata("/dev/null").unwrap();
+        assert!(md.file_type().is_char_device(), "/dev/null was replaced");
+        // /dev/full fails every write with ENOSPC: the error comes back, the node stays.
+        if Path::new("/dev/full").exists() {
+            let e = write(Path::new("/dev/full"), b"x").unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+            let md = std::fs::symlink_metadata("/dev/full").unwrap();
+            assert!(md.file_type().is_char_device());
+        }
+    }
+
+    #[test]
+    fn a_fifo_gets_the_bytes_and_stays_a_fifo() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("out.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        check_writable(&fifo).unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write(&fifo, b"{\"complete\": true}").unwrap();
+        assert_eq!(reader.join().unwrap(), b"{\"complete\": true}");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp file"
+        );
+    }
+
+    #[test]
+    fn a_block_device_is_refused_untouched() {
+        use std::os::unix::fs::FileTypeExt;
+        let Some(dev) = std::fs::read_dir("/dev").ok().and_then(|d| {
+            d.flatten().map(|e| e.path()).find(|p| {
+                std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_block_device())
+            })
+        }) else {
+            eprintln!("skipped: no block device under /dev");
+            return;
+        };
+        let e = write(&dev, b"x").unwrap_err();
+        assert!(e.to_string().contains("block device"), "{e}");
+        assert!(check_writable(&dev).is_err());
     }
 
     #[test]
