@@ -279,6 +279,39 @@ fn embedded_missing_binary_says_what_to_install() {
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
+/// Options that belong to the other target are refused up front instead of ignored (or, for the
+/// embedded etcd, instead of a member that never gets healthy and a 10 s wait).
+#[test]
+fn options_of_the_other_target_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["--directory", d, "--user", "root:x"],
+            "--user is for --endpoints",
+        ),
+        (
+            vec!["--directory", d, "--cacert", "/x.crt"],
+            "--cacert is for --endpoints",
+        ),
+        (
+            vec!["--endpoints", "http://127.0.0.1:1", "--members", "3"],
+            "--members 3 is for the embedded etcd",
+        ),
+        (
+            vec!["--directory", d, "--peer-port", "1"],
+            "apply only with --cluster",
+        ),
+    ] {
+        let mut all = vec!["etcd", "-q"];
+        all.extend(args.iter());
+        let out = nodefit(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+}
+
 #[test]
 fn ctrl_c_cleans_up_and_reports_partial_result() {
     let c = EtcdCluster::start(1);

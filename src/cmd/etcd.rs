@@ -88,6 +88,13 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     if cmd.cluster.is_set() {
         return super::cluster::run(cmd);
     }
+    if cmd.cluster != ClusterOptions::default() {
+        eprintln!(
+            "nodefit: etcd: {} apply only with --cluster",
+            cmd.cluster.to_args().join(" ")
+        );
+        return Ok(Outcome::CouldNotRun);
+    }
     let started = std::time::SystemTime::now();
     let progress = super::progress(cmd.quiet);
     let result = match crate::etcd::probe_blocking(&cmd.options, &progress) {

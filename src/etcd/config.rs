@@ -50,6 +50,25 @@ impl EtcdOptions {
                 limit: LIVE_RATE_LIMIT,
             });
         }
+        if !self.is_live() {
+            let client_only = [
+                ("--cacert", self.cacert.is_some()),
+                ("--cert", self.cert.is_some()),
+                ("--key", self.key.is_some()),
+                ("--user", self.user.is_some()),
+                ("--password", self.password.is_some()),
+            ];
+            if let Some((flag, _)) = client_only.iter().find(|(_, given)| *given) {
+                return Err(EtcdError::Invalid(format!(
+                    "{flag} is for --endpoints (a cluster of yours); the embedded etcd has no TLS and no users"
+                )));
+            }
+        } else if self.members != 1 {
+            return Err(EtcdError::Invalid(format!(
+                "--members {} is for the embedded etcd; with --endpoints the cluster is yours",
+                self.members
+            )));
+        }
         if !self.is_live() && !MEMBER_COUNTS.contains(&self.members) {
             return Err(EtcdError::Invalid(format!(
                 "--members must be 1, 3 or 5, got {}",

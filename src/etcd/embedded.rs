@@ -164,6 +164,21 @@ impl Embedded {
         Ok(())
     }
 
+    /// Why the members are not ready yet, from their logs: each member's most telling line.
+    pub fn log_summary(&self) -> String {
+        let parts: Vec<String> = self
+            .logs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("m{i}: {}", failure_reason(&l.lines_now())))
+            .collect();
+        if parts.is_empty() {
+            "(no log)".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
     /// Stop every member (SIGTERM, 5 s grace, SIGKILL) and remove the run directory.
     pub fn stop(&mut self) -> Result<(), String> {
         stop_processes(&mut self.children, Duration::from_secs(5));
@@ -244,6 +259,12 @@ impl MemberLog {
             lines,
             reader: Some(reader),
         }
+    }
+
+    /// The lines kept so far (the member may still be writing).
+    pub(crate) fn lines_now(&self) -> Vec<String> {
+        let l = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        l.iter().cloned().collect()
     }
 
     /// The kept lines, once the member (which has exited) has closed its stderr.

@@ -175,9 +175,9 @@ async fn wait_healthy(e: &mut Embedded, settings: &ConnSettings) -> Result<(), E
         }
         if Instant::now() > deadline {
             return Err(EtcdError::Embedded(format!(
-                "not healthy after {limit:?} ({ready} of {} members ready); logs in {}",
+                "not healthy after {limit:?} ({ready} of {} members ready); their logs say: {}",
                 e.client_urls.len(),
-                e.run_dir.display()
+                e.log_summary()
             )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -98,6 +98,8 @@ pub fn probe_options(
         o.directory = directory.to_path_buf();
     } else {
         o.endpoints.extend(endpoints.iter().cloned());
+        // The user's cluster has the members it has; the profile's count is for a local probe.
+        o.members = 1;
     }
     o
 }
