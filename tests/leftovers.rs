@@ -128,6 +128,65 @@ fn killed_disk_run_is_cleaned_by_the_next_run_which_says_so() {
     );
 }
 
+/// A dropped ssh session (SIGHUP) stops the run like Ctrl-C: partial result, exit 130, the scratch
+/// file removed at once instead of waiting for the next run. Under `nohup` (SIGHUP ignored, as the
+/// test's `sh -c 'trap "" HUP; exec …'` sets it) the run goes on.
+#[test]
+fn a_hang_up_stops_the_run_and_cleans_up_unless_nohup() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = long_disk_args(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = spawn(&args);
+    wait_for(dir.path(), &mut child, |n| {
+        n.iter().any(|f| f == "nodefit.0.0")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(
+        names(dir.path()),
+        Vec::<String>::new(),
+        "nothing may be left"
+    );
+
+    // nohup: the hang-up is ignored and the run continues.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' HUP; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_nodefit"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(dir.path(), &mut child, |n| {
+        n.iter().any(|f| f == "nodefit.0.0")
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP under nohup stopped the run"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}
+
 #[test]
 fn clean_dry_run_lists_and_clean_removes_only_nodefits_own() {
     let dir = tempfile::tempdir().unwrap();

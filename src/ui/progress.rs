@@ -50,7 +50,10 @@ pub fn tick_text(t: &Tick) -> String {
 impl ProgressSink for Terminal {
     fn note(&self, line: &str) {
         if self.notes {
-            eprintln!("{line}");
+            // Not eprintln!, which panics when stderr is gone (a hung-up terminal): the run goes
+            // on and cleans up without its narrative.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
     }
     fn live(&self) -> bool {

@@ -1,5 +1,6 @@
-//! Ctrl-C and SIGTERM: the first one asks every running workload to stop at its next operation, so
-//! the partial result is written and scratch files are removed; nothing is killed mid-write.
+//! Ctrl-C, SIGTERM and SIGHUP (a dropped ssh session): the first one asks every running workload
+//! to stop at its next operation, so the partial result is written and scratch files are removed;
+//! nothing is killed mid-write. Under `nohup` (SIGHUP ignored) a hang-up stays ignored.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,10 +16,22 @@ fn flag() -> &'static Arc<AtomicBool> {
 pub fn install() {
     let f = flag().clone();
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, f.clone());
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, f);
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, f.clone());
+    if !ignored(libc::SIGHUP) {
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, f);
+    }
 }
 
-/// True once SIGINT or SIGTERM arrived (or [`request_stop`] was called).
+/// Whether `sig` is set to be ignored (as `nohup` sets SIGHUP), which a handler would undo.
+fn ignored(sig: libc::c_int) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current disposition into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// True once SIGINT, SIGTERM or SIGHUP arrived (or [`request_stop`] was called).
 pub fn stop_requested() -> bool {
     flag().load(Ordering::Relaxed)
 }
