@@ -176,4 +176,79 @@ fn password_auth() {
     assert!(msg.contains("authentication failed"), "{msg}");
     assert!(msg.contains("--user"), "says what to check: {msg}");
     assert_eq!(msg.trim().lines().count(), 1, "one line: {msg}");
+
+    // A user whose role covers /bob/ only: the default prefix is refused as a matter of rights
+    // (not of the password), and a prefix inside its range works.
+    for args in [
+        vec!["role", "add", "bob-rw"],
+        vec![
+            "role",
+            "grant-permission",
+            "bob-rw",
+            "--prefix=true",
+            "readwrite",
+            "/bob/",
+        ],
+        vec!["user", "add", "bob:b0b"],
+        vec!["user", "grant-role", "bob", "bob-rw"],
+    ] {
+        let o = c.etcdctl(&args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let out = nodefit(&[
+        "etcd",
+        "--endpoints",
+        &ep,
+        "--user",
+        "bob:b0b",
+        "--total",
+        "10",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains("role does not cover the keys") && msg.contains("--prefix"),
+        "{msg}"
+    );
+    assert!(!msg.contains("check --user/--password"), "{msg}");
+    let out = nodefit(&[
+        "etcd",
+        "--endpoints",
+        &ep,
+        "--user",
+        "bob:b0b",
+        "--total",
+        "10",
+        "--rate",
+        "100",
+        "--prefix",
+        "/bob/nodefit/",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(c.count("/bob/"), 0);
+}
+
+/// `--user` against a cluster without auth: say so, not "cannot reach".
+#[test]
+fn user_against_a_cluster_without_auth() {
+    let c = EtcdCluster::start(1);
+    let out = nodefit(&[
+        "etcd",
+        "--endpoints",
+        &c.endpoints(),
+        "--user",
+        "root:x",
+        "--total",
+        "10",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains("authentication turned off"), "{msg}");
 }

@@ -137,6 +137,16 @@ impl ConnSettings {
         let eps = self.endpoints.join(",");
         let msg = error_chain(e);
         let lower = msg.to_ascii_lowercase();
+        if lower.contains("authentication is not enabled") {
+            return EtcdError::AuthNotEnabled { endpoints: eps };
+        }
+        // Authenticated, but the user's role does not cover the keys: not a password problem.
+        if lower.contains("permission denied") {
+            return EtcdError::Forbidden {
+                endpoints: eps,
+                reason: msg,
+            };
+        }
         match classify(e) {
             ErrorKind::Auth => EtcdError::Auth {
                 endpoints: eps,

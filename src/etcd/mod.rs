@@ -43,6 +43,10 @@ pub enum EtcdError {
     Tls { endpoints: String, reason: String },
     #[error("authentication failed at {endpoints}: {reason} (check --user/--password)")]
     Auth { endpoints: String, reason: String },
+    #[error("{endpoints} has authentication turned off: drop --user/--password")]
+    AuthNotEnabled { endpoints: String },
+    #[error("{endpoints} refused the request: {reason} (the user's role does not cover the keys: pass a --prefix inside a range it may read and write, or grant it one for /nodefit/)")]
+    Forbidden { endpoints: String, reason: String },
     #[error("prefix '{prefix}' already holds {count} key(s); choose another --prefix or pass --force to write (and then delete) under it anyway")]
     PrefixNotEmpty { prefix: String, count: i64 },
     #[error("a rate of {rate}/s against a live cluster needs explicit consent: pass --accept-production-load (limit without it: {limit}/s)")]
