@@ -569,3 +569,65 @@ fn which(bin: &str) -> Option<std::path::PathBuf> {
             .find(|p| p.is_file())
     })
 }
+
+/// An output disk that fills before the end (here: a full 64 KiB tmpfs) loses nothing that can be
+/// shown: the verdict table is printed, the error names result.json, exit 2, no empty directory.
+#[test]
+fn a_full_output_disk_still_shows_the_verdict() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: mounting a tmpfs needs root");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let mnt = t.path().join("mnt");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "nodefit-test"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount tmpfs here");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&mnt);
+    // Fill it: every block taken, so result.json cannot be written (a new empty file still can).
+    let _ = std::fs::write(mnt.join("filler"), vec![0u8; 256 * 1024]);
+    let out = mnt.join("out");
+    let p = profile(t.path(), "");
+    let o = nodefit(
+        &[
+            "qualify",
+            "--profile",
+            &p,
+            "--directory",
+            data.to_str().unwrap(),
+            "--no-etcd",
+            "--rounds",
+            "1",
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        t.path(),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("VERDICT:"), "{stdout}");
+    assert!(!stdout.contains("result: "), "{stdout}");
+    assert!(
+        stderr.contains("result.json") && stderr.contains("not saved"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "the output directory it made is left");
+    assert!(entries(&data).is_empty());
+}

@@ -142,7 +142,9 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
             let text = crate::ui::verdict::render(&q.doc, &q.reasons, colour);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
-            writeln!(out, "result: {}", q.result_path.display())?;
+            if q.result_error.is_none() {
+                writeln!(out, "result: {}", q.result_path.display())?;
+            }
             if let Ok(r) = &q.report {
                 writeln!(out, "report: {}", r.display())?;
             }
@@ -151,6 +153,10 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(p) = &a.prometheus_textfile {
         crate::report::prometheus::write_document(p, &q.doc)?;
+    }
+    if let Some(e) = &q.result_error {
+        eprintln!("nodefit: qualify: {e} (the verdict above was not saved)");
+        return Ok(Outcome::CouldNotRun);
     }
     if q.interrupted {
         return Ok(Outcome::Interrupted);

@@ -50,6 +50,9 @@ pub struct Qualification {
     /// One line per check that made the verdict what it is.
     pub reasons: Vec<String>,
     pub result_path: PathBuf,
+    /// Why result.json could not be written (a full or read-only output disk), when it could not:
+    /// the verdict and the document are still here, to be shown rather than lost.
+    pub result_error: Option<String>,
     /// report.html, or why it could not be written (result.json is written either way).
     pub report: Result<PathBuf, String>,
     /// Stopped by SIGINT/SIGTERM.
@@ -73,8 +76,6 @@ pub enum QualifyError {
     Disk(#[from] crate::error::Error),
     #[error("cannot create {0}: {1}")]
     OutputDir(PathBuf, std::io::Error),
-    #[error("cannot write {0}: {1}")]
-    Write(PathBuf, std::io::Error),
     #[error("JSON encoding failed: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -349,6 +350,13 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     if !md.is_dir() {
         return Err(QualifyError::NotADirectory(c.directory.clone()));
     }
+    let output_dir_was_there = c.output_dir.as_ref().is_some_and(|d| d.exists());
+    if let Some(dir) = &c.output_dir {
+        // A full or read-only output disk is found now, not after minutes of measuring.
+        std::fs::create_dir_all(dir).map_err(|e| QualifyError::OutputDir(dir.clone(), e))?;
+        crate::util::atomic::check_writable(&dir.join("result.json"))
+            .map_err(|e| QualifyError::OutputDir(dir.clone(), e))?;
+    }
     let profile = &c.profile;
     let mut doc = ResultsDocument::new(std::time::SystemTime::now());
     let node_name = c.node_name.clone().unwrap_or_else(|| doc.hostname.clone());
@@ -416,20 +424,37 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
             .join(&node_name)
             .join(compact_stamp(&doc.started_at))
     });
-    std::fs::create_dir_all(&out_dir).map_err(|e| QualifyError::OutputDir(out_dir.clone(), e))?;
     let result_path = out_dir.join("result.json");
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
-    crate::util::atomic::write(&result_path, &bytes)
-        .map_err(|e| QualifyError::Write(result_path.clone(), e))?;
-    // The HTML report beside result.json; a report that cannot be drawn is a warning, not a
-    // failed qualification (result.json is already written).
-    let report = crate::report::write_node_report(&doc, &out_dir).map_err(|e| e.to_string());
+    let created = if c.output_dir.is_some() {
+        !output_dir_was_there
+    } else {
+        !out_dir.exists()
+    };
+    let written = std::fs::create_dir_all(&out_dir)
+        .and_then(|()| crate::util::atomic::write(&result_path, &bytes))
+        .map_err(|e| format!("cannot write {}: {e}", result_path.display()));
+    let (result_error, report) = match written {
+        // The HTML report beside result.json; a report that cannot be drawn is a warning, not a
+        // failed qualification (result.json is already written).
+        Ok(()) => (
+            None,
+            crate::report::write_node_report(&doc, &out_dir).map_err(|e| e.to_string()),
+        ),
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_dir(&out_dir);
+            }
+            (Some(e.clone()), Err(e))
+        }
+    };
     Ok(Qualification {
         doc,
         verdict: outcome.verdict,
         reasons: outcome.reasons,
         result_path,
+        result_error,
         report,
         interrupted,
         etcd_failed_explicitly,
