@@ -8,6 +8,23 @@ use crate::util::units::{parse_duration, parse_percentile_list, parse_size};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// A size or a duration in a profile: `bs = "4k"` or a bare number, `bs = 2300` (bytes) or
+/// `runtime = 60` (seconds), as fio's job files take them.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Int(u64),
+        Float(f64),
+    }
+    Ok(Some(match TextOrNumber::deserialize(d)? {
+        TextOrNumber::Text(t) => t,
+        TextOrNumber::Int(n) => n.to_string(),
+        TextOrNumber::Float(f) => f.to_string(),
+    }))
+}
+
 /// Disk workload options as typed: fio's names, fio's size and time suffixes. Shared by
 /// `nodefit disk` and the `[[disk]]` tables of profiles.
 #[derive(Clone, Debug, Default, clap::Args, Serialize, Deserialize)]
@@ -30,9 +47,11 @@ pub struct DiskOptions {
     pub rwmixread: Option<u32>,
     /// Block size, e.g. 2300, 4k, 1m [default: 4k]
     #[arg(long)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub bs: Option<String>,
     /// Bytes per job, e.g. 22m, 1g [default: 64m]
     #[arg(long)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub size: Option<String>,
     /// Number of parallel jobs, each with its own file [default: 1]
     #[arg(long)]
@@ -59,6 +78,7 @@ pub struct DiskOptions {
     pub ioengine: Option<String>,
     /// Stop after this long (e.g. 60, 30s, 2m); with --time-based, run exactly this long
     #[arg(long)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub runtime: Option<String>,
     /// Keep going over the file until --runtime has passed
     #[arg(long)]
@@ -66,6 +86,7 @@ pub struct DiskOptions {
     pub time_based: bool,
     /// Run this long before measuring (e.g. 2s)
     #[arg(long)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub ramp_time: Option<String>,
     /// Cap each job at N I/Os per second
     #[arg(long)]
@@ -240,6 +261,20 @@ impl JobSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_sizes_and_durations_may_be_bare_numbers() {
+        let o: DiskOptions =
+            toml::from_str("bs = 2300\nsize = \"22m\"\nruntime = 60\nramp_time = 2")
+                .expect("numbers are taken");
+        assert_eq!(o.bs.as_deref(), Some("2300"));
+        assert_eq!(o.size.as_deref(), Some("22m"));
+        assert_eq!(o.runtime.as_deref(), Some("60"));
+        assert_eq!(o.ramp_time.as_deref(), Some("2"));
+        let none: DiskOptions = toml::from_str("").unwrap();
+        assert!(none.bs.is_none() && none.runtime.is_none());
+        assert!(toml::from_str::<DiskOptions>("bs = true").is_err());
+    }
 
     fn opts() -> DiskOptions {
         DiskOptions::default()
