@@ -60,7 +60,7 @@ pub struct DiskOptions {
     #[arg(long)]
     pub iodepth: Option<u32>,
     /// Open files with O_DIRECT (bypass the page cache)
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
     pub direct: bool,
     /// fsync after every N writes (0 = never)
@@ -70,7 +70,7 @@ pub struct DiskOptions {
     #[arg(long)]
     pub fdatasync: Option<u32>,
     /// fsync each file when its job ends
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
     pub end_fsync: bool,
     /// I/O engine: sync (alias psync), io_uring, null [default: sync]
@@ -81,7 +81,7 @@ pub struct DiskOptions {
     #[serde(default, deserialize_with = "text_or_number")]
     pub runtime: Option<String>,
     /// Keep going over the file until --runtime has passed
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
     pub time_based: bool,
     /// Run this long before measuring (e.g. 2s)
@@ -261,6 +261,30 @@ impl JobSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_take_fios_spellings_too() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        #[command(no_binary_name = true)]
+        struct W {
+            #[command(flatten)]
+            o: DiskOptions,
+        }
+        for (words, want) in [
+            (vec!["--direct"], true),
+            (vec!["--direct=1"], true),
+            (vec!["--direct", "1"], true),
+            (vec!["--direct=0"], false),
+            (vec![], false),
+        ] {
+            let w = W::try_parse_from(&words).expect("parses");
+            assert_eq!(w.o.direct, want, "{words:?}");
+        }
+        let w = W::try_parse_from(["--time-based", "--end-fsync=1"]).unwrap();
+        assert!(w.o.time_based && w.o.end_fsync);
+        assert!(W::try_parse_from(["--direct=maybe"]).is_err());
+    }
 
     #[test]
     fn profile_sizes_and_durations_may_be_bare_numbers() {
