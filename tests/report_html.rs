@@ -247,3 +247,85 @@ fn results_sharing_a_node_name_get_distinct_chart_ids_and_png_files() {
         "{stderr}"
     );
 }
+
+/// Run nodefit with a time limit: a regression that blocks (open() on a FIFO waits for a writer
+/// forever) fails the test instead of hanging the suite.
+fn run_with_timeout(cmd: &mut Command, secs: u64) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nodefit did not finish within {secs} s (blocked opening a FIFO?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), out, err)
+}
+
+#[test]
+fn a_fifo_named_like_a_result_is_skipped_or_refused_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node-a");
+    std::fs::create_dir(&node).unwrap();
+    std::fs::copy(
+        "tests/fixtures/results/node-a/result.json",
+        node.join("result.json"),
+    )
+    .unwrap();
+    let fifo = dir.path().join("stuck-result.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+
+    // In a directory: named, skipped, the rest reported.
+    let (code, out, err) = run_with_timeout(
+        nodefit()
+            .args(["report", "--format", "json"])
+            .arg(dir.path()),
+        60,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("node-a"), "{out}");
+    assert!(
+        err.contains("stuck-result.json: not a regular file (a FIFO); not opened"),
+        "{err}"
+    );
+    // The same for trend.
+    let (code, _, err) = run_with_timeout(nodefit().arg("trend").arg(dir.path()), 60);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("stuck-result.json: not a regular file"),
+        "{err}"
+    );
+
+    // Given by name: refused with the file named, exit 2 when nothing else is readable.
+    let (code, _, err) = run_with_timeout(nodefit().arg("report").arg(&fifo), 60);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}: not a regular file (a FIFO)", fifo.display())),
+        "{err}"
+    );
+}
