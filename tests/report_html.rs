@@ -329,3 +329,68 @@ fn a_fifo_named_like_a_result_is_skipped_or_refused_never_opened() {
         "{err}"
     );
 }
+
+/// `-o` naming one of the inputs (given directly, via a directory, or through a symlink) is refused
+/// before anything is written: the results file must come out byte for byte as it went in.
+#[test]
+fn an_output_that_is_an_input_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("result.json");
+    std::fs::copy("tests/fixtures/results/node-a/result.json", &r).unwrap();
+    let before = std::fs::read(&r).unwrap();
+    let link = dir.path().join("link.html");
+    std::os::unix::fs::symlink(&r, &link).unwrap();
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec![
+                "report".into(),
+                r.clone().into(),
+                "-o".into(),
+                r.clone().into(),
+            ],
+            "-o",
+        ),
+        (
+            vec![
+                "report".into(),
+                dir.path().into(),
+                "-o".into(),
+                link.clone().into(),
+            ],
+            "-o",
+        ),
+        (
+            vec![
+                "trend".into(),
+                dir.path().into(),
+                "-o".into(),
+                r.clone().into(),
+            ],
+            "-o",
+        ),
+        (
+            vec![
+                "trend".into(),
+                r.clone().into(),
+                "--markdown".into(),
+                link.clone().into(),
+            ],
+            "--markdown",
+        ),
+    ];
+    for (args, option) in cases {
+        let o = nodefit().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("error: {option} ")) && err.contains("refusing to overwrite"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&r).unwrap(),
+            before,
+            "{args:?} changed the input"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! `nodefit report`: results files in, one report out (stdout or `-o`), charts as PNGs on request.
 
-use super::{emit, load_inputs, Outcome};
+use super::{emit, load_inputs, output_clobbers_input, Outcome};
 use crate::report::{self, Format, ReportInput};
 use std::path::PathBuf;
 
@@ -50,6 +50,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
     let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
         return Ok(Outcome::CouldNotRun);
     };
+    if let Some(e) = a
+        .output
+        .as_deref()
+        .and_then(|o| output_clobbers_input("-o", o, &a.inputs, &results))
+    {
+        eprintln!("nodefit: error: {e}");
+        return Ok(Outcome::CouldNotRun);
+    }
     let input = ReportInput { results, problems };
     let bytes = Format::from(a.format).renderer().render(&input)?;
     emit(a.output.as_deref(), &bytes)?;

@@ -1,6 +1,6 @@
 //! `nodefit trend`: history in, regressions out — the text on stdout, the HTML where `-o` says.
 
-use super::{emit, load_inputs, Outcome};
+use super::{emit, load_inputs, output_clobbers_input, Outcome};
 use crate::report::trend;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -82,6 +82,15 @@ pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
     let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
         return Ok(Outcome::CouldNotRun);
     };
+    for (option, out) in [("-o", &a.output), ("--markdown", &a.markdown)] {
+        if let Some(e) = out
+            .as_deref()
+            .and_then(|o| output_clobbers_input(option, o, &a.inputs, &results))
+        {
+            eprintln!("nodefit: error: {e}");
+            return Ok(Outcome::CouldNotRun);
+        }
+    }
     let ts = trend::trends(
         &results,
         a.node.as_deref(),
