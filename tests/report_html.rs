@@ -394,3 +394,77 @@ fn an_output_that_is_an_input_is_refused_and_left_untouched() {
         );
     }
 }
+
+/// A `--png-dir` that is a file is refused up front, in one line naming the option and the path
+/// (it used to print "File exists (os error 17): File exists (os error 17)" after the report was out);
+/// a directory that cannot be created says why exactly once.
+#[test]
+fn a_bad_png_dir_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let out = dir.path().join("r.html");
+    for cmd in ["report", "trend"] {
+        let o = nodefit()
+            .args([cmd, "tests/fixtures/results/node-a/result.json", "-o"])
+            .arg(&out)
+            .arg("--png-dir")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "nodefit: error: --png-dir {}: exists and is not a directory",
+                file.display()
+            ),
+            "{cmd}"
+        );
+        assert!(!out.exists(), "{cmd} wrote its report before refusing");
+    }
+    // Below a file: create_dir_all fails; the io error appears once.
+    let below = file.join("png");
+    let o = nodefit()
+        .args(["report", "tests/fixtures/results/node-a/result.json", "-o"])
+        .arg(&out)
+        .arg("--png-dir")
+        .arg(&below)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&below.display().to_string()), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}
+
+/// Errors that quote their io error must not also chain it as their source: main prints errors with
+/// `{:#}` (message, then every cause), which said the io error twice.
+#[test]
+fn io_errors_are_said_once_in_the_printed_chain() {
+    let io = || std::io::Error::from_raw_os_error(17);
+    let errs: Vec<anyhow::Error> = vec![
+        report::ReportError::Write {
+            path: "d".into(),
+            err: io(),
+        }
+        .into(),
+        report::prometheus::TextfileError::Io {
+            path: "t.prom".into(),
+            err: io(),
+        }
+        .into(),
+        nodefit::error::Error::io("f", io()).into(),
+        nodefit::error::Error::DirectUnsupported {
+            path: "f".into(),
+            err: io(),
+        }
+        .into(),
+    ];
+    for e in errs {
+        let shown = format!("{e:#}");
+        assert_eq!(shown.matches("os error 17").count(), 1, "{shown}");
+    }
+}

@@ -136,6 +136,20 @@ pub fn output_clobbers_input(
     ))
 }
 
+/// The one-line error for a `--png-dir` that exists but is not a directory, found before anything is
+/// read or written (after the fact, the report or trend text is already out and the io error alone,
+/// "File exists", does not say which option is wrong).
+pub fn png_dir_problem(dir: Option<&Path>) -> Option<String> {
+    let dir = dir?;
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Some(format!(
+            "--png-dir {}: exists and is not a directory",
+            dir.display()
+        )),
+        _ => None,
+    }
+}
+
 /// True when stderr is a terminal (progress lines, colour).
 pub fn stderr_is_tty() -> bool {
     use std::io::IsTerminal;

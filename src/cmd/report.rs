@@ -1,6 +1,6 @@
 //! `nodefit report`: results files in, one report out (stdout or `-o`), charts as PNGs on request.
 
-use super::{emit, load_inputs, output_clobbers_input, Outcome};
+use super::{emit, load_inputs, output_clobbers_input, png_dir_problem, Outcome};
 use crate::report::{self, Format, ReportInput};
 use std::path::PathBuf;
 
@@ -47,6 +47,10 @@ pub struct ReportArgs {
 
 /// `nodefit report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
+    if let Some(e) = png_dir_problem(a.png_dir.as_deref()) {
+        eprintln!("nodefit: error: {e}");
+        return Ok(Outcome::CouldNotRun);
+    }
     let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
         return Ok(Outcome::CouldNotRun);
     };

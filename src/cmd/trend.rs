@@ -1,6 +1,6 @@
 //! `nodefit trend`: history in, regressions out — the text on stdout, the HTML where `-o` says.
 
-use super::{emit, load_inputs, output_clobbers_input, Outcome};
+use super::{emit, load_inputs, output_clobbers_input, png_dir_problem, Outcome};
 use crate::report::trend;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -53,6 +53,9 @@ fn check_args(a: &TrendArgs) -> Result<(), String> {
             "--threshold-pct {}: must be a finite number of percent greater than 0 (e.g. 20)",
             a.threshold_pct
         ));
+    }
+    if let Some(e) = png_dir_problem(a.png_dir.as_deref()) {
+        return Err(e);
     }
     if a.baseline == 0 {
         return Err("--baseline 0: the baseline needs at least 1 earlier run".into());
