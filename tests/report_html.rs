@@ -468,3 +468,54 @@ fn io_errors_are_said_once_in_the_printed_chain() {
         assert_eq!(shown.matches("os error 17").count(), 1, "{shown}");
     }
 }
+
+/// The JSON report says per result whether the run completed, and why not: an interrupted run must
+/// not read like a complete one that simply had no verdict.
+#[test]
+fn json_report_marks_incomplete_runs_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read("tests/fixtures/results/node-a/result.json").unwrap();
+    let mut d: serde_json::Value = serde_json::from_slice(&src).unwrap();
+    d["complete"] = true.into();
+    d.as_object_mut().unwrap().remove("incomplete_reason");
+    let done = dir.path().join("done-result.json");
+    std::fs::write(&done, serde_json::to_vec(&d).unwrap()).unwrap();
+    d["complete"] = false.into();
+    d["incomplete_reason"] = "interrupted by SIGINT".into();
+    let cut = dir.path().join("cut-result.json");
+    std::fs::write(&cut, serde_json::to_vec(&d).unwrap()).unwrap();
+    d.as_object_mut().unwrap().remove("incomplete_reason");
+    let silent = dir.path().join("silent-result.json");
+    std::fs::write(&silent, serde_json::to_vec(&d).unwrap()).unwrap();
+
+    let o = nodefit()
+        .args(["report", "--format", "json"])
+        .args([&done, &cut, &silent])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = v["results"].as_array().unwrap();
+    let by_file = |f: &std::path::Path| {
+        r.iter()
+            .find(|n| n["file"] == f.display().to_string())
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let n = by_file(&done);
+    assert_eq!(n["complete"], true);
+    assert!(!n.contains_key("incomplete_reason"), "{n:?}");
+    let n = by_file(&cut);
+    assert_eq!(n["complete"], false);
+    assert_eq!(n["incomplete_reason"], "interrupted by SIGINT");
+    let n = by_file(&silent);
+    assert_eq!(n["complete"], false);
+    assert!(n["incomplete_reason"].is_null() && n.contains_key("incomplete_reason"));
+}
