@@ -36,18 +36,14 @@ pub enum Error {
         bs: u64,
         logical: u64,
     },
-    #[error("{path} does not support O_DIRECT (the file system refused it: {source})")]
-    DirectUnsupported {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The io errors are named `err`, not `source`: they are in the message already, and main
+    // prints the error chain (`{:#}`), which would repeat a `source`.
+    #[error("{path} does not support O_DIRECT (the file system refused it: {err})")]
+    DirectUnsupported { path: PathBuf, err: std::io::Error },
     #[error("io_uring is not available here ({0}); try --ioengine sync")]
     UringUnavailable(String),
-    #[error("I/O error on {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("I/O error on {path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("{0} is in use by another nodefit run that is still going (its run record is locked); use another --directory or --name")]
     InUse(PathBuf),
     /// The run record could not be made (util's ScratchError, as text: util must not depend on us).
@@ -61,7 +57,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            err: source,
         }
     }
 }

@@ -247,3 +247,275 @@ fn results_sharing_a_node_name_get_distinct_chart_ids_and_png_files() {
         "{stderr}"
     );
 }
+
+/// Run nodefit with a time limit: a regression that blocks (open() on a FIFO waits for a writer
+/// forever) fails the test instead of hanging the suite.
+fn run_with_timeout(cmd: &mut Command, secs: u64) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nodefit did not finish within {secs} s (blocked opening a FIFO?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), out, err)
+}
+
+#[test]
+fn a_fifo_named_like_a_result_is_skipped_or_refused_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node-a");
+    std::fs::create_dir(&node).unwrap();
+    std::fs::copy(
+        "tests/fixtures/results/node-a/result.json",
+        node.join("result.json"),
+    )
+    .unwrap();
+    let fifo = dir.path().join("stuck-result.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+
+    // In a directory: named, skipped, the rest reported.
+    let (code, out, err) = run_with_timeout(
+        nodefit()
+            .args(["report", "--format", "json"])
+            .arg(dir.path()),
+        60,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("node-a"), "{out}");
+    assert!(
+        err.contains("stuck-result.json: not a regular file (a FIFO); not opened"),
+        "{err}"
+    );
+    // The same for trend.
+    let (code, _, err) = run_with_timeout(nodefit().arg("trend").arg(dir.path()), 60);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("stuck-result.json: not a regular file"),
+        "{err}"
+    );
+
+    // Given by name: refused with the file named, exit 2 when nothing else is readable.
+    let (code, _, err) = run_with_timeout(nodefit().arg("report").arg(&fifo), 60);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}: not a regular file (a FIFO)", fifo.display())),
+        "{err}"
+    );
+}
+
+/// `-o` naming one of the inputs (given directly, via a directory, or through a symlink) is refused
+/// before anything is written: the results file must come out byte for byte as it went in.
+#[test]
+fn an_output_that_is_an_input_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("result.json");
+    std::fs::copy("tests/fixtures/results/node-a/result.json", &r).unwrap();
+    let before = std::fs::read(&r).unwrap();
+    let link = dir.path().join("link.html");
+    std::os::unix::fs::symlink(&r, &link).unwrap();
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec![
+                "report".into(),
+                r.clone().into(),
+                "-o".into(),
+                r.clone().into(),
+            ],
+            "-o",
+        ),
+        (
+            vec![
+                "report".into(),
+                dir.path().into(),
+                "-o".into(),
+                link.clone().into(),
+            ],
+            "-o",
+        ),
+        (
+            vec![
+                "trend".into(),
+                dir.path().into(),
+                "-o".into(),
+                r.clone().into(),
+            ],
+            "-o",
+        ),
+        (
+            vec![
+                "trend".into(),
+                r.clone().into(),
+                "--markdown".into(),
+                link.clone().into(),
+            ],
+            "--markdown",
+        ),
+    ];
+    for (args, option) in cases {
+        let o = nodefit().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("error: {option} ")) && err.contains("refusing to overwrite"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&r).unwrap(),
+            before,
+            "{args:?} changed the input"
+        );
+    }
+}
+
+/// A `--png-dir` that is a file is refused up front, in one line naming the option and the path
+/// (it used to print "File exists (os error 17): File exists (os error 17)" after the report was out);
+/// a directory that cannot be created says why exactly once.
+#[test]
+fn a_bad_png_dir_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let out = dir.path().join("r.html");
+    for cmd in ["report", "trend"] {
+        let o = nodefit()
+            .args([cmd, "tests/fixtures/results/node-a/result.json", "-o"])
+            .arg(&out)
+            .arg("--png-dir")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "nodefit: error: --png-dir {}: exists and is not a directory",
+                file.display()
+            ),
+            "{cmd}"
+        );
+        assert!(!out.exists(), "{cmd} wrote its report before refusing");
+    }
+    // Below a file: create_dir_all fails; the io error appears once.
+    let below = file.join("png");
+    let o = nodefit()
+        .args(["report", "tests/fixtures/results/node-a/result.json", "-o"])
+        .arg(&out)
+        .arg("--png-dir")
+        .arg(&below)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&below.display().to_string()), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}
+
+/// Errors that quote their io error must not also chain it as their source: main prints errors with
+/// `{:#}` (message, then every cause), which said the io error twice.
+#[test]
+fn io_errors_are_said_once_in_the_printed_chain() {
+    let io = || std::io::Error::from_raw_os_error(17);
+    let errs: Vec<anyhow::Error> = vec![
+        report::ReportError::Write {
+            path: "d".into(),
+            err: io(),
+        }
+        .into(),
+        report::prometheus::TextfileError::Io {
+            path: "t.prom".into(),
+            err: io(),
+        }
+        .into(),
+        nodefit::error::Error::io("f", io()).into(),
+        nodefit::error::Error::DirectUnsupported {
+            path: "f".into(),
+            err: io(),
+        }
+        .into(),
+    ];
+    for e in errs {
+        let shown = format!("{e:#}");
+        assert_eq!(shown.matches("os error 17").count(), 1, "{shown}");
+    }
+}
+
+/// The JSON report says per result whether the run completed, and why not: an interrupted run must
+/// not read like a complete one that simply had no verdict.
+#[test]
+fn json_report_marks_incomplete_runs_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read("tests/fixtures/results/node-a/result.json").unwrap();
+    let mut d: serde_json::Value = serde_json::from_slice(&src).unwrap();
+    d["complete"] = true.into();
+    d.as_object_mut().unwrap().remove("incomplete_reason");
+    let done = dir.path().join("done-result.json");
+    std::fs::write(&done, serde_json::to_vec(&d).unwrap()).unwrap();
+    d["complete"] = false.into();
+    d["incomplete_reason"] = "interrupted by SIGINT".into();
+    let cut = dir.path().join("cut-result.json");
+    std::fs::write(&cut, serde_json::to_vec(&d).unwrap()).unwrap();
+    d.as_object_mut().unwrap().remove("incomplete_reason");
+    let silent = dir.path().join("silent-result.json");
+    std::fs::write(&silent, serde_json::to_vec(&d).unwrap()).unwrap();
+
+    let o = nodefit()
+        .args(["report", "--format", "json"])
+        .args([&done, &cut, &silent])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = v["results"].as_array().unwrap();
+    let by_file = |f: &std::path::Path| {
+        r.iter()
+            .find(|n| n["file"] == f.display().to_string())
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let n = by_file(&done);
+    assert_eq!(n["complete"], true);
+    assert!(!n.contains_key("incomplete_reason"), "{n:?}");
+    let n = by_file(&cut);
+    assert_eq!(n["complete"], false);
+    assert_eq!(n["incomplete_reason"], "interrupted by SIGINT");
+    let n = by_file(&silent);
+    assert_eq!(n["complete"], false);
+    assert!(n["incomplete_reason"].is_null() && n.contains_key("incomplete_reason"));
+}

@@ -116,3 +116,58 @@ fn an_incomplete_latest_run_is_skipped_and_named() {
         "{out}"
     );
 }
+
+/// Option values that would make the judgement meaningless are refused before anything is read:
+/// exit 2 and one line naming the option (a NaN threshold used to pass a 245× slowdown as "ok").
+#[test]
+fn meaningless_thresholds_baselines_and_percentiles_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path(), &[1.0, 1.0, 1.0, 1.0, 245.0]);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--threshold-pct", "nan"], "--threshold-pct NaN"),
+        (&["--threshold-pct", "0"], "--threshold-pct 0"),
+        (&["--threshold-pct=-5"], "--threshold-pct -5"),
+        (&["--threshold-pct", "inf"], "--threshold-pct inf"),
+        (&["--baseline", "0"], "--baseline 0"),
+        (
+            &[
+                "--metric",
+                "workloads[etcd-wal].latency_ns.write.percentiles.101",
+            ],
+            "percentile 101 is outside (0, 100]",
+        ),
+        (
+            &[
+                "--metric",
+                "workloads[etcd-wal].latency_ns.write.percentiles.0",
+            ],
+            "percentile 0 is outside (0, 100]",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = args.to_vec();
+        all.push("--fail-on-regression");
+        let (code, out, err) = trend(dir.path(), &all);
+        assert_eq!(code, Some(2), "{args:?}\nstdout:\n{out}\nstderr:\n{err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("nodefit: error: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
+    }
+    // The edges that are meaningful still run: p100 (the maximum) and a tiny threshold.
+    let (code, out, err) = trend(
+        dir.path(),
+        &[
+            "--metric",
+            "workloads[etcd-wal].latency_ns.write.percentiles.100",
+            "--threshold-pct",
+            "0.5",
+            "--baseline",
+            "1",
+            "--fail-on-regression",
+        ],
+    );
+    assert_eq!(code, Some(1), "stdout:\n{out}\nstderr:\n{err}");
+}

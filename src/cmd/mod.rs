@@ -111,6 +111,45 @@ pub fn emit(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// When the file an output option names already exists and is one of the inputs (an argument given
+/// as a file, or a results file found below a directory argument), the one-line error refusing it:
+/// writing there would replace the user's measurements with the report. Compared by device and
+/// inode, so a symlink, a hard link or `./` spelling of the same file is caught too.
+pub fn output_clobbers_input(
+    option: &str,
+    output: &Path,
+    inputs: &[PathBuf],
+    loaded: &[Loaded],
+) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let out = id(output)?;
+    let clash = inputs
+        .iter()
+        .filter(|p| !p.is_dir())
+        .chain(loaded.iter().map(|l| &l.path))
+        .find(|p| id(p) == Some(out))?;
+    Some(format!(
+        "{option} {}: is the input results file {}; refusing to overwrite it (write the report elsewhere)",
+        output.display(),
+        clash.display()
+    ))
+}
+
+/// The one-line error for a `--png-dir` that exists but is not a directory, found before anything is
+/// read or written (after the fact, the report or trend text is already out and the io error alone,
+/// "File exists", does not say which option is wrong).
+pub fn png_dir_problem(dir: Option<&Path>) -> Option<String> {
+    let dir = dir?;
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Some(format!(
+            "--png-dir {}: exists and is not a directory",
+            dir.display()
+        )),
+        _ => None,
+    }
+}
+
 /// True when stderr is a terminal (progress lines, colour).
 pub fn stderr_is_tty() -> bool {
     use std::io::IsTerminal;

@@ -1,6 +1,6 @@
 //! `nodefit report`: results files in, one report out (stdout or `-o`), charts as PNGs on request.
 
-use super::{emit, load_inputs, Outcome};
+use super::{emit, load_inputs, output_clobbers_input, png_dir_problem, Outcome};
 use crate::report::{self, Format, ReportInput};
 use std::path::PathBuf;
 
@@ -47,9 +47,21 @@ pub struct ReportArgs {
 
 /// `nodefit report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
+    if let Some(e) = png_dir_problem(a.png_dir.as_deref()) {
+        eprintln!("nodefit: error: {e}");
+        return Ok(Outcome::CouldNotRun);
+    }
     let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
         return Ok(Outcome::CouldNotRun);
     };
+    if let Some(e) = a
+        .output
+        .as_deref()
+        .and_then(|o| output_clobbers_input("-o", o, &a.inputs, &results))
+    {
+        eprintln!("nodefit: error: {e}");
+        return Ok(Outcome::CouldNotRun);
+    }
     let input = ReportInput { results, problems };
     let bytes = Format::from(a.format).renderer().render(&input)?;
     emit(a.output.as_deref(), &bytes)?;

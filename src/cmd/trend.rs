@@ -1,6 +1,6 @@
 //! `nodefit trend`: history in, regressions out — the text on stdout, the HTML where `-o` says.
 
-use super::{emit, load_inputs, Outcome};
+use super::{emit, load_inputs, output_clobbers_input, png_dir_problem, Outcome};
 use crate::report::trend;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -42,11 +42,58 @@ pub struct TrendArgs {
     pub png_dir: Option<PathBuf>,
 }
 
+/// Refuse option values that would make the judgement meaningless rather than fail: a NaN
+/// threshold compares false against everything (so nothing is ever a regression), a threshold of 0
+/// or less flags every noise wiggle, an infinite one nothing, a baseline of 0 runs is silently
+/// treated as 1 by the detector, and a percentile outside (0, 100] has no meaning (the histogram
+/// would clamp it and print "p101"). The error names the option and the value.
+fn check_args(a: &TrendArgs) -> Result<(), String> {
+    if !(a.threshold_pct.is_finite() && a.threshold_pct > 0.0) {
+        return Err(format!(
+            "--threshold-pct {}: must be a finite number of percent greater than 0 (e.g. 20)",
+            a.threshold_pct
+        ));
+    }
+    if let Some(e) = png_dir_problem(a.png_dir.as_deref()) {
+        return Err(e);
+    }
+    if a.baseline == 0 {
+        return Err("--baseline 0: the baseline needs at least 1 earlier run".into());
+    }
+    for m in &a.metrics {
+        if let Some(key) = crate::results::path::MetricPath::parse(m)
+            .ok()
+            .and_then(|p| p.percentile_key().map(str::to_string))
+        {
+            let ok = key.parse::<f64>().is_ok_and(|p| p > 0.0 && p <= 100.0);
+            if !ok {
+                return Err(format!(
+                    "--metric {m}: percentile {key} is outside (0, 100] (e.g. percentiles.99 or percentiles.99.9)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `nodefit trend`.
 pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
+    if let Err(e) = check_args(&a) {
+        eprintln!("nodefit: error: {e}");
+        return Ok(Outcome::CouldNotRun);
+    }
     let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
         return Ok(Outcome::CouldNotRun);
     };
+    for (option, out) in [("-o", &a.output), ("--markdown", &a.markdown)] {
+        if let Some(e) = out
+            .as_deref()
+            .and_then(|o| output_clobbers_input(option, o, &a.inputs, &results))
+        {
+            eprintln!("nodefit: error: {e}");
+            return Ok(Outcome::CouldNotRun);
+        }
+    }
     let ts = trend::trends(
         &results,
         a.node.as_deref(),

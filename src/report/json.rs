@@ -35,6 +35,12 @@ pub struct JsonNode<'a> {
     pub file: String,
     /// When the run started, RFC 3339.
     pub started_at: &'a str,
+    /// False when the run was cut short (Ctrl-C, disk full, I/O error): its figures cover only what
+    /// ran, which a reader cannot otherwise tell from a run that measured without qualifying.
+    pub complete: bool,
+    /// Only when `complete` is false: why, as the results file says (null when it does not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<Option<&'a str>>,
     /// FIT / MARGINAL / UNFIT, when qualified.
     pub verdict: Option<&'a str>,
     /// 0–100, when qualified.
@@ -59,6 +65,9 @@ impl Renderer for Json {
                     node: l.node(),
                     file: l.path.display().to_string(),
                     started_at: &l.doc.started_at,
+                    complete: l.doc.complete,
+                    incomplete_reason: (!l.doc.complete)
+                        .then_some(l.doc.incomplete_reason.as_deref()),
                     verdict: l.doc.verdict.map(|v| v.as_str()),
                     score: l.doc.score,
                     profile: l.profile_name(),

@@ -81,6 +81,8 @@ pub enum LoadError {
         version: u64,
         source: serde_json::Error,
     },
+    #[error("{path}: not a regular file ({kind}); not opened (a results file is a plain file)")]
+    NotRegular { path: PathBuf, kind: &'static str },
     #[error("{path}: no results file found (a directory argument means every result.json or *result.json below it)")]
     EmptyDir { path: PathBuf },
 }
@@ -171,12 +173,54 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
     })
 }
 
-/// Read and parse one file.
+/// What kind of non-regular file `ft` is, for the message.
+fn kind_name(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a plain file"
+    }
+}
+
+/// Read and parse one file. Only regular files (or symlinks to them) are opened: open() on a FIFO
+/// with no writer blocks forever, and a device can be endless or have side effects.
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let not_regular = |ft| LoadError::NotRegular {
+        path: path.to_path_buf(),
+        kind: kind_name(ft),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    // O_NONBLOCK so that a file swapped for a FIFO after the check above cannot block open(); on a
+    // regular file the flag changes nothing. The type is checked again on what was opened.
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.read_to_end(&mut bytes).map_err(io)?;
     parse(path, &bytes)
 }
 
@@ -207,7 +251,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<LoadError>) {
             .and_then(|n| n.to_str())
             .is_some_and(is_results_name)
         {
-            out.push(p);
+            // A FIFO, socket or device with a results name is named and skipped here, never
+            // opened (open() on a FIFO without a writer blocks for good, deaf to Ctrl-C).
+            match std::fs::metadata(&p) {
+                Ok(m) if !m.is_file() => problems.push(LoadError::NotRegular {
+                    path: p,
+                    kind: kind_name(m.file_type()),
+                }),
+                _ => out.push(p),
+            }
         }
     }
 }

@@ -42,11 +42,10 @@ impl ReportInput {
 pub enum ReportError {
     #[error(transparent)]
     Chart(#[from] charts::ChartError),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The io error is part of the message and deliberately not a `source`: main prints errors
+    // with their chain (`{:#}`), which would say it twice.
+    #[error("cannot write {path}: {err}")]
+    Write { path: PathBuf, err: std::io::Error },
     #[error("JSON encoding failed: {0}")]
     Json(#[from] serde_json::Error),
     #[error("no results to report on")]
@@ -123,17 +122,17 @@ pub fn all_charts(input: &ReportInput) -> Vec<charts::Chart> {
 /// Write every chart as `DIR/<chart id>.png`; returns the files written (distinct paths, as chart
 /// ids are unique).
 pub fn write_pngs(input: &ReportInput, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+    std::fs::create_dir_all(dir).map_err(|err| ReportError::Write {
         path: dir.to_path_buf(),
-        source,
+        err,
     })?;
     let mut written = Vec::new();
     for c in all_charts(input) {
         let bytes = charts::to_png(&c)?;
         let path = dir.join(format!("{}.png", c.id));
-        crate::util::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
+        crate::util::atomic::write(&path, &bytes).map_err(|err| ReportError::Write {
             path: path.clone(),
-            source,
+            err,
         })?;
         written.push(path);
     }
@@ -157,9 +156,9 @@ pub fn write_node_report(
     };
     let bytes = html::Html.render(&input)?;
     let path = dir.join("report.html");
-    crate::util::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
+    crate::util::atomic::write(&path, &bytes).map_err(|err| ReportError::Write {
         path: path.clone(),
-        source,
+        err,
     })?;
     Ok(path)
 }

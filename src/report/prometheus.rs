@@ -34,11 +34,9 @@ pub enum TextfileError {
         dir: PathBuf,
         problem: String,
     },
-    #[error("--prometheus-textfile {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // `err`, not `source`: main prints the error chain (`{:#}`), which would repeat it.
+    #[error("--prometheus-textfile {path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
 }
 
 /// Label pairs of one sample, in order.
@@ -625,9 +623,9 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// is removed by the next write.
 pub fn write_textfile(path: &Path, text: &str) -> Result<(), TextfileError> {
     check_path(path)?;
-    crate::util::atomic::write(path, text.as_bytes()).map_err(|source| TextfileError::Io {
+    crate::util::atomic::write(path, text.as_bytes()).map_err(|err| TextfileError::Io {
         path: path.to_path_buf(),
-        source,
+        err,
     })
 }
 

@@ -16,9 +16,9 @@ pub fn write_pngs(
     trends: &[MetricTrend],
     dir: &Path,
 ) -> Result<Vec<(String, PathBuf)>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+    std::fs::create_dir_all(dir).map_err(|err| ReportError::Write {
         path: dir.to_path_buf(),
-        source,
+        err,
     })?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -33,9 +33,9 @@ pub fn write_pngs(
         }
         let bytes = charts::to_png(&c)?;
         let path = dir.join(format!("{}.png", c.id));
-        crate::util::atomic::write(&path, &bytes).map_err(|source| ReportError::Write {
+        crate::util::atomic::write(&path, &bytes).map_err(|err| ReportError::Write {
             path: path.clone(),
-            source,
+            err,
         })?;
         out.push((c.title.clone(), path));
     }

@@ -164,6 +164,16 @@ impl MetricPath {
         }
     }
 
+    /// The key after a final `percentiles.` step (`99`, `99.9`), when the path ends in one.
+    pub fn percentile_key(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [.., pct, key] if pct.name == "percentiles" && pct.selector.is_none() => {
+                Some(&key.name)
+            }
+            _ => None,
+        }
+    }
+
     /// First field name (`workloads`, `etcd`, `fingerprint`).
     pub fn root(&self) -> &str {
         &self.segments[0].name
