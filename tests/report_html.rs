@@ -288,7 +288,7 @@ fn run_with_timeout(cmd: &mut Command, secs: u64) -> (Option<i32>, String, Strin
 }
 
 #[test]
-fn a_fifo_named_like_a_result_is_skipped_or_refused_never_opened() {
+fn a_fifo_in_a_directory_is_skipped_and_a_named_pipe_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let node = dir.path().join("node-a");
     std::fs::create_dir(&node).unwrap();
@@ -321,13 +321,21 @@ fn a_fifo_named_like_a_result_is_skipped_or_refused_never_opened() {
         "{err}"
     );
 
-    // Given by name: refused with the file named, exit 2 when nothing else is readable.
-    let (code, _, err) = run_with_timeout(nodefit().arg("report").arg(&fifo), 60);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains(&format!("{}: not a regular file (a FIFO)", fifo.display())),
-        "{err}"
+    // Given by name, a pipe is read as cat would (`nodefit report <(ssh cp1 cat result.json)`).
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let doc = std::fs::read("tests/fixtures/results/node-a/result.json").unwrap();
+            std::fs::write(fifo, doc).unwrap();
+        })
+    };
+    let (code, out, err) = run_with_timeout(
+        nodefit().args(["report", "--format", "json"]).arg(&fifo),
+        60,
     );
+    writer.join().unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("node-a"), "{out}");
 }
 
 /// `-o` naming one of the inputs (given directly, via a directory, or through a symlink) is refused

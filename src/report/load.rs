@@ -224,6 +224,19 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     parse(path, &bytes)
 }
 
+fn is_pipe(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+fn read_pipe(path: &Path) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &bytes)
+}
+
 /// True for the file names a directory argument picks up.
 fn is_results_name(name: &str) -> bool {
     name.ends_with("result.json")
@@ -282,7 +295,15 @@ pub fn load_all(args: &[PathBuf]) -> (Vec<Loaded>, Vec<LoadError>) {
     }
     let mut loaded = Vec::new();
     for f in files {
-        match load_file(&f) {
+        // A pipe named on the command line (`report <(ssh cp1 cat result.json)`) is read, as cat
+        // would; one found in a directory walk is not (nobody may ever write to it).
+        let named = args.contains(&f);
+        let read = if named && is_pipe(&f) {
+            read_pipe(&f)
+        } else {
+            load_file(&f)
+        };
+        match read {
             Ok(l) => loaded.push(l),
             Err(e) => problems.push(e),
         }
