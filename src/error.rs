@@ -53,6 +53,10 @@ pub enum Error {
     /// The run record could not be made (util's ScratchError, as text: util must not depend on us).
     #[error("{0}")]
     Scratch(String),
+    /// SIGINT/SIGTERM arrived while a file was being laid out, before any I/O was measured. Not
+    /// a failure: the run turns it into a result marked incomplete, as an interrupt mid-run.
+    #[error("interrupted (SIGINT/SIGTERM) while laying out {0}, before any I/O was measured")]
+    Interrupted(PathBuf),
     #[error("cannot write {0}: {1}")]
     Output(PathBuf, std::io::Error),
 }

@@ -682,6 +682,62 @@ fn sigint_stops_promptly_with_a_partial_result() {
     );
 }
 
+/// Ctrl-C while a read file is being laid out is an interrupt like one mid-run: exit 130, a result
+/// marked incomplete on stdout, no scratch file left (it used to be exit 2 with an I/O error).
+#[test]
+fn sigint_during_layout_exits_130_with_an_incomplete_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = nodefit()
+        .args([
+            "disk",
+            "--directory",
+            dir.path().to_str().unwrap(),
+            "--rw",
+            "read",
+            "--size",
+            "2g",
+            "--output-format",
+            "json",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Signal as soon as the layout has begun and is well short of its end.
+    let file = dir.path().join("nodefit.0.0");
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&file).map_or(true, |m| m.len() == 0) {
+        assert!(t0.elapsed().as_secs() < 30, "layout never started");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(std::fs::metadata(&file).unwrap().len() < 1 << 30);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    validate(&doc);
+    assert_eq!(doc["complete"], false);
+    let w = &doc["workloads"][0];
+    assert_eq!(w["complete"], false);
+    assert_eq!(w["ops"], 0);
+    let why = w["error"].as_str().unwrap();
+    assert!(
+        why.contains("interrupted") && why.contains("laying out"),
+        "{why}"
+    );
+    assert!(!stderr(&out).contains("I/O error"), "{}", stderr(&out));
+    assert!(
+        entries(dir.path()).is_empty(),
+        "left: {:?}",
+        entries(dir.path())
+    );
+}
+
 #[test]
 fn unwritable_output_is_refused_before_measuring() {
     let dir = tempfile::tempdir().unwrap();

@@ -353,10 +353,7 @@ fn fill(path: &Path, fd: &OwnedFd, from: u64, to: u64, random: bool) -> Result<(
     let mut off = from;
     while off < to {
         if crate::util::signals::stop_requested() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted during layout"),
-            ));
+            return Err(Error::Interrupted(path.to_path_buf()));
         }
         let n = ((to - off) as usize).min(chunk);
         match nix::sys::uio::pwrite(fd, &buf[..n], off as i64) {

@@ -36,7 +36,32 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     let mut files: Vec<(usize, layout::JobFile)> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         for path in layout::job_paths(spec) {
-            let f = layout::prepare(spec, &path, &mut scratch)?;
+            let f = match layout::prepare(spec, &path, &mut scratch) {
+                Ok(f) => f,
+                // Ctrl-C while laying out is an interrupt like one mid-run, not a failure to
+                // run: every spec comes back incomplete with nothing measured, and the files
+                // made so far go with `scratch` on return.
+                Err(e @ Error::Interrupted(_)) => {
+                    let why = e.to_string();
+                    return Ok(specs
+                        .iter()
+                        .map(|spec| {
+                            let none = JobOutcome {
+                                interrupted: true,
+                                error: Some(why.clone()),
+                                ..JobOutcome::empty()
+                            };
+                            fold(
+                                spec,
+                                &[&none],
+                                (Duration::ZERO, Duration::ZERO),
+                                Duration::ZERO,
+                            )
+                        })
+                        .collect());
+                }
+                Err(e) => return Err(e),
+            };
             files.push((i, f));
         }
     }
