@@ -495,6 +495,35 @@ fn bad_input_exits_2_with_a_clear_error_and_leaves_nothing() {
     );
 }
 
+/// fio would issue both kinds of flush; nodefit issues one, so it refuses the pair rather than
+/// run something other than the fio command it prints.
+#[test]
+fn fsync_and_fdatasync_together_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = [
+        "disk",
+        "--directory",
+        d,
+        "--size",
+        "64k",
+        "--fsync",
+        "2",
+        "--fdatasync",
+        "1",
+    ];
+    assert_refused(&args, "--fsync and --fdatasync cannot be combined");
+    assert_eq!(stderr(&run(&args)).lines().count(), 1);
+    assert!(entries(dir.path()).is_empty());
+    // 0 means never, so one of them at 0 is no combination.
+    let doc = run_json(
+        dir.path(),
+        &["--size", "64k", "--fsync", "0", "--fdatasync", "4"],
+    );
+    // 16 writes, a flush after the 4th, 8th and 12th (none after the last: no partial block).
+    assert_eq!(doc["workloads"][0]["sync_ops"], 3);
+}
+
 #[test]
 fn allow_existing_uses_the_file_and_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
