@@ -663,6 +663,13 @@ fn disk_full_mid_run_reports_what_was_measured() {
     let w = &doc["workloads"][0];
     assert!(w["error"].as_str().unwrap().contains("ENOSPC"), "{w}");
     assert!(w["ops"].as_u64().unwrap() > 0);
+    // Exit 2 comes with one line on stderr naming the error, not only the JSON on stdout.
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(
+        err.starts_with("nodefit: error:") && err.contains("ENOSPC"),
+        "{err:?}"
+    );
     let left: Vec<String> = entries(fs.path())
         .into_iter()
         .filter(|e| e != "filler")
@@ -700,6 +707,8 @@ fn sigint_stops_promptly_with_a_partial_result() {
     .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    // An interrupt is not an error: no error line, unlike a run cut short by a fault.
+    assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     validate(&doc);
     assert_eq!(doc["complete"], false);
