@@ -36,17 +36,20 @@ pub enum Error {
         bs: u64,
         logical: u64,
     },
-    #[error("{path} does not support O_DIRECT (the file system refused it: {source})")]
+    // The OS error is part of the message and deliberately not a `source` (a field of that name
+    // would be one): the binary prints the error with its chain, which would say it twice.
+    #[error("{path} does not support O_DIRECT (the file system refused it: {cause})")]
     DirectUnsupported {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("io_uring is not available here ({0}); try --ioengine sync")]
     UringUnavailable(String),
-    #[error("I/O error on {path}: {source}")]
+    // As above: the cause is in the message, not a `source`, so it is printed once.
+    #[error("I/O error on {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{0} is in use by another nodefit run that is still going (its run record is locked); use another --directory or --name")]
     InUse(PathBuf),
@@ -62,10 +65,27 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The binary prints errors with their chain (`{:#}`): the OS error must appear once.
+    #[test]
+    fn io_errors_name_their_cause_once() {
+        let e = anyhow::Error::from(Error::io("/d/f", std::io::Error::other("boom")));
+        assert_eq!(format!("{e:#}"), "I/O error on /d/f: boom");
+        let e = anyhow::Error::from(Error::DirectUnsupported {
+            path: "/d".into(),
+            cause: std::io::Error::other("nope"),
+        });
+        assert_eq!(format!("{e:#}").matches("nope").count(), 1);
     }
 }

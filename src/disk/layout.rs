@@ -272,7 +272,7 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
         Err(nix::errno::Errno::EINVAL) if spec.direct => {
             return Err(Error::DirectUnsupported {
                 path: path.to_path_buf(),
-                source: std::io::Error::from_raw_os_error(libc::EINVAL),
+                cause: std::io::Error::from_raw_os_error(libc::EINVAL),
             })
         }
         Err(e) => return Err(Error::io(path, e.into())),
