@@ -49,15 +49,36 @@ pub enum Error {
     /// The run record could not be made (util's ScratchError, as text: util must not depend on us).
     #[error("{0}")]
     Scratch(String),
+    /// SIGINT/SIGTERM arrived while a file was being laid out, before any I/O was measured. Not
+    /// a failure: the run turns it into a result marked incomplete, as an interrupt mid-run.
+    #[error("interrupted (SIGINT/SIGTERM) while laying out {0}, before any I/O was measured")]
+    Interrupted(PathBuf),
     #[error("cannot write {0}: {1}")]
     Output(PathBuf, std::io::Error),
 }
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            err: source,
+            err: cause,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The binary prints errors with their chain (`{:#}`): the OS error must appear once.
+    #[test]
+    fn io_errors_name_their_cause_once() {
+        let e = anyhow::Error::from(Error::io("/d/f", std::io::Error::other("boom")));
+        assert_eq!(format!("{e:#}"), "I/O error on /d/f: boom");
+        let e = anyhow::Error::from(Error::DirectUnsupported {
+            path: "/d".into(),
+            err: std::io::Error::other("nope"),
+        });
+        assert_eq!(format!("{e:#}").matches("nope").count(), 1);
     }
 }

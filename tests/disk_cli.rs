@@ -287,6 +287,52 @@ fn time_based_ramp_and_rate() {
     assert!(ops > 16, "time-based must loop over the file");
 }
 
+/// Every second of the time series carries real percentiles, one job or several: a lone job's
+/// p50/p99 used to be lost when its seconds were folded, leaving zeros in the JSON.
+#[test]
+fn per_second_percentiles_are_filled_for_one_and_two_jobs() {
+    for numjobs in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = run_json(
+            dir.path(),
+            &[
+                "--rw",
+                "write",
+                "--fdatasync",
+                "1",
+                "--bs",
+                "4k",
+                "--size",
+                "1m",
+                "--numjobs",
+                numjobs,
+                "--runtime",
+                "2",
+                "--time-based",
+            ],
+        );
+        let w = &doc["workloads"][0];
+        let max = w["latency_ns"]["write"]["max"]
+            .as_u64()
+            .unwrap()
+            .max(w["latency_ns"]["sync"]["max"].as_u64().unwrap());
+        let ts = w["timeseries"].as_array().unwrap();
+        assert!(!ts.is_empty(), "numjobs {numjobs}: {w}");
+        for s in ts {
+            if s["ops"].as_u64().unwrap() + s["sync_ops"].as_u64().unwrap() == 0 {
+                continue;
+            }
+            let (p50, p99) = (s["p50_ns"].as_u64().unwrap(), s["p99_ns"].as_u64().unwrap());
+            // A percentile is read back as its histogram bucket's value, within 0.1 % of the
+            // exact latency, so it may sit just above the exact max.
+            assert!(
+                p50 > 0 && p50 <= p99 && p99 <= max * 1001 / 1000,
+                "numjobs {numjobs}: second {s} (max {max})"
+            );
+        }
+    }
+}
+
 #[test]
 fn runtime_bounds_a_size_bound_job() {
     let dir = tempfile::tempdir().unwrap();
@@ -449,6 +495,35 @@ fn bad_input_exits_2_with_a_clear_error_and_leaves_nothing() {
     );
 }
 
+/// fio would issue both kinds of flush; nodefit issues one, so it refuses the pair rather than
+/// run something other than the fio command it prints.
+#[test]
+fn fsync_and_fdatasync_together_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = [
+        "disk",
+        "--directory",
+        d,
+        "--size",
+        "64k",
+        "--fsync",
+        "2",
+        "--fdatasync",
+        "1",
+    ];
+    assert_refused(&args, "--fsync and --fdatasync cannot be combined");
+    assert_eq!(stderr(&run(&args)).lines().count(), 1);
+    assert!(entries(dir.path()).is_empty());
+    // 0 means never, so one of them at 0 is no combination.
+    let doc = run_json(
+        dir.path(),
+        &["--size", "64k", "--fsync", "0", "--fdatasync", "4"],
+    );
+    // 16 writes, a flush after the 4th, 8th and 12th (none after the last: no partial block).
+    assert_eq!(doc["workloads"][0]["sync_ops"], 3);
+}
+
 #[test]
 fn allow_existing_uses_the_file_and_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -588,6 +663,13 @@ fn disk_full_mid_run_reports_what_was_measured() {
     let w = &doc["workloads"][0];
     assert!(w["error"].as_str().unwrap().contains("ENOSPC"), "{w}");
     assert!(w["ops"].as_u64().unwrap() > 0);
+    // Exit 2 comes with one line on stderr naming the error, not only the JSON on stdout.
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(
+        err.starts_with("nodefit: error:") && err.contains("ENOSPC"),
+        "{err:?}"
+    );
     let left: Vec<String> = entries(fs.path())
         .into_iter()
         .filter(|e| e != "filler")
@@ -625,10 +707,68 @@ fn sigint_stops_promptly_with_a_partial_result() {
     .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    // An interrupt is not an error: no error line, unlike a run cut short by a fault.
+    assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     validate(&doc);
     assert_eq!(doc["complete"], false);
     assert!(doc["workloads"][0]["ops"].as_u64().unwrap() > 0);
+    assert!(
+        entries(dir.path()).is_empty(),
+        "left: {:?}",
+        entries(dir.path())
+    );
+}
+
+/// Ctrl-C while a read file is being laid out is an interrupt like one mid-run: exit 130, a result
+/// marked incomplete on stdout, no scratch file left (it used to be exit 2 with an I/O error).
+#[test]
+fn sigint_during_layout_exits_130_with_an_incomplete_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = nodefit()
+        .args([
+            "disk",
+            "--directory",
+            dir.path().to_str().unwrap(),
+            "--rw",
+            "read",
+            "--size",
+            "2g",
+            "--output-format",
+            "json",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Signal as soon as the layout has begun and is well short of its end.
+    let file = dir.path().join("nodefit.0.0");
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&file).map_or(true, |m| m.len() == 0) {
+        assert!(t0.elapsed().as_secs() < 30, "layout never started");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(std::fs::metadata(&file).unwrap().len() < 1 << 30);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    validate(&doc);
+    assert_eq!(doc["complete"], false);
+    let w = &doc["workloads"][0];
+    assert_eq!(w["complete"], false);
+    assert_eq!(w["ops"], 0);
+    let why = w["error"].as_str().unwrap();
+    assert!(
+        why.contains("interrupted") && why.contains("laying out"),
+        "{why}"
+    );
+    assert!(!stderr(&out).contains("I/O error"), "{}", stderr(&out));
     assert!(
         entries(dir.path()).is_empty(),
         "left: {:?}",

@@ -78,7 +78,13 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     } else if doc.complete {
         Outcome::Done
     } else {
-        // Disk full or an I/O error mid-run: the partial result is out, but the run failed.
+        // Disk full or an I/O error mid-run: the partial result is out, but the run failed, and
+        // exit 2 promises a one-line error on stderr (the reason in stdout or --output may be
+        // going to a file or a pipe nobody reads).
+        eprintln!(
+            "nodefit: error: run cut short: {} (partial result written)",
+            doc.incomplete_reason.as_deref().unwrap_or("unknown error")
+        );
         Outcome::CouldNotRun
     })
 }

@@ -36,7 +36,32 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     let mut files: Vec<(usize, layout::JobFile)> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         for path in layout::job_paths(spec) {
-            let f = layout::prepare(spec, &path, &mut scratch)?;
+            let f = match layout::prepare(spec, &path, &mut scratch) {
+                Ok(f) => f,
+                // Ctrl-C while laying out is an interrupt like one mid-run, not a failure to
+                // run: every spec comes back incomplete with nothing measured, and the files
+                // made so far go with `scratch` on return.
+                Err(e @ Error::Interrupted(_)) => {
+                    let why = e.to_string();
+                    return Ok(specs
+                        .iter()
+                        .map(|spec| {
+                            let none = JobOutcome {
+                                interrupted: true,
+                                error: Some(why.clone()),
+                                ..JobOutcome::empty()
+                            };
+                            fold(
+                                spec,
+                                &[&none],
+                                (Duration::ZERO, Duration::ZERO),
+                                Duration::ZERO,
+                            )
+                        })
+                        .collect());
+                }
+                Err(e) => return Err(e),
+            };
             files.push((i, f));
         }
     }
@@ -204,12 +229,20 @@ fn fold(
             error = j.error.clone();
         }
         interrupted |= j.interrupted;
-        for (k, second) in j.seconds.iter().enumerate() {
-            if seconds.len() <= k {
-                seconds.push(SecondBucket::default());
+        // A lone job's seconds are taken as they are, below: merging them into empty buckets
+        // would keep the counts but not its exact p50/p99, which only the job itself could
+        // compute (it keeps no distribution per second).
+        if jobs.len() > 1 {
+            for (k, second) in j.seconds.iter().enumerate() {
+                if seconds.len() <= k {
+                    seconds.push(SecondBucket::default());
+                }
+                seconds[k].merge(second);
             }
-            seconds[k].merge(second);
         }
+    }
+    if let [only] = jobs {
+        seconds = only.seconds.clone();
     }
     let p = &spec.percentile_list;
     let ops = write.count() + read.count();
@@ -325,4 +358,79 @@ fn progress_loop(
         });
     }
     sink.end(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::disk::DiskOptions;
+    use crate::util::stats::SparseLatencies;
+
+    /// One job's outcome with one second holding `lat` (ns), as the job loop closes it.
+    fn outcome(lat: &[u64], keep_distribution: bool) -> JobOutcome {
+        let mut r = Recorder::new();
+        for &ns in lat {
+            r.record(ns);
+        }
+        let second = SecondBucket {
+            ops: lat.len() as u64,
+            sync_ops: 0,
+            p50_ns: r.percentile(50.0),
+            p99_ns: r.percentile(99.0),
+            latency: if keep_distribution {
+                SparseLatencies::of(&r)
+            } else {
+                SparseLatencies::default()
+            },
+        };
+        JobOutcome {
+            write: r,
+            seconds: vec![second],
+            runtime: Duration::from_millis(900),
+            ..JobOutcome::empty()
+        }
+    }
+
+    fn spec(numjobs: u32) -> JobSpec {
+        JobSpec::resolve(&DiskOptions {
+            numjobs: Some(numjobs),
+            ioengine: Some("null".into()),
+            ..DiskOptions::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_lone_job_keeps_its_per_second_percentiles() {
+        let lat: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        let job = outcome(&lat, false);
+        let (p50, p99) = (job.seconds[0].p50_ns, job.seconds[0].p99_ns);
+        assert!(p50 > 0 && p50 <= p99);
+        let r = fold(
+            &spec(1),
+            &[&job],
+            (Duration::ZERO, Duration::ZERO),
+            Duration::ZERO,
+        );
+        assert_eq!(r.timeseries.len(), 1);
+        assert_eq!((r.timeseries[0].p50_ns, r.timeseries[0].p99_ns), (p50, p99));
+        assert_eq!(r.timeseries[0].ops, 100);
+    }
+
+    #[test]
+    fn several_jobs_merge_their_per_second_distributions() {
+        let a = outcome(&[1000; 50], true);
+        let b = outcome(&[9000; 50], true);
+        let r = fold(
+            &spec(2),
+            &[&a, &b],
+            (Duration::ZERO, Duration::ZERO),
+            Duration::ZERO,
+        );
+        let s = &r.timeseries[0];
+        assert_eq!(s.ops, 100);
+        // p50 from the fast job's half, p99 from the slow one's, as one distribution.
+        assert!(s.p50_ns >= 900 && s.p50_ns <= 1100, "{s:?}");
+        assert!(s.p99_ns >= 8500 && s.p99_ns <= 9500, "{s:?}");
+    }
 }

@@ -180,6 +180,15 @@ impl JobSpec {
                 "--rwmixread must be between 0 and 100".into(),
             ));
         }
+        // fio interleaves fsyncs and fdatasyncs when given both (fio 3.33: --fsync=2
+        // --fdatasync=3 over 16 writes issued 7 fsyncs and 3 fdatasyncs); nodefit's job loop
+        // issues one kind, so running both would measure something other than the fio command
+        // it prints.
+        if o.fsync.unwrap_or(0) > 0 && o.fdatasync.unwrap_or(0) > 0 {
+            return Err(Error::Invalid(
+                "--fsync and --fdatasync cannot be combined (nodefit issues one kind of flush); pass one of them".into(),
+            ));
+        }
         let ioengine = EngineKind::parse(o.ioengine.as_deref().unwrap_or("sync"))?;
         let runtime_ns = match &o.runtime {
             Some(r) => {
@@ -336,6 +345,13 @@ mod tests {
             (|o| o.rate_iops = Some(0), "--rate-iops"),
             (|o| o.fallocate = Some("maybe".into()), "--fallocate maybe"),
             (|o| o.runtime = Some("soon".into()), "malformed duration"),
+            (
+                |o| {
+                    o.fsync = Some(1);
+                    o.fdatasync = Some(1)
+                },
+                "--fsync and --fdatasync cannot be combined",
+            ),
         ];
         for (set, want) in cases {
             let mut o = opts();

@@ -120,8 +120,10 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// Writes between sync ops and which kind, if any (fdatasync wins if both are set, as in fio
-    /// the more frequent one would; we take the smaller N).
+    /// Writes between sync ops and which kind, if any. `JobSpec::resolve` refuses both at once
+    /// (fio would issue both kinds, interleaved; the job loop issues one). Only a result written
+    /// before that refusal can carry both: those runs issued the kind with the smaller N
+    /// (fdatasync on a tie) and nothing else, so that is what is reported for them.
     pub fn sync_every(&self) -> Option<(u32, SyncKind)> {
         match (self.fsync, self.fdatasync) {
             (0, 0) => None,
