@@ -162,6 +162,17 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Interrupted);
     }
     if !q.doc.complete || q.etcd_failed_explicitly {
+        // Exit 2 always comes with its one line on stderr (the etcd failure may have said it).
+        if !(quiet && q.etcd_failed_explicitly) {
+            eprintln!(
+                "nodefit: qualify: run cut short: {} (partial result written, no verdict)",
+                q.doc
+                    .incomplete_reason
+                    .as_deref()
+                    .or(q.etcd_error.as_deref())
+                    .unwrap_or("stopped early")
+            );
+        }
         return Ok(Outcome::CouldNotRun);
     }
     Ok(match q.verdict {
