@@ -39,7 +39,8 @@ pub struct SecondBucket {
     pub ops: u64,
     /// Sync ops completed in the second.
     pub sync_ops: u64,
-    /// This job's p50 and p99 of both, exact (from the second's full histogram).
+    /// This job's p50 and p99, exact (from the second's full histogram): of the flushes when the
+    /// job flushes every N writes, else of the data ops.
     pub p50_ns: u64,
     pub p99_ns: u64,
     /// The second's latencies, compactly, for merging the same second of several jobs; empty
@@ -167,6 +168,10 @@ struct Accounting<'a> {
     cur_latency: Recorder,
     /// Keep each second's distribution (several jobs' seconds are merged later).
     keep_distribution: bool,
+    /// Whose latency the per-second p50/p99 are: the flushes when the job flushes every N writes
+    /// (the figure etcd's guidance reads), else the data ops. One population, never a median of
+    /// two (3 µs writes and 150 µs fdatasyncs give a median of neither).
+    per_second_flushes: bool,
     /// Ops completed but not yet published to the progress counter, and when it was last
     /// published: one shared atomic add per ~50 ms instead of one per op.
     live_pending: u64,
@@ -180,6 +185,7 @@ impl<'a> Accounting<'a> {
         start: Instant,
         measuring: bool,
         keep_distribution: bool,
+        per_second_flushes: bool,
     ) -> Self {
         let mut out = JobOutcome::empty();
         out.measure_start = measuring.then_some(start);
@@ -190,6 +196,7 @@ impl<'a> Accounting<'a> {
             cur: SecondBucket::default(),
             cur_latency: Recorder::new(),
             keep_distribution,
+            per_second_flushes,
             live_pending: 0,
             live_published: start,
             shared,
@@ -263,7 +270,9 @@ impl<'a> Accounting<'a> {
             } else {
                 self.cur.ops += 1;
             }
-            self.cur_latency.record(ns);
+            if op.kind.is_sync() == self.per_second_flushes {
+                self.cur_latency.record(ns);
+            }
         }
         None
     }
@@ -372,7 +381,13 @@ impl<'a> JobLoop<'a> {
         JobLoop {
             spec,
             engine,
-            acct: Accounting::new(shared, start, ramp.is_zero(), spec.numjobs > 1),
+            acct: Accounting::new(
+                shared,
+                start,
+                ramp.is_zero(),
+                spec.numjobs > 1,
+                spec.sync_every().is_some(),
+            ),
             start,
             iodepth,
             ramp_end,
@@ -798,7 +813,7 @@ mod tests {
             issued: at(ms),
             len: 4096,
         };
-        let mut a = Accounting::new(&shared, t0, false, false);
+        let mut a = Accounting::new(&shared, t0, false, false, false);
         // Ramp: counted live, not measured.
         assert_eq!(a.record(op(OpKind::Write, 0), Ok(4096), at(1)), None);
         a.start_measuring(at(100));
@@ -815,5 +830,45 @@ mod tests {
         assert_eq!(per_sec, [(1, 1), (0, 0), (1, 0)]);
         assert_eq!(out.runtime, Duration::from_millis(2400));
         assert_eq!(shared.live.ops.load(Ordering::Relaxed), 4);
+    }
+
+    /// A second of 3 µs writes and 150 µs fdatasyncs: its p50/p99 are the flushes' when the job
+    /// flushes, the writes' when it does not — never a median of the two populations.
+    #[test]
+    fn per_second_percentiles_are_of_one_population() {
+        let shared = JobShared {
+            abort: AtomicBool::new(false),
+            live: LiveCounters::default(),
+        };
+        let t0 = Instant::now();
+        for flushes in [true, false] {
+            let mut a = Accounting::new(&shared, t0, true, false, flushes);
+            for i in 0..100u64 {
+                let issued = t0 + Duration::from_micros(i * 1000);
+                let w = InFlight {
+                    kind: OpKind::Write,
+                    issued,
+                    len: 4096,
+                };
+                a.record(w, Ok(4096), issued + Duration::from_micros(3));
+                let s = InFlight {
+                    kind: OpKind::Fdatasync,
+                    issued: issued + Duration::from_micros(3),
+                    len: 0,
+                };
+                a.record(s, Ok(0), issued + Duration::from_micros(153));
+            }
+            let out = a.finish(t0 + Duration::from_millis(200));
+            let (p50, p99) = (out.seconds[0].p50_ns, out.seconds[0].p99_ns);
+            let (lo, hi) = if flushes {
+                (149_000, 151_000)
+            } else {
+                (2_900, 3_100)
+            };
+            assert!(
+                (lo..=hi).contains(&p50) && (lo..=hi).contains(&p99),
+                "flushes {flushes}: p50 {p50} p99 {p99}"
+            );
+        }
     }
 }

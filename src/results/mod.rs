@@ -151,9 +151,10 @@ pub struct SecondSample {
     pub ops: u64,
     /// Sync ops completed in the interval.
     pub sync_ops: u64,
-    /// Median latency of data and sync ops in the interval, ns (0 when none).
+    /// Median latency in the interval, ns (0 when none): of the flushes when the workload flushes
+    /// every N writes (`fsync`/`fdatasync` > 0), else of the data ops.
     pub p50_ns: u64,
-    /// 99th percentile latency of data and sync ops in the interval, ns (0 when none).
+    /// 99th percentile latency in the interval, ns (0 when none), of the same ops as `p50_ns`.
     pub p99_ns: u64,
 }
 
