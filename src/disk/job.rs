@@ -108,6 +108,8 @@ struct OffsetPlan {
     perm: Vec<u64>,
     next_seq: [u64; 2],
     next_rand: u64,
+    /// Passes begun after the first (a wrap to the file's first block, or a new permutation).
+    passes: u64,
 }
 
 impl OffsetPlan {
@@ -121,6 +123,7 @@ impl OffsetPlan {
             perm: Vec::new(),
             next_seq: [0, 0],
             next_rand: 0,
+            passes: 0,
         };
         if random && blocks <= (1 << 26) {
             p.reshuffle();
@@ -144,6 +147,7 @@ impl OffsetPlan {
             }
             if self.next_rand >= self.blocks {
                 self.reshuffle();
+                self.passes += 1;
             }
             let b = self.perm[self.next_rand as usize];
             self.next_rand += 1;
@@ -151,6 +155,10 @@ impl OffsetPlan {
         } else {
             let b = self.next_seq[dir];
             self.next_seq[dir] = (b + 1) % self.blocks;
+            if self.next_seq[dir] == 0 {
+                // The last block of this pass is handed out: the next op begins another.
+                self.passes += 1;
+            }
             b * self.bs
         }
     }
@@ -348,6 +356,10 @@ struct JobLoop<'a> {
     budget: u64,
     rate_interval: Option<Duration>,
     plan: OffsetPlan,
+    /// The file whose cached pages are dropped at each new pass (buffered reads), and the passes
+    /// seen so far.
+    cache_fd: Option<std::os::fd::RawFd>,
+    passes_seen: u64,
     rng: rand::rngs::ThreadRng,
     slots: Vec<Option<InFlight>>,
     free: Vec<usize>,
@@ -371,6 +383,7 @@ impl<'a> JobLoop<'a> {
         engine: &'a mut dyn IoEngine,
         shared: &'a JobShared,
         start: Instant,
+        cache_fd: Option<std::os::fd::RawFd>,
     ) -> Self {
         let iodepth = spec.iodepth.max(1) as usize;
         let ramp = Duration::from_nanos(spec.ramp_time_ns);
@@ -404,6 +417,8 @@ impl<'a> JobLoop<'a> {
                 .rate_iops
                 .map(|r| Duration::from_secs_f64(1.0 / r as f64)),
             plan: OffsetPlan::new(spec),
+            cache_fd,
+            passes_seen: 0,
             rng: rand::rng(),
             slots: vec![None; iodepth],
             free: (0..iodepth).rev().collect(),
@@ -481,13 +496,34 @@ impl<'a> JobLoop<'a> {
                     0 => false,
                     pct => self.rng.random_range(0..100) < pct,
                 };
+                let offset = self.plan.next(if is_read { 0 } else { 1 });
+                // Before the op is queued: the first op of a new pass reads from the disk.
+                if self.plan.passes != self.passes_seen {
+                    self.passes_seen = self.plan.passes;
+                    self.drop_cached_pages();
+                }
                 IoRequest {
                     slot,
                     kind: if is_read { OpKind::Read } else { OpKind::Write },
-                    offset: self.plan.next(if is_read { 0 } else { 1 }),
+                    offset,
                     len: self.spec.bs as usize,
                 }
             }
+        }
+    }
+
+    /// A new pass over the file begins: drop its cached pages, as the layout did before the
+    /// first (fio's invalidate=1 at each loop). Advisory: a refusal changes nothing measured.
+    fn drop_cached_pages(&self) {
+        if let Some(fd) = self.cache_fd {
+            // SAFETY: the caller owns the file for the whole job (see `run_job`).
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let _ = nix::fcntl::posix_fadvise(
+                fd,
+                0,
+                0,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+            );
         }
     }
 
@@ -686,13 +722,16 @@ impl<'a> JobLoop<'a> {
 }
 
 /// Run one job to its end: size done, runtime reached, stop requested or a fatal error.
+/// Run one job to its end. `cache_fd`: the job's file, open for the whole call, whose cached pages
+/// are dropped at every new pass (buffered reads); None otherwise.
 pub fn run_job(
     spec: &JobSpec,
     engine: &mut dyn IoEngine,
     shared: &JobShared,
     start: Instant,
+    cache_fd: Option<std::os::fd::RawFd>,
 ) -> JobOutcome {
-    let mut j = JobLoop::new(spec, engine, shared, start);
+    let mut j = JobLoop::new(spec, engine, shared, start, cache_fd);
     loop {
         let now = j.last_t.take().unwrap_or_else(Instant::now);
         if !j.acct.measuring && now >= j.ramp_end {
@@ -793,7 +832,7 @@ mod tests {
             offers: 0,
             queued: Vec::new(),
         };
-        let out = run_job(&spec, &mut engine, &shared, Instant::now());
+        let out = run_job(&spec, &mut engine, &shared, Instant::now(), None);
         assert_eq!(out.error, None);
         assert_eq!(out.write.count(), 100);
         assert_eq!(out.bytes_written, 100 * 4096);
@@ -830,6 +869,38 @@ mod tests {
         assert_eq!(per_sec, [(1, 1), (0, 0), (1, 0)]);
         assert_eq!(out.runtime, Duration::from_millis(2400));
         assert_eq!(shared.live.ops.load(Ordering::Relaxed), 4);
+    }
+
+    /// Each new pass over the file is counted once (sequential wrap, new random permutation), so
+    /// the job drops the file's cached pages before its first op: 3 passes of 4 blocks → 2 new.
+    #[test]
+    fn passes_are_counted_for_sequential_and_random_plans() {
+        for rw in ["read", "randread"] {
+            let spec = JobSpec::resolve(&crate::options::disk::DiskOptions {
+                rw: Some(rw.into()),
+                bs: Some("4k".into()),
+                size: Some("16k".into()),
+                ..Default::default()
+            })
+            .unwrap();
+            let mut plan = OffsetPlan::new(&spec);
+            let mut seen = std::collections::BTreeSet::new();
+            let mut new_passes_at = Vec::new();
+            for i in 0..12 {
+                let before = plan.passes;
+                seen.insert(plan.next(0));
+                if plan.passes != before {
+                    new_passes_at.push(i);
+                }
+            }
+            assert_eq!(seen.len(), 4, "{rw}: every block visited");
+            let want: Vec<i32> = if rw == "read" {
+                vec![3, 7, 11] // the last block of each pass
+            } else {
+                vec![4, 8] // the first block of each new pass
+            };
+            assert_eq!(new_passes_at, want, "{rw}");
+        }
     }
 
     /// A second of 3 µs writes and 150 µs fdatasyncs: its p50/p99 are the flushes' when the job

@@ -75,7 +75,13 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
             spec.iodepth as usize,
             spec.bs as usize,
         )?;
-        engines.push((*i, e));
+        // Buffered reads drop the file's cached pages at every new pass, as fio's time-based loop
+        // does (it reopens and invalidates each time): otherwise the second pass of a time-based
+        // read measures the page cache, not the disk.
+        let buffered_reads = spec.rw.reads()
+            && !spec.direct
+            && spec.ioengine != crate::results::spec::EngineKind::Null;
+        engines.push((*i, e, buffered_reads.then(|| f.fd.as_raw_fd())));
     }
 
     let shared = Arc::new(JobShared {
@@ -95,7 +101,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         // mid-run) would take writes into an unlinked inode: stop, and say so.
         scope.spawn(|| watch_files(&watched, &shared, &done, &vanished));
         let mut handles = Vec::new();
-        for (i, mut engine) in engines.drain(..) {
+        for (i, mut engine, cache_fd) in engines.drain(..) {
             let spec = &specs[i];
             let shared = shared.clone();
             let barrier = barrier.clone();
@@ -104,7 +110,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 scope.spawn(move || {
                     barrier.wait();
                     let start = Instant::now();
-                    job::run_job(spec, engine.as_mut(), &shared, start)
+                    job::run_job(spec, engine.as_mut(), &shared, start, cache_fd)
                 }),
             ));
         }
