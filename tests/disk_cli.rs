@@ -791,3 +791,87 @@ fn unwritable_output_is_refused_before_measuring() {
     );
     assert!(entries(dir.path()).is_empty());
 }
+
+/// Outputs that are one file, or the measured file itself, are refused before anything runs: the
+/// user's data and the first output would be lost to the last write.
+#[test]
+fn outputs_that_are_the_same_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data.bin");
+    std::fs::write(&data, vec![7u8; 64 * 1024]).unwrap();
+    let data_s = data.to_str().unwrap();
+    let p = d.join("p.txt");
+    let p_s = p.to_str().unwrap();
+    let link = d.join("link.txt");
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    for (args, says) in [
+        (
+            vec![
+                "--filename",
+                data_s,
+                "--allow-existing",
+                "--rw",
+                "read",
+                "--bs",
+                "4k",
+                "--output",
+                data_s,
+            ],
+            "--filename",
+        ),
+        (
+            vec![
+                "--filename",
+                data_s,
+                "--allow-existing",
+                "--rw",
+                "read",
+                "--bs",
+                "4k",
+                "--prometheus-textfile",
+                link.to_str().unwrap(),
+            ],
+            "the same file",
+        ),
+        (
+            vec![
+                "--directory",
+                d.to_str().unwrap(),
+                "--size",
+                "64k",
+                "--output",
+                p_s,
+                "--prometheus-textfile",
+                p_s,
+            ],
+            "the same file",
+        ),
+    ] {
+        let mut all = vec!["disk", "-q"];
+        all.extend(args.iter());
+        let o = run(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(says) && err.contains("same file"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&data).unwrap(),
+            vec![7u8; 64 * 1024],
+            "data.bin changed"
+        );
+        assert!(!p.exists());
+    }
+    let o = run(&[
+        "trend",
+        "tests/fixtures/results/node-a",
+        "-o",
+        p_s,
+        "--markdown",
+        p_s,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("same file"));
+}

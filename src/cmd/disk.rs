@@ -39,6 +39,20 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
             eprintln!("nodefit: {line}");
         }
     }
+    // Outputs that are one file, or the measured file itself, are refused before anything runs.
+    let mut files: Vec<(&str, &std::path::Path)> = Vec::new();
+    if let Some(f) = &cmd.options.filename {
+        files.push(("--filename", f));
+    }
+    if let Some(p) = &cmd.output {
+        files.push(("--output", p));
+    }
+    if let Some(p) = &cmd.prometheus_textfile {
+        files.push(("--prometheus-textfile", p));
+    }
+    if let Some(e) = super::same_file(&files) {
+        anyhow::bail!("{e}");
+    }
     // An output file that can't be written is found out now, not after minutes of measuring.
     if let Some(p) = &cmd.output {
         crate::util::atomic::check_writable(p)

@@ -79,6 +79,11 @@ pub fn probe_options_with_words(
 pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     if let Some(p) = &cmd.prometheus_textfile {
         crate::report::prometheus::check_path(p)?;
+        if let Some(o) = &cmd.output {
+            if let Some(e) = super::same_file(&[("--output", o), ("--prometheus-textfile", p)]) {
+                anyhow::bail!("{e}");
+            }
+        }
     }
     if !cmd.options.is_live() {
         if let Some(line) = crate::util::scratch::clean_before_run(&cmd.options.directory) {

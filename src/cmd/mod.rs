@@ -136,6 +136,37 @@ pub fn output_clobbers_input(
     ))
 }
 
+/// The first two of `files` (option, path) that name the same file: the same path once made
+/// absolute and tidied, or the same device and inode (a link to it). Two outputs that are one file
+/// keep only the last one written; an output that is the measured file destroys it.
+pub fn same_file(files: &[(&str, &Path)]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let key = |p: &Path| {
+        let abs = std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf());
+        let tidy: PathBuf = abs.components().collect();
+        let id = std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        (tidy, id)
+    };
+    let keys: Vec<_> = files.iter().map(|(_, p)| key(p)).collect();
+    for i in 0..files.len() {
+        for j in i + 1..files.len() {
+            let (a, b) = (&keys[i], &keys[j]);
+            if a.0 == b.0 || (a.1.is_some() && a.1 == b.1) {
+                return Some(format!(
+                    "{} {} and {} {} are the same file; give each its own path",
+                    files[i].0,
+                    files[i].1.display(),
+                    files[j].0,
+                    files[j].1.display()
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The one-line error for a `--png-dir` that exists but is not a directory, found before anything is
 /// read or written (after the fact, the report or trend text is already out and the io error alone,
 /// "File exists", does not say which option is wrong).

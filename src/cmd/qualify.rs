@@ -70,6 +70,17 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     let profile = Profile::find(&a.profile)?;
     if let Some(p) = &a.prometheus_textfile {
         crate::report::prometheus::check_path(p)?;
+        if let Some(dir) = &a.output_dir {
+            let (json, html) = (dir.join("result.json"), dir.join("report.html"));
+            let files = [
+                ("--prometheus-textfile", p.as_path()),
+                ("--output-dir's", json.as_path()),
+                ("--output-dir's", html.as_path()),
+            ];
+            if let Some(e) = super::same_file(&files) {
+                anyhow::bail!("{e}");
+            }
+        }
     }
     let quiet = a.quiet || a.output_format == OutputFormat::Json;
     let mut cluster = None;

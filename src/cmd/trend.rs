@@ -82,6 +82,12 @@ pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
         eprintln!("nodefit: error: {e}");
         return Ok(Outcome::CouldNotRun);
     }
+    if let (Some(o), Some(m)) = (&a.output, &a.markdown) {
+        if let Some(e) = super::same_file(&[("-o", o), ("--markdown", m)]) {
+            eprintln!("nodefit: error: {e}");
+            return Ok(Outcome::CouldNotRun);
+        }
+    }
     let Some((results, problems)) = load_inputs(&a.inputs, a.strict) else {
         return Ok(Outcome::CouldNotRun);
     };
