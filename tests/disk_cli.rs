@@ -875,3 +875,26 @@ fn outputs_that_are_the_same_file_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("same file"));
 }
+
+/// A ramp that uses up the whole run measures nothing: that is said, and is not a result (exit 2).
+#[test]
+fn a_ramp_that_eats_the_run_is_not_a_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "disk",
+        "--directory",
+        dir.path().to_str().unwrap(),
+        "--size",
+        "256k",
+        "--ramp-time",
+        "30s",
+        "--output-format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing measured"));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["complete"], false);
+    assert_eq!(doc["workloads"][0]["ops"], 0);
+}

@@ -282,6 +282,11 @@ fn fold(
     let error = match (error, interrupted) {
         (Some(e), _) => Some(e),
         (None, true) => Some("interrupted (SIGINT/SIGTERM)".into()),
+        // A run that ended without one measured op is no result: the ramp took all of it.
+        (None, false) if ops == 0 && sync.count() == 0 => Some(format!(
+            "nothing measured: the ramp ({} s) used up the whole run; lengthen --size/--runtime or shorten --ramp-time",
+            Duration::from_nanos(spec.ramp_time_ns).as_secs_f64()
+        )),
         (None, false) => None,
     };
     WorkloadResult {
