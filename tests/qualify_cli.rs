@@ -601,7 +601,7 @@ fn a_full_output_disk_still_shows_the_verdict() {
     let _unmount = Unmount(&mnt);
     // Fill it: every block taken, so result.json cannot be written (a new empty file still can).
     let _ = std::fs::write(mnt.join("filler"), vec![0u8; 256 * 1024]);
-    let out = mnt.join("out");
+    let out = mnt.join("out").join("sub");
     let p = profile(t.path(), "");
     let o = nodefit(
         &[
@@ -628,6 +628,10 @@ fn a_full_output_disk_still_shows_the_verdict() {
         stderr.contains("result.json") && stderr.contains("not saved"),
         "{stderr}"
     );
-    assert!(!out.exists(), "the output directory it made is left");
+    assert!(
+        !mnt.join("out").exists(),
+        "the output directories it made are left"
+    );
+    assert!(!stderr.contains("report.html not written"), "{stderr}");
     assert!(entries(&data).is_empty());
 }

@@ -138,7 +138,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     if let (true, true, Some(e)) = (quiet, q.etcd_failed_explicitly, &q.etcd_error) {
         eprintln!("nodefit: qualify: etcd probe failed: {e}");
     }
-    if let Err(e) = &q.report {
+    if let (Err(e), None) = (&q.report, &q.result_error) {
         eprintln!("nodefit: warning: report.html not written: {e}");
     }
     match a.output_format {

@@ -340,6 +340,24 @@ fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> 
     step
 }
 
+/// `path` itself if it exists, else its nearest existing ancestor ("." for a relative path whose
+/// ancestors are all new).
+fn first_existing(path: &Path) -> PathBuf {
+    let mut p = path;
+    loop {
+        if p.as_os_str().is_empty() {
+            return PathBuf::from(".");
+        }
+        if p.exists() {
+            return p.to_path_buf();
+        }
+        match p.parent() {
+            Some(parent) => p = parent,
+            None => return p.to_path_buf(),
+        }
+    }
+}
+
 /// Run a qualification (see the module comment).
 pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     if let Some(0) = c.rounds {
@@ -350,7 +368,9 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     if !md.is_dir() {
         return Err(QualifyError::NotADirectory(c.directory.clone()));
     }
-    let output_dir_was_there = c.output_dir.as_ref().is_some_and(|d| d.exists());
+    // The first ancestor of the output directory that exists now: what qualify makes below it,
+    // it removes again if result.json cannot be written.
+    let output_root = c.output_dir.as_ref().map(|d| first_existing(d));
     if let Some(dir) = &c.output_dir {
         // A full or read-only output disk is found now, not after minutes of measuring.
         std::fs::create_dir_all(dir).map_err(|e| QualifyError::OutputDir(dir.clone(), e))?;
@@ -427,11 +447,7 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     let result_path = out_dir.join("result.json");
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
-    let created = if c.output_dir.is_some() {
-        !output_dir_was_there
-    } else {
-        !out_dir.exists()
-    };
+    let root = output_root.unwrap_or_else(|| first_existing(&out_dir));
     let written = std::fs::create_dir_all(&out_dir)
         .and_then(|()| crate::util::atomic::write(&result_path, &bytes))
         .map_err(|e| format!("cannot write {}: {e}", result_path.display()));
@@ -443,10 +459,15 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
             crate::report::write_node_report(&doc, &out_dir).map_err(|e| e.to_string()),
         ),
         Err(e) => {
-            if created {
-                let _ = std::fs::remove_dir(&out_dir);
+            // Empty directories qualify made for this result, up to what existed before it.
+            let mut d = out_dir.as_path();
+            while d != root && std::fs::remove_dir(d).is_ok() {
+                match d.parent() {
+                    Some(p) => d = p,
+                    None => break,
+                }
             }
-            (Some(e.clone()), Err(e))
+            (Some(e), Err("result.json was not written".to_string()))
         }
     };
     Ok(Qualification {
