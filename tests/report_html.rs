@@ -527,3 +527,26 @@ fn json_report_marks_incomplete_runs_with_the_reason() {
     assert_eq!(n["complete"], false);
     assert!(n["incomplete_reason"].is_null() && n.contains_key("incomplete_reason"));
 }
+
+/// Links inside a results directory are not followed (`latest -> run-7` would count run 7 twice,
+/// `up -> ..` loops), and one file named twice is read once.
+#[test]
+fn linked_directories_and_repeated_files_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node-a");
+    std::fs::create_dir(&node).unwrap();
+    let r = node.join("result.json");
+    std::fs::copy("tests/fixtures/results/node-a/result.json", &r).unwrap();
+    std::os::unix::fs::symlink(&node, dir.path().join("latest")).unwrap();
+    std::os::unix::fs::symlink("..", node.join("up")).unwrap();
+    let (code, out, err) = run_with_timeout(
+        nodefit()
+            .args(["report", "--format", "json"])
+            .arg(dir.path())
+            .arg(&r),
+        60,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["results"].as_array().map(|a| a.len()), Some(1), "{out}");
+}

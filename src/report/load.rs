@@ -257,6 +257,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<LoadError>) {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
+        // A link to a directory is not followed: `latest -> run-7` would count run 7 twice (in
+        // its own baseline, for trend), and `up -> ..` loops.
+        let linked_dir =
+            std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) && p.is_dir();
+        if linked_dir {
+            continue;
+        }
         if p.is_dir() {
             walk(&p, out, problems);
         } else if p
@@ -293,6 +300,15 @@ pub fn load_all(args: &[PathBuf]) -> (Vec<Loaded>, Vec<LoadError>) {
             files.push(a.clone());
         }
     }
+    // One file named twice (directly and through a directory, or by two links) is read once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(f) {
+            Ok(m) => seen.insert((m.dev(), m.ino())),
+            Err(_) => true,
+        }
+    });
     let mut loaded = Vec::new();
     for f in files {
         // A pipe named on the command line (`report <(ssh cp1 cat result.json)`) is read, as cat
