@@ -300,7 +300,7 @@ fn options_of_the_other_target_are_refused() {
         ),
         (
             vec!["--directory", d, "--peer-port", "1"],
-            "apply only with --cluster",
+            "needs --cluster",
         ),
     ] {
         let mut all = vec!["etcd", "-q"];

@@ -432,6 +432,20 @@ fn a_bad_png_dir_is_one_clear_line() {
         );
         assert!(!out.exists(), "{cmd} wrote its report before refusing");
     }
+    // A dangling link: refused before the report is written, named as such.
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let o = nodefit()
+        .args(["report", "tests/fixtures/results/node-a/result.json", "-o"])
+        .arg(&out)
+        .arg("--png-dir")
+        .arg(&dangling)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a symbolic link to nothing"), "{err}");
+    assert!(!out.exists(), "the report was written before refusing");
     // Below a file: create_dir_all fails; the io error appears once.
     let below = file.join("png");
     let o = nodefit()

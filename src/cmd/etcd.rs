@@ -95,7 +95,7 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     }
     if cmd.cluster != ClusterOptions::default() {
         eprintln!(
-            "nodefit: etcd: {} apply only with --cluster",
+            "nodefit: etcd: invalid option: {} is for cluster runs and needs --cluster",
             cmd.cluster.to_args().join(" ")
         );
         return Ok(Outcome::CouldNotRun);

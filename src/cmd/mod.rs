@@ -172,8 +172,12 @@ pub fn same_file(files: &[(&str, &Path)]) -> Option<String> {
 /// "File exists", does not say which option is wrong).
 pub fn png_dir_problem(dir: Option<&Path>) -> Option<String> {
     let dir = dir?;
-    match std::fs::metadata(dir) {
-        Ok(m) if !m.is_dir() => Some(format!(
+    match (std::fs::symlink_metadata(dir), std::fs::metadata(dir)) {
+        (Ok(l), Err(_)) if l.file_type().is_symlink() => Some(format!(
+            "--png-dir {}: is a symbolic link to nothing",
+            dir.display()
+        )),
+        (_, Ok(m)) if !m.is_dir() => Some(format!(
             "--png-dir {}: exists and is not a directory",
             dir.display()
         )),
