@@ -231,7 +231,7 @@ fn clean_dry_run_lists_and_clean_removes_only_nodefits_own() {
     assert_eq!(std::fs::read(d.join("precious.0.0")).unwrap(), b"user data");
 
     let out = run(&["clean", "--directory", d.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing of nodefit's"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing of killed nodefit runs"));
 }
 
 #[test]
@@ -245,7 +245,12 @@ fn a_live_concurrent_run_is_not_a_leftover() {
     wait_for(d, &mut live, |n| n.iter().any(|f| f == "live.0.0"));
 
     let out = run(&["clean", "--directory", d.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing of nodefit's"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("nothing of killed nodefit runs")
+            && said.contains("1 live run(s) there keep their files"),
+        "{said}"
+    );
     // A second run in the same directory neither removes the live run's file nor reuses it.
     let out = run(&[
         "disk",
@@ -309,7 +314,7 @@ fn kept_files_are_not_leftovers() {
     );
     assert_eq!(names(d), vec!["nodefit.0.0".to_string()]);
     let out = run(&["clean", "--directory", d.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing of nodefit's"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing of killed nodefit runs"));
     assert_eq!(names(d), vec!["nodefit.0.0".to_string()]);
 }
 

@@ -27,8 +27,21 @@ pub fn run(cmd: CleanCmd) -> anyhow::Result<Outcome> {
     } else {
         scratch::remove_leftovers(dir)?
     };
+    // Runs still going: their records stay, and so does what they made (never a leftover).
+    let live = scratch::live_runs(dir)
+        .into_iter()
+        .filter(|p| !found.iter().any(|l| &l.path == p))
+        .count();
+    let live_note = if live > 0 {
+        format!("; {live} live run(s) there keep their files")
+    } else {
+        String::new()
+    };
     if found.is_empty() {
-        println!("nothing of nodefit's is left in {}", dir.display());
+        println!(
+            "nothing of killed nodefit runs is left in {}{live_note}",
+            dir.display()
+        );
         return Ok(Outcome::Done);
     }
     let verb = if cmd.dry_run {
@@ -50,7 +63,7 @@ pub fn run(cmd: CleanCmd) -> anyhow::Result<Outcome> {
     }
     let total: u64 = found.iter().map(|l| l.bytes).sum();
     println!(
-        "{verb} {} item(s), {} in all",
+        "{verb} {} item(s), {} in all{live_note}",
         found.len(),
         crate::util::units::format_bytes(total as f64)
     );

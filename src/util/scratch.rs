@@ -501,6 +501,24 @@ pub fn describe(dir: &Path, leftovers: &[Leftover], verb: &str) -> String {
     s
 }
 
+/// The run records in `dir` of runs that are still going (their files are theirs, not leftovers).
+pub fn live_runs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name
+                .strip_prefix(RECORD_PREFIX)?
+                .strip_suffix(RECORD_SUFFIX)?
+                .to_string();
+            run_is_live(dir, &id).then(|| e.path())
+        })
+        .collect()
+}
+
 /// Before a run writes into `dir`: remove the leftovers of killed runs there and say what went, in
 /// one line (`None` when there were none). A failure to remove is a warning, not a reason not to run.
 pub fn clean_before_run(dir: &Path) -> Option<String> {
