@@ -930,7 +930,7 @@ fn own_member_killed_mid_probe() {
         vdoc["incomplete_reason"]
             .as_str()
             .unwrap()
-            .contains("the local etcd member exited"),
+            .contains("the local etcd member was killed (signal: 9 (SIGKILL))"),
         "{}",
         vdoc["incomplete_reason"]
     );

@@ -275,3 +275,123 @@ fn qualify_refuses_a_bad_cluster_before_measuring() {
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 }
+
+/// cp1's own etcd member killed mid-probe: its qualification has no verdict (the result is
+/// incomplete and says the member was killed, exit 2), where it used to blame the disk.
+#[test]
+fn qualify_whose_own_member_dies_has_no_verdict() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let profile = t.path().join("p.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let outs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<_> = net
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            n.command(BIN)
+                .arg("qualify")
+                .arg("--profile")
+                .arg(&profile)
+                .arg("--directory")
+                .arg(dirs[i].path())
+                .arg("--output-dir")
+                .arg(outs[i].path())
+                .args(["--cluster", &spec, "--node-name", &n.name, "--quiet"])
+                .args(["--etcd-arg=--join-timeout=60s", "--etcd-arg=--duration=12s"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Once cp1's member serves (the probe is on), kill it.
+    let victim = &net.nodes[0];
+    let t0 = std::time::Instant::now();
+    let etcd = loop {
+        let found: Vec<i32> = victim
+            .pids()
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "etcd")
+            })
+            .collect();
+        let serving = victim
+            .command("etcdctl")
+            .args([
+                "--endpoints",
+                "http://127.0.0.1:12379",
+                "get",
+                "--prefix",
+                "--keys-only",
+                "/nodefit-cluster/ready/",
+            ])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .count()
+                    == 3
+            });
+        if serving && found.len() == 1 {
+            break found[0];
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(90),
+            "the probe never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: a plain kill(2) of the etcd this test's nodefit started in its own namespace.
+    assert_eq!(unsafe { libc::kill(etcd, libc::SIGKILL) }, 0);
+    let results: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let err = String::from_utf8_lossy(&results[0].stderr);
+    assert_eq!(results[0].status.code(), Some(2), "{err}");
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(outs[0].path().join("result.json")).unwrap())
+            .unwrap();
+    schema::validate(&doc);
+    assert_eq!(doc["complete"], false);
+    assert!(doc["verdict"].is_null(), "{}", doc["verdict"]);
+    assert!(
+        doc["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the local etcd member was killed"),
+        "{}",
+        doc["incomplete_reason"]
+    );
+    // The others finish and count the failed handshakes to cp1 (the shipped profiles fail
+    // `cluster_peer_failures` on them; this test's short profile has no such check).
+    for (i, out) in results.iter().enumerate().skip(1) {
+        let doc: Value =
+            serde_json::from_slice(&std::fs::read(outs[i].path().join("result.json")).unwrap())
+                .unwrap();
+        let to_cp1 = doc["cluster"]["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "cp1")
+            .cloned()
+            .unwrap();
+        assert!(
+            to_cp1["rtt_errors"].as_u64().unwrap() > 0,
+            "{to_cp1} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for n in &net.nodes {
+        assert!(n.pids().is_empty() && n.listeners().is_empty());
+    }
+}

@@ -204,10 +204,17 @@ impl Member {
     pub fn check_alive(&mut self) -> Result<(), ClusterError> {
         if let Some(c) = self.child.as_mut() {
             if let Ok(Some(st)) = c.try_wait() {
-                return Err(ClusterError::Member(format!(
-                    "the local etcd member exited ({st}): {}",
-                    crate::etcd::embedded::failure_reason(&self.log.wait_lines())
-                )));
+                use std::os::unix::process::ExitStatusExt;
+                // Killed by a signal, the member wrote nothing about it: its last log line would
+                // only mislead.
+                return Err(ClusterError::Member(if st.signal().is_some() {
+                    format!("the local etcd member was killed ({st})")
+                } else {
+                    format!(
+                        "the local etcd member exited ({st}): {}",
+                        crate::etcd::embedded::failure_reason(&self.log.wait_lines())
+                    )
+                }));
             }
         }
         Ok(())

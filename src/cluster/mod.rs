@@ -86,6 +86,7 @@ pub fn preflight(
         return Err(ClusterError::Invalid("--join-timeout must be > 0".into()));
     }
     let tls = peer_tls(c)?;
+    crate::etcd::embedded::etcd_version(&args.etcd_bin)?;
     if let member::PeerTls::Files { cert, key, ca } = &tls {
         for (flag, f) in [
             ("--peer-cert-file", cert),
@@ -149,6 +150,8 @@ pub enum ClusterError {
         timeout_s: f64,
         peer_port: u16,
     },
+    #[error("{0}")]
+    Left(String),
     #[error("interrupted")]
     Interrupted,
     #[error("cannot start the async runtime: {0}")]

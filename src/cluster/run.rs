@@ -206,6 +206,7 @@ async fn join(
     let mut published = false;
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut gone_since: Option<(Instant, Vec<String>)> = None;
+    let mut mismatch_since: Option<Instant> = None;
     loop {
         member.check_alive()?;
         if stop_requested() {
@@ -228,7 +229,16 @@ async fn join(
                     seen = m;
                 }
                 if plan.nodes.iter().all(|n| seen.contains_key(&n.name)) {
-                    agree(plan, terms, &seen)?;
+                    if let Err(e) = agree(plan, terms, &seen) {
+                        // Stay a while, as for a member gone: a peer may need this member for
+                        // the quorum read that shows it the same.
+                        let since = *mismatch_since.get_or_insert_with(Instant::now);
+                        if Instant::now() >= since + GONE_GRACE || Instant::now() >= deadline {
+                            return Err(e);
+                        }
+                        tokio::time::sleep(POLL * 10).await;
+                        continue;
+                    }
                     let gone = gone_after_joining(plan, &seen).await;
                     if !gone.is_empty() {
                         // Stay a while before giving up, so the nodes still waiting (which may
@@ -237,7 +247,7 @@ async fn join(
                         let (since, first_gone) =
                             gone_since.get_or_insert_with(|| (Instant::now(), gone));
                         if Instant::now() >= *since + GONE_GRACE || Instant::now() >= deadline {
-                            return Err(ClusterError::Member(format!(
+                            return Err(ClusterError::Left(format!(
                                 "{} joined and then went away (nothing listens on its peer port {}); a member cannot rejoin a run: start nodefit again on every node",
                                 named(&plan.nodes, &first_gone.iter().collect::<Vec<_>>()),
                                 plan.peer_port

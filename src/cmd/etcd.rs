@@ -152,6 +152,12 @@ pub(super) fn finish(
     if let Some(p) = &cmd.prometheus_textfile {
         crate::report::prometheus::write_document(p, &doc)?;
     }
+    if !complete && !interrupted {
+        eprintln!(
+            "nodefit: etcd: run cut short: {} (partial result written)",
+            doc.incomplete_reason.as_deref().unwrap_or("stopped early")
+        );
+    }
     Ok(if interrupted {
         Outcome::Interrupted
     } else if complete {

@@ -99,6 +99,11 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
                 super::etcd::probe_options_with_words(&o, &cluster_words, &a.etcd_args)
                     .map_err(|e| anyhow::anyhow!("bad --etcd-arg: {e}"))?;
             if co.is_set() {
+                if a.etcd_args.iter().any(|w| w.starts_with("--members")) {
+                    anyhow::bail!(
+                        "--cluster: --members does not apply (the cluster has one member per node in --cluster)"
+                    );
+                }
                 // One member per candidate node, whatever the profile's local probe uses.
                 o.members = 1;
                 let mut co = co;

@@ -316,7 +316,18 @@ fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> 
         None => crate::etcd::probe_blocking(opts, &c.progress).map_err(|e| e.to_string()),
     };
     match probed {
-        Ok(r) => doc.etcd = Some(r),
+        Ok(r) => {
+            // A probe that ended early (its member died, the cluster lost quorum) is no basis for
+            // a verdict: the result says why, as `nodefit etcd` does.
+            if !r.complete && doc.complete {
+                doc.complete = false;
+                doc.incomplete_reason = Some(format!(
+                    "etcd probe cut short: {}",
+                    r.error.as_deref().unwrap_or("stopped early")
+                ));
+            }
+            doc.etcd = Some(r);
+        }
         Err(e) => {
             let what = if cluster.is_some() {
                 "cluster probe"
