@@ -543,6 +543,28 @@ fn a_member_that_never_starts() {
     assert_clean(&net, &runs);
 }
 
+/// nodefit on every node at once, each with its directory from `dirs`.
+fn start_all(net: &Netns, dirs: &[tempfile::TempDir], extra: &[&str]) -> Vec<Child> {
+    let spec = net.cluster_spec();
+    net.nodes
+        .iter()
+        .zip(dirs)
+        .map(|(n, d)| start(n, &spec, d.path(), extra))
+        .collect()
+}
+
+/// Wait (up to 60 s) until a member answers as leader; its name.
+fn wait_for_leader(net: &Netns) -> String {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(l) = leader(net) {
+            return l;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// The leader's name, asked of `node`'s member with etcdctl.
 fn leader(net: &Netns) -> Option<String> {
     for n in &net.nodes {
@@ -572,7 +594,6 @@ fn leader_killed_mid_probe() {
     let Some(net) = Netns::new(3, &[]) else {
         return;
     };
-    let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let extra = [
         "--rate",
@@ -584,21 +605,12 @@ fn leader_killed_mid_probe() {
         "--command-timeout",
         "2s",
     ];
-    let mut children: Vec<Option<Child>> = net
-        .nodes
-        .iter()
-        .zip(&dirs)
-        .map(|(n, d)| Some(start(n, &spec, d.path(), &extra)))
+    let mut children: Vec<Option<Child>> = start_all(&net, &dirs, &extra)
+        .into_iter()
+        .map(Some)
         .collect();
     // Wait until the probe runs (a leader answers), then a little more.
-    let t0 = std::time::Instant::now();
-    let victim = loop {
-        if let Some(l) = leader(&net) {
-            break l;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let victim = wait_for_leader(&net);
     std::thread::sleep(Duration::from_secs(3));
     let vi = net.nodes.iter().position(|n| n.name == victim).unwrap();
     let mut v = children[vi].take().unwrap();
@@ -728,20 +740,10 @@ fn ctrl_c_on_one_node() {
     let Some(net) = Netns::new(3, &[]) else {
         return;
     };
-    let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let extra = ["--rate", "50", "--duration", "8s", "--join-timeout", "60s"];
-    let children: Vec<Child> = net
-        .nodes
-        .iter()
-        .zip(&dirs)
-        .map(|(n, d)| start(n, &spec, d.path(), &extra))
-        .collect();
-    let t0 = std::time::Instant::now();
-    while leader(&net).is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let children: Vec<Child> = start_all(&net, &dirs, &extra);
+    wait_for_leader(&net);
     std::thread::sleep(Duration::from_secs(2));
     // Ctrl-C on cp2: its load stops, it publishes what it has and stops its member.
     nix::sys::signal::kill(
@@ -807,27 +809,6 @@ fn nodes_with_different_loads_are_refused() {
     assert_clean(&net, &runs);
 }
 
-/// Ready keys `node`'s member holds (etcdctl through its client URL).
-fn ready_keys(node: &Node) -> usize {
-    node.command("etcdctl")
-        .args([
-            "--endpoints",
-            "http://127.0.0.1:12379",
-            "get",
-            "--prefix",
-            "--keys-only",
-            "/nodefit-cluster/ready/",
-        ])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 /// A node killed outright after it joined (its member dies with it): the nodes still waiting do
 /// not count it in and probe a cluster a member short — they stop at the barrier, naming it.
 #[test]
@@ -841,7 +822,7 @@ fn a_node_killed_after_joining_is_not_counted() {
     let mut first = start(&net.nodes[0], &spec, dirs[0].path(), &extra);
     let second = start(&net.nodes[1], &spec, dirs[1].path(), &extra);
     let t0 = std::time::Instant::now();
-    while ready_keys(&net.nodes[1]) < 2 {
+    while net.nodes[1].ready_keys() < 2 {
         assert!(
             t0.elapsed() < Duration::from_secs(60),
             "cp1 and cp2 never joined"
@@ -889,29 +870,13 @@ fn own_member_killed_mid_probe() {
     let Some(net) = Netns::new(3, &[]) else {
         return;
     };
-    let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let extra = ["--rate", "50", "--duration", "10s", "--join-timeout", "60s"];
-    let children: Vec<Child> = net
-        .nodes
-        .iter()
-        .zip(&dirs)
-        .map(|(n, d)| start(n, &spec, d.path(), &extra))
-        .collect();
-    let t0 = std::time::Instant::now();
-    while leader(&net).is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no leader");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let children: Vec<Child> = start_all(&net, &dirs, &extra);
+    wait_for_leader(&net);
     std::thread::sleep(Duration::from_secs(3));
     let victim = &net.nodes[1];
-    let etcd: Vec<i32> = victim
-        .pids()
-        .into_iter()
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "etcd")
-        })
-        .collect();
+    let etcd = victim.etcd_pids();
     assert_eq!(etcd.len(), 1, "{:?}", victim.pids());
     // SAFETY: a plain kill(2) of the etcd this test's nodefit started in its own namespace.
     assert_eq!(unsafe { libc::kill(etcd[0], libc::SIGKILL) }, 0);

@@ -73,6 +73,39 @@ severity = "must"
 source = "etcdctl check perf"
 "#;
 
+/// `nodefit qualify --cluster` on every node at once (each with its own directory and output
+/// directory from `dirs` and `outs`), quiet, stdout and stderr piped.
+fn qualify_all(
+    net: &Netns,
+    profile: &std::path::Path,
+    dirs: &[tempfile::TempDir],
+    outs: &[tempfile::TempDir],
+    extra: &[&str],
+) -> Vec<std::process::Child> {
+    let spec = net.cluster_spec();
+    net.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            n.command(BIN)
+                .arg("qualify")
+                .arg("--profile")
+                .arg(profile)
+                .arg("--directory")
+                .arg(dirs[i].path())
+                .arg("--output-dir")
+                .arg(outs[i].path())
+                .args(["--cluster", &spec, "--node-name", &n.name, "--quiet"])
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn qualify_three_nodes() {
     let Some(net) = Netns::new(3, &[]) else {
@@ -81,32 +114,15 @@ fn qualify_three_nodes() {
     let t = tempfile::tempdir().unwrap();
     let profile = t.path().join("p.toml");
     std::fs::write(&profile, PROFILE).unwrap();
-    let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let outs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let children: Vec<_> = net
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            n.command(BIN)
-                .arg("qualify")
-                .arg("--profile")
-                .arg(&profile)
-                .arg("--directory")
-                .arg(dirs[i].path())
-                .arg("--output-dir")
-                .arg(outs[i].path())
-                .args(["--cluster", &spec, "--node-name", &n.name])
-                .args(["--output-format", "json", "--quiet"])
-                .arg("--etcd-arg=--join-timeout=60s")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children = qualify_all(
+        &net,
+        &profile,
+        &dirs,
+        &outs,
+        &["--output-format", "json", "--etcd-arg=--join-timeout=60s"],
+    );
     let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
     let results: Vec<_> = children
         .into_iter()
@@ -286,61 +302,21 @@ fn qualify_whose_own_member_dies_has_no_verdict() {
     let t = tempfile::tempdir().unwrap();
     let profile = t.path().join("p.toml");
     std::fs::write(&profile, PROFILE).unwrap();
-    let spec = net.cluster_spec();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let outs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let children: Vec<_> = net
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            n.command(BIN)
-                .arg("qualify")
-                .arg("--profile")
-                .arg(&profile)
-                .arg("--directory")
-                .arg(dirs[i].path())
-                .arg("--output-dir")
-                .arg(outs[i].path())
-                .args(["--cluster", &spec, "--node-name", &n.name, "--quiet"])
-                .args(["--etcd-arg=--join-timeout=60s", "--etcd-arg=--duration=12s"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children = qualify_all(
+        &net,
+        &profile,
+        &dirs,
+        &outs,
+        &["--etcd-arg=--join-timeout=60s", "--etcd-arg=--duration=12s"],
+    );
     // Once cp1's member serves (the probe is on), kill it.
     let victim = &net.nodes[0];
     let t0 = std::time::Instant::now();
     let etcd = loop {
-        let found: Vec<i32> = victim
-            .pids()
-            .into_iter()
-            .filter(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "etcd")
-            })
-            .collect();
-        let serving = victim
-            .command("etcdctl")
-            .args([
-                "--endpoints",
-                "http://127.0.0.1:12379",
-                "get",
-                "--prefix",
-                "--keys-only",
-                "/nodefit-cluster/ready/",
-            ])
-            .output()
-            .is_ok_and(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .filter(|l| !l.is_empty())
-                    .count()
-                    == 3
-            });
-        if serving && found.len() == 1 {
+        let found = victim.etcd_pids();
+        if victim.ready_keys() == 3 && found.len() == 1 {
             break found[0];
         }
         assert!(

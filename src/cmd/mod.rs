@@ -121,14 +121,12 @@ pub fn output_clobbers_input(
     inputs: &[PathBuf],
     loaded: &[Loaded],
 ) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
-    let out = id(output)?;
+    let out = file_id(output)?;
     let clash = inputs
         .iter()
         .filter(|p| !p.is_dir())
         .chain(loaded.iter().map(|l| &l.path))
-        .find(|p| id(p) == Some(out))?;
+        .find(|p| file_id(p) == Some(out))?;
     Some(format!(
         "{option} {}: is the input results file {}; refusing to overwrite it (write the report elsewhere)",
         output.display(),
@@ -136,18 +134,22 @@ pub fn output_clobbers_input(
     ))
 }
 
+/// Device and inode of the file `p` leads to (through links), when it exists.
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// The first two of `files` (option, path) that name the same file: the same path once made
 /// absolute and tidied, or the same device and inode (a link to it). Two outputs that are one file
 /// keep only the last one written; an output that is the measured file destroys it.
 pub fn same_file(files: &[(&str, &Path)]) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let key = |p: &Path| {
         let abs = std::env::current_dir()
             .map(|d| d.join(p))
             .unwrap_or_else(|_| p.to_path_buf());
         let tidy: PathBuf = abs.components().collect();
-        let id = std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
-        (tidy, id)
+        (tidy, file_id(p))
     };
     let keys: Vec<_> = files.iter().map(|(_, p)| key(p)).collect();
     for i in 0..files.len() {

@@ -510,11 +510,7 @@ pub fn live_runs(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let id = name
-                .strip_prefix(RECORD_PREFIX)?
-                .strip_suffix(RECORD_SUFFIX)?
-                .to_string();
-            run_is_live(dir, &id).then(|| e.path())
+            run_is_live(dir, id_of_record(&name)?).then(|| e.path())
         })
         .collect()
 }

@@ -53,6 +53,38 @@ impl Node {
         ns_pids(&self.ns)
     }
 
+    /// Pids of the `etcd` processes in this node's namespace.
+    pub fn etcd_pids(&self) -> Vec<i32> {
+        self.pids()
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "etcd")
+            })
+            .collect()
+    }
+
+    /// nodefit's cluster ready keys this node's member holds (etcdctl through the default client
+    /// URL, 127.0.0.1:12379); 0 while it does not answer.
+    pub fn ready_keys(&self) -> usize {
+        self.command("etcdctl")
+            .args([
+                "--endpoints",
+                "http://127.0.0.1:12379",
+                "get",
+                "--prefix",
+                "--keys-only",
+                "/nodefit-cluster/ready/",
+            ])
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// TCP sockets listening in this node's namespace (`ss -Hltn`, one line each).
     pub fn listeners(&self) -> Vec<String> {
         let out = Command::new("ip")
