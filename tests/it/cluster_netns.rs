@@ -2,8 +2,7 @@
 //! each other, and a node given D ms of delay is a real ≈ 2·D round trip away (TCP handshakes
 //! timed from another namespace), while the other links stay fast. Cleans up after itself.
 
-#[path = "support/netns.rs"]
-mod netns;
+use crate::support::netns;
 
 use netns::{tcp_rtts, tcp_sink, Netns};
 use std::sync::atomic::Ordering;

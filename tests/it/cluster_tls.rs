@@ -3,12 +3,9 @@
 //! the `openssl` CLI, the cluster forms and the run completes; with a certificate from another CA,
 //! the odd node's member is refused by its peers and every node gives up after the join timeout.
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::certs;
+use crate::support::netns;
+use crate::support::schema;
 
 use netns::Netns;
 use serde_json::Value;

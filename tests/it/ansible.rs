@@ -16,8 +16,7 @@
 //! network namespace; the namespaces and sshds are removed on every exit path (Drop). The nodes
 //! share this machine's file system, so each gets its own directories through host variables.
 
-#[path = "support/venv.rs"]
-mod venv;
+use crate::support::venv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -3,8 +3,7 @@
 //! be UNFIT naming the fdatasync check; with no added delay it must not be. Skipped, with the
 //! reason printed, where FUSE cannot be mounted (no /dev/fuse, not root).
 
-#[path = "support/slowfs.rs"]
-mod slowfs;
+use crate::support::slowfs;
 
 use serde_json::Value;
 use std::path::Path;

@@ -3,8 +3,7 @@
 //! caught (exit 1 with --fail-on-regression), ±5 % night-to-night noise must not, and a history too
 //! short must say so.
 
-#[path = "support/scaled.rs"]
-mod scaled;
+use crate::support::scaled;
 
 use scaled::history;
 use serde_json::Value;

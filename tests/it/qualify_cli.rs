@@ -75,8 +75,7 @@ fn nodefit(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::schema;
 use schema::validate;
 
 fn read_doc(p: &Path) -> Value {

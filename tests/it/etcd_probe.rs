@@ -2,8 +2,7 @@
 //! library call and binary, JSON consistency and schema, prefix safety and cleanup, exit 2 cases.
 //! They check behaviour — counts, cleanup, exit codes — never speed.
 
-#[path = "support/etcd.rs"]
-mod etcd_support;
+use crate::support::etcd as etcd_support;
 
 use etcd_support::{free_port, EtcdCluster};
 use nodefit::options::etcd::EtcdOptions;
@@ -22,8 +21,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::schema;
 use schema::validate;
 
 /// Invariants every etcd section must hold.

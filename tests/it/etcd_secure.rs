@@ -2,8 +2,7 @@
 //! (certificates made here with the openssl CLI; wrong CA and missing CA → exit 2) and user/password
 //! auth (right password works, wrong password → exit 2 with a clear message).
 
-#[path = "support/etcd.rs"]
-mod etcd_support;
+use crate::support::etcd as etcd_support;
 
 use etcd_support::{Certs, EtcdCluster};
 use std::process::{Command, Output};

@@ -3,8 +3,7 @@
 //! must end in one clear line on stderr, a partial result marked `complete: false` where there is
 //! one, nothing left behind, exit 2 — and never a panic.
 
-#[path = "support/slowfs.rs"]
-mod slowfs;
+use crate::support::slowfs;
 
 use serde_json::Value;
 use std::path::Path;

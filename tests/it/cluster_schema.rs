@@ -2,8 +2,7 @@
 //! optional part filled in validates (the schema forbids fields it does not name), and so does one
 //! with every optional part absent. Needs no root: the real runs are validated in cluster_etcd.rs.
 
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::schema;
 
 use nodefit::results::cluster::{ClusterMember, ClusterResult};
 use nodefit::results::ResultsDocument;

@@ -4,8 +4,7 @@
 //! objects keep the promises docs/fleet.md makes: one CronJob per node pinned by hostname with the
 //! control-plane tolerations, slots that never overlap, least privilege, results on hostPath.
 
-#[path = "support/venv.rs"]
-mod venv;
+use crate::support::venv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,8 +2,7 @@
 //! present), an embedded 3-member run, and a member killed mid-probe — the probe finishes, counts
 //! its errors and reports the leader change.
 
-#[path = "support/etcd.rs"]
-mod etcd_support;
+use crate::support::etcd as etcd_support;
 
 use etcd_support::EtcdCluster;
 use nodefit::options::etcd::EtcdOptions;
@@ -82,7 +81,7 @@ fn embedded_three_members() {
     doc.finish();
     let doc = serde_json::to_value(&doc).unwrap();
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schema/results.schema.json")).unwrap();
+        serde_json::from_str(include_str!("../../schema/results.schema.json")).unwrap();
     let v = jsonschema::validator_for(&schema).expect("schema compiles");
     let errors: Vec<String> = v
         .iter_errors(&doc)

@@ -2,10 +2,8 @@
 //! started at the same time as separate nodefit processes; real added delay on one node's link.
 //! Every case checks that no process, listener, data dir or log is left behind.
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::netns;
+use crate::support::schema;
 
 use netns::{Netns, Node};
 use serde_json::Value;

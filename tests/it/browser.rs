@@ -3,8 +3,7 @@
 //! no scripts) has measured every chart's SVG. Fails when the page logs a JavaScript error or any
 //! chart has zero size. Skipped, with the reason printed, when /usr/bin/chromium is absent.
 
-#[path = "support/chromium.rs"]
-mod chromium;
+use crate::support::chromium;
 
 use nodefit::report::{html::Html, load, Renderer, ReportInput};
 use std::path::PathBuf;

@@ -34,8 +34,7 @@ fn run_json(dir: &Path, extra: &[&str]) -> Value {
     doc
 }
 
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::schema;
 use schema::validate;
 
 fn entries(dir: &Path) -> Vec<String> {

@@ -2,10 +2,8 @@
 //! second of disk work, an 8 s probe), every node judged with the cluster checks, result.json with
 //! the cluster section, nothing left behind.
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/schema.rs"]
-mod schema;
+use crate::support::netns;
+use crate::support::schema;
 
 use netns::Netns;
 use serde_json::Value;

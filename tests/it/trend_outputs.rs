@@ -3,8 +3,7 @@
 //! (as tests/report_trend.rs): a 2× slowdown shows as a REGRESSION row, noise does not, every PNG
 //! decodes and every image link in the Markdown resolves.
 
-#[path = "support/scaled.rs"]
-mod scaled;
+use crate::support::scaled;
 
 use scaled::history;
 use std::path::Path;

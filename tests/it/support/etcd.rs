@@ -4,8 +4,7 @@
 
 #![allow(dead_code)]
 
-#[path = "certs.rs"]
-mod certs;
+use super::certs;
 
 use certs::{make_ca, make_leaf};
 use std::path::{Path, PathBuf};

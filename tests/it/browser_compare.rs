@@ -10,10 +10,8 @@
 //! The two results: `tests/fixtures/results/node-a` (a real run, FIT) and the same document with
 //! every latency histogram, percentile and check figure scaled 100× slower (`node-a-x100`, UNFIT).
 
-#[path = "support/chromium.rs"]
-mod chromium;
-#[path = "support/scaled.rs"]
-mod scaled;
+use crate::support::chromium;
+use crate::support::scaled;
 
 use serde_json::Value;
 use std::process::Command;
