@@ -2,7 +2,8 @@
 # Install what nodefit needs on a Debian/Ubuntu machine, skipping what is already there.
 #   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, etcd, fio)
 #   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2, ethtool,
-#                             promtool, node_exporter, sshd, python3-venv)
+#                             promtool, node_exporter, sshd, python3-venv; loads the fuse and loop
+#                             modules: CI fails a test that skips)
 # Every package is named here: nothing may be assumed to be on a new machine (scripts/fresh-machine-check
 # proves it in a bare Debian root). Exit 2 with a one-line "install X by hand" where that is not possible.
 set -euo pipefail
@@ -39,7 +40,7 @@ if [ "${1:-}" = "--test" ]; then
   have_cmd losetup     || need+=(mount)
   have_cmd mkfs.ext4   || need+=(e2fsprogs)
   have_file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || need+=(fonts-dejavu-core)
-  # Fleet runs (tests/prometheus.rs, tests/ansible.rs): promtool, node_exporter, sshd in network
+  # Fleet runs (tests/it/prometheus.rs, tests/it/ansible.rs): promtool, node_exporter, sshd in network
   # namespaces, and a venv for the pinned ansible-core / kubernetes-validate from PyPI.
   have_cmd promtool || need+=(prometheus)
   have_cmd prometheus-node-exporter || need+=(prometheus-node-exporter)
@@ -47,6 +48,8 @@ if [ "${1:-}" = "--test" ]; then
   have_cmd ssh-keygen || need+=(openssh-client)
   have_cmd python3 || need+=(python3)
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+  # modprobe, for /dev/fuse and /dev/loop-control when their modules are not loaded (below).
+  { have_file /dev/fuse && have_file /dev/loop-control; } || have_cmd modprobe || need+=(kmod)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then
@@ -63,6 +66,16 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 have_file /usr/include/google/protobuf/descriptor.proto \
   || die "google/protobuf/descriptor.proto missing after install: apt-get install libprotobuf-dev"
+if [ "${1:-}" = "--test" ]; then
+  # CI runs the tests with NODEFIT_TESTS_REQUIRE_ALL=1 (a skipped test fails): the FUSE tests need
+  # /dev/fuse and the disk-full test a loop device, both from kernel modules a new machine may not
+  # have loaded yet.
+  for m in fuse:/dev/fuse loop:/dev/loop-control; do
+    have_file "${m#*:}" && continue
+    $SUDO modprobe "${m%%:*}" 2>/dev/null || true
+    have_file "${m#*:}" || echo "setup: ${m#*:} is missing (modprobe ${m%%:*} as root): the tests that need it fail under NODEFIT_TESTS_REQUIRE_ALL=1" >&2
+  done
+fi
 
 if ! have_cmd cargo && [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 if ! have_cmd cargo; then

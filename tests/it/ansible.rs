@@ -16,13 +16,13 @@
 //! network namespace; the namespaces and sshds are removed on every exit path (Drop). The nodes
 //! share this machine's file system, so each gets its own directories through host variables.
 
+use crate::support::BIN;
 use crate::support::venv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 const ANSIBLE_CORE: &str = "ansible-core==2.17.7";
 const NODES: [&str; 3] = ["cp-1", "cp-2", "cp-3"];
 
@@ -332,8 +332,7 @@ fn window(doc: &serde_json::Value) -> (std::time::SystemTime, std::time::SystemT
 #[test]
 fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
     if !is_root() {
-        println!("skipped: needs root (network namespaces, sshd)");
-        return;
+        skip!("needs root (network namespaces, sshd)");
     }
     for (cmd, pkg) in [
         ("ip", "iproute2"),
@@ -342,18 +341,12 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         ("etcd", "etcd-server"),
     ] {
         if !have(cmd) {
-            println!(
-                "skipped: {cmd} is absent (apt-get install -y {pkg}, or scripts/setup.sh --test)"
-            );
-            return;
+            skip!("{cmd} is absent (apt-get install -y {pkg}, or scripts/setup.sh --test)");
         }
     }
     let venv = match ansible_venv() {
         Ok(v) => v,
-        Err(why) => {
-            println!("skipped: no ansible-core: {why}");
-            return;
-        }
+        Err(why) => skip!("no ansible-core: {why}"),
     };
     let fleet = Fleet::start();
     let d = fleet.dir().to_path_buf();

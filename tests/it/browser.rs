@@ -42,8 +42,8 @@ fn page_errors(stderr: &str) -> Vec<String> {
 
 #[test]
 fn comparison_report_renders_in_chromium() {
-    if !chromium::available("comparison_report_renders_in_chromium") {
-        return;
+    if let Some(why) = chromium::missing() {
+        skip!("{why}");
     }
     let dir = tempfile::tempdir().unwrap();
     let paths: Vec<PathBuf> = [

@@ -10,6 +10,7 @@
 //! The two results: `tests/fixtures/results/node-a` (a real run, FIT) and the same document with
 //! every latency histogram, percentile and check figure scaled 100× slower (`node-a-x100`, UNFIT).
 
+use crate::support::nodefit;
 use crate::support::chromium;
 use crate::support::scaled;
 
@@ -102,8 +103,8 @@ fn fit_pixels(img: &image::RgbImage, b: Box4) -> u32 {
 
 #[test]
 fn fit_node_bars_stay_visible_beside_a_node_100x_slower() {
-    if !chromium::available("fit_node_bars_stay_visible_beside_a_node_100x_slower") {
-        return;
+    if let Some(why) = chromium::missing() {
+        skip!("{why}");
     }
     let dir = tempfile::tempdir().unwrap();
     let base = scaled::fixture();
@@ -113,7 +114,7 @@ fn fit_node_bars_stay_visible_beside_a_node_100x_slower() {
     std::fs::write(&slow, serde_json::to_vec(&slow_copy(&base)).unwrap()).unwrap();
     let report = dir.path().join("report.html");
     let png_dir = dir.path().join("png");
-    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let o = nodefit()
         .arg("report")
         .args([&fast, &slow])
         .arg("-o")

@@ -2,6 +2,7 @@
 //! started at the same time as separate nodefit processes; real added delay on one node's link.
 //! Every case checks that no process, listener, data dir or log is left behind.
 
+use crate::support::BIN;
 use crate::support::netns;
 use crate::support::schema;
 
@@ -11,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 
 struct Run {
     /// The nodefit process id (an earlier nodefit wrote its member log to
@@ -607,15 +607,15 @@ fn leader_killed_mid_probe() {
         .into_iter()
         .map(Some)
         .collect();
-    // Wait until the probe runs (a leader answers), then a little more.
+    // Wait until the probe runs on every node (a leader answers, every load has put keys).
     let victim = wait_for_leader(&net);
-    std::thread::sleep(Duration::from_secs(3));
+    net.wait_for_load(net.node(&victim), 50);
     let vi = net.nodes.iter().position(|n| n.name == victim).unwrap();
     let mut v = children[vi].take().unwrap();
     v.kill().unwrap();
     let _ = v.wait();
     // Killed outright, it could not clean up: its data dir stays in its directory (the next run
-    // there removes it; see tests/leftovers.rs), but nothing of it lands in the temp dir (the
+    // there removes it; see tests/it/leftovers.rs), but nothing of it lands in the temp dir (the
     // member's log is its stderr, kept in nodefit's memory).
     let logs = member_logs(v.id());
     assert!(logs.is_empty(), "a killed node left member logs: {logs:?}");
@@ -667,7 +667,7 @@ fn leader_killed_mid_probe() {
 }
 
 /// Not a check: prints every node's text output, for docs/cluster.md. Run with
-/// `NODEFIT_DEMO_DELAY_MS=30 cargo test --test cluster_etcd demo -- --ignored --nocapture`.
+/// `NODEFIT_DEMO_DELAY_MS=30 cargo test --test it cluster_etcd::demo -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn demo() {
@@ -742,7 +742,7 @@ fn ctrl_c_on_one_node() {
     let extra = ["--rate", "50", "--duration", "8s", "--join-timeout", "60s"];
     let children: Vec<Child> = start_all(&net, &dirs, &extra);
     wait_for_leader(&net);
-    std::thread::sleep(Duration::from_secs(2));
+    net.wait_for_load(&net.nodes[1], 50);
     // Ctrl-C on cp2: its load stops, it publishes what it has and stops its member.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(children[1].id() as i32),
@@ -872,7 +872,7 @@ fn own_member_killed_mid_probe() {
     let extra = ["--rate", "50", "--duration", "10s", "--join-timeout", "60s"];
     let children: Vec<Child> = start_all(&net, &dirs, &extra);
     wait_for_leader(&net);
-    std::thread::sleep(Duration::from_secs(3));
+    net.wait_for_load(&net.nodes[1], 50);
     let victim = &net.nodes[1];
     let etcd = victim.etcd_pids();
     assert_eq!(etcd.len(), 1, "{:?}", victim.pids());

@@ -2,6 +2,7 @@
 //! second of disk work, an 8 s probe), every node judged with the cluster checks, result.json with
 //! the cluster section, nothing left behind.
 
+use crate::support::BIN;
 use crate::support::netns;
 use crate::support::schema;
 
@@ -9,7 +10,6 @@ use netns::Netns;
 use serde_json::Value;
 use std::process::Stdio;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 
 const PROFILE: &str = r#"name = "cluster-e2e"
 description = "cluster end-to-end test profile"
@@ -323,7 +323,7 @@ fn qualify_whose_own_member_dies_has_no_verdict() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    net.wait_for_load(victim, 50);
     // SAFETY: a plain kill(2) of the etcd this test's nodefit started in its own namespace.
     assert_eq!(unsafe { libc::kill(etcd, libc::SIGKILL) }, 0);
     let results: Vec<_> = children

@@ -1,13 +1,14 @@
 //! End-to-end tests of `nodefit disk`: the binary against real files in temp dirs. They check
 //! behaviour — counts, cadence of flushes, cleanup, errors and exit codes — never speed.
 
+use crate::support::skip::skipped;
+use crate::support::nodefit;
+use crate::support::scratch::second_block_written;
+use crate::support::wait::wait_until;
 use serde_json::Value;
 use std::path::Path;
+use std::time::Duration;
 use std::process::{Command, Output};
-
-fn nodefit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
-}
 
 fn run(args: &[&str]) -> Output {
     nodefit().args(args).output().expect("nodefit runs")
@@ -227,7 +228,8 @@ fn reads_mixed_and_jobs() {
 
 #[test]
 fn direct_io_on_io_uring() {
-    let dir = tempfile::tempdir().unwrap();
+    // Under target/, not /tmp: a tmpfs /tmp has no O_DIRECT.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let out = run(&[
         "disk",
         "--directory",
@@ -248,8 +250,7 @@ fn direct_io_on_io_uring() {
     ]);
     let err = stderr(&out);
     if err.contains("does not support O_DIRECT") {
-        eprintln!("skipping: temp dir file system has no O_DIRECT: {err}");
-        return;
+        skip!("the file system of {} has no O_DIRECT: {err}", dir.path().display());
     }
     assert!(out.status.success(), "{err}");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -557,7 +558,7 @@ struct Tmpfs {
 impl Tmpfs {
     fn mount(opts: &str) -> Option<Tmpfs> {
         if !is_root() {
-            eprintln!("skipping: mounting a tmpfs needs root");
+            skipped("mounting a tmpfs needs root");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -574,7 +575,7 @@ impl Tmpfs {
             .map(|s| s.success())
             .unwrap_or(false);
         if !ok {
-            eprintln!("skipping: cannot mount tmpfs here");
+            skipped("cannot mount tmpfs here");
             return None;
         }
         Some(Tmpfs { dir })
@@ -651,8 +652,11 @@ fn disk_full_mid_run_reports_what_was_measured() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it start writing, then fill the file system behind its back.
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Let it write, then fill the file system behind its back.
+    let scratch = fs.path().join("nodefit.0.0");
+    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
+        second_block_written(&scratch)
+    });
     let _ = std::fs::write(fs.path().join("filler"), vec![0u8; 4 << 20]);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -698,7 +702,10 @@ fn sigint_stops_promptly_with_a_partial_result() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let scratch = dir.path().join("nodefit.0.0");
+    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
+        second_block_written(&scratch)
+    });
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

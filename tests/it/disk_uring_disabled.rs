@@ -3,6 +3,7 @@
 //! and leave nothing behind. A test binary of its own: cargo runs test binaries one after another,
 //! so the system-wide switch never overlaps another suite's io_uring runs.
 
+use crate::support::nodefit;
 use std::process::Command;
 
 const SWITCH: &str = "/proc/sys/kernel/io_uring_disabled";
@@ -19,16 +20,14 @@ impl Drop for Disabled {
 #[test]
 fn io_uring_unavailable_says_so_and_suggests_sync() {
     let Ok(before) = std::fs::read_to_string(SWITCH) else {
-        eprintln!("skipping: {SWITCH} does not exist (kernel older than 6.6)");
-        return;
+        skip!("{SWITCH} does not exist (kernel older than 6.6)");
     };
     if std::fs::write(SWITCH, "2").is_err() {
-        eprintln!("skipping: cannot write {SWITCH} (needs root and a writable /proc/sys)");
-        return;
+        skip!("cannot write {SWITCH} (needs root and a writable /proc/sys)");
     }
     let _restore = Disabled(before.trim().to_string());
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let out = nodefit()
         .args([
             "disk",
             "--directory",

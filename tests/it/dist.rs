@@ -2,10 +2,10 @@
 //! the tarball holds the binary, profiles/, README.md, LICENSE and SHA256SUMS, both checksums verify,
 //! and the packed binary reports the same version and commit.
 
+use crate::support::BIN;
 use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 
 fn head_commit() -> Option<String> {
     let out = Command::new("git")

@@ -98,7 +98,10 @@ fn leader_killed_mid_probe() {
     let probe = std::thread::spawn(move || {
         nodefit::etcd::probe_blocking(&a, &nodefit::util::progress::silent())
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill once the load is well under way (its leader watcher polls every 250 ms).
+    crate::support::wait::wait_until(Duration::from_secs(60), "50 keys put by the probe", || {
+        c.count("/nodefit-test/kill/") >= 50
+    });
     c.kill(leader);
     let r = probe.join().unwrap().expect("the probe finishes");
     eprintln!(

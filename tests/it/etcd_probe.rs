@@ -2,6 +2,7 @@
 //! library call and binary, JSON consistency and schema, prefix safety and cleanup, exit 2 cases.
 //! They check behaviour — counts, cleanup, exit codes — never speed.
 
+use crate::support::nodefit;
 use crate::support::etcd as etcd_support;
 
 use etcd_support::{free_port, EtcdCluster};
@@ -10,8 +11,8 @@ use serde_json::Value;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn nodefit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
+fn run(args: &[&str]) -> Output {
+    nodefit()
         .args(args)
         .output()
         .expect("nodefit runs")
@@ -111,7 +112,7 @@ fn library_probe_single_member() {
 #[test]
 fn binary_json_with_total() {
     let c = EtcdCluster::start(1);
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &c.endpoints(),
@@ -150,7 +151,7 @@ fn non_empty_prefix_refused_then_forced() {
     let c = EtcdCluster::start(1);
     let out = c.etcdctl(&["put", "/users-data/x", "precious"]);
     assert!(out.status.success());
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &c.endpoints(),
@@ -168,7 +169,7 @@ fn non_empty_prefix_refused_then_forced() {
     );
     assert_eq!(c.count("/users-data/"), 1, "nothing touched");
     // With --force the run goes ahead and the prefix is cleaned afterwards.
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &c.endpoints(),
@@ -189,7 +190,7 @@ fn non_empty_prefix_refused_then_forced() {
 fn unreachable_endpoint_exits_2_within_dial_timeout() {
     let port = free_port(); // nothing listens there any more
     let t0 = Instant::now();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &format!("http://127.0.0.1:{port}"),
@@ -210,7 +211,7 @@ fn unreachable_endpoint_exits_2_within_dial_timeout() {
 
 #[test]
 fn live_cluster_high_rate_needs_consent() {
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         "http://127.0.0.1:1",
@@ -231,7 +232,7 @@ fn live_cluster_high_rate_needs_consent() {
 #[test]
 fn embedded_run_leaves_no_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--directory",
         dir.path().to_str().unwrap(),
@@ -260,7 +261,7 @@ fn embedded_run_leaves_no_data_dir() {
 #[test]
 fn embedded_missing_binary_says_what_to_install() {
     let dir = tempfile::tempdir().unwrap();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--directory",
         dir.path().to_str().unwrap(),
@@ -303,7 +304,7 @@ fn options_of_the_other_target_are_refused() {
     ] {
         let mut all = vec!["etcd", "-q"];
         all.extend(args.iter());
-        let out = nodefit(&all);
+        let out = run(&all);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
@@ -314,7 +315,7 @@ fn options_of_the_other_target_are_refused() {
 fn ctrl_c_cleans_up_and_reports_partial_result() {
     let c = EtcdCluster::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let child = nodefit()
         .args([
             "etcd",
             "--endpoints",

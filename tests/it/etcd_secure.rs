@@ -2,13 +2,14 @@
 //! (certificates made here with the openssl CLI; wrong CA and missing CA → exit 2) and user/password
 //! auth (right password works, wrong password → exit 2 with a clear message).
 
+use crate::support::nodefit;
 use crate::support::etcd as etcd_support;
 
 use etcd_support::{Certs, EtcdCluster};
 use std::process::{Command, Output};
 
-fn nodefit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
+fn run(args: &[&str]) -> Output {
+    nodefit()
         .args(args)
         .output()
         .expect("nodefit runs")
@@ -29,7 +30,7 @@ fn tls_client_cert_auth() {
         certs.client_cert.to_str().unwrap(),
         certs.client_key.to_str().unwrap(),
     );
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -64,7 +65,7 @@ fn tls_client_cert_auth() {
 
     // Wrong CA: the server's certificate does not verify.
     let other = certs.other_ca.to_str().unwrap();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -86,7 +87,7 @@ fn tls_client_cert_auth() {
     assert!(msg.contains("nodefit: etcd:"), "{msg}");
 
     // No client certificate: the server refuses the handshake.
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -102,7 +103,7 @@ fn tls_client_cert_auth() {
 
     // Plain http against a TLS port: no answer it understands.
     let plain = ep.replace("https://", "http://");
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &plain,
@@ -125,7 +126,7 @@ fn password_auth() {
     let mut c = EtcdCluster::start(1);
     c.enable_auth("s3cret");
     let ep = c.endpoints();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -143,7 +144,7 @@ fn password_auth() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // --user NAME with --password works the same way.
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -160,7 +161,7 @@ fn password_auth() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(c.count("/nodefit-test/auth/"), 0);
 
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -198,7 +199,7 @@ fn password_auth() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -215,7 +216,7 @@ fn password_auth() {
         "{msg}"
     );
     assert!(!msg.contains("check --user/--password"), "{msg}");
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -237,7 +238,7 @@ fn password_auth() {
 #[test]
 fn user_against_a_cluster_without_auth() {
     let c = EtcdCluster::start(1);
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &c.endpoints(),

@@ -3,16 +3,16 @@
 //! must end in one clear line on stderr, a partial result marked `complete: false` where there is
 //! one, nothing left behind, exit 2 — and never a panic.
 
+use crate::support::skip::skipped;
+use crate::support::nodefit;
+use crate::support::scratch::second_block_written;
+use crate::support::wait::wait_until;
 use crate::support::slowfs;
 
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-
-fn nodefit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
-}
 
 fn assert_no_panic(out: &Output) {
     let err = String::from_utf8_lossy(&out.stderr);
@@ -32,7 +32,7 @@ fn left_in(dir: &Path) -> Vec<String> {
 /// the backing directory holds afterwards.
 fn disk_on_faulty_fs(arm: impl FnOnce(&slowfs::Faults)) -> Option<(Output, Vec<String>)> {
     if let Some(why) = slowfs::unavailable() {
-        eprintln!("SKIPPED: cannot mount FUSE here: {why}");
+        skipped(format!("cannot mount FUSE here: {why}"));
         return None;
     }
     let backing = tempfile::tempdir().unwrap();
@@ -40,7 +40,7 @@ fn disk_on_faulty_fs(arm: impl FnOnce(&slowfs::Faults)) -> Option<(Output, Vec<S
     let mounted = match slowfs::mount(backing.path(), mnt.path(), Duration::ZERO) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("SKIPPED: FUSE mount failed: {e}");
+            skipped(format!("FUSE mount failed: {e}"));
             return None;
         }
     };
@@ -172,16 +172,12 @@ impl Drop for TinyFs {
 #[test]
 fn disk_full_under_the_embedded_etcd_names_etcds_own_error() {
     if let Some(why) = no_loop_devices() {
-        eprintln!("SKIPPED: {why}");
-        return;
+        skip!("{why}");
     }
     // 40 MiB: etcd cannot even lay out its first 64 MiB WAL segment.
     let fs = match TinyFs::new(40) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("SKIPPED: cannot make a loop-device file system: {e}");
-            return;
-        }
+        Err(e) => skip!("cannot make a loop-device file system: {e}"),
     };
     let dir = fs.mountpoint.path();
     let out = nodefit()
@@ -245,15 +241,10 @@ fn directory_removed_mid_run() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !dir.join("nodefit.0.0").exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the scratch file never appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let scratch = dir.join("nodefit.0.0");
+    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
+        second_block_written(&scratch)
+    });
     std::fs::remove_dir_all(&dir).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_no_panic(&out);

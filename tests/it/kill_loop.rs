@@ -3,6 +3,7 @@
 //! to the end, nothing of nodefit's may be left in the directory and no etcd may be running.
 //! Seeded: the seed is printed, and `NODEFIT_KILL_SEED=N` replays a failing sequence.
 
+use crate::support::nodefit;
 use rand::{RngExt, SeedableRng};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -89,8 +90,7 @@ fn etcd_processes_using(dir: &Path) -> Vec<String> {
 #[test]
 fn qualify_killed_at_random_moments_leaves_nothing_behind() {
     if Command::new("etcd").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: no etcd binary (apt-get install etcd-server)");
-        return;
+        skip!("no etcd binary (apt-get install etcd-server)");
     }
     let seed: u64 = std::env::var("NODEFIT_KILL_SEED")
         .ok()
@@ -106,7 +106,7 @@ fn qualify_killed_at_random_moments_leaves_nothing_behind() {
     let profile = work.path().join("kill-loop.toml");
     std::fs::write(&profile, PROFILE).unwrap();
     let qualify = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_nodefit"));
+        let mut c = nodefit();
         c.args(["qualify", "--quick", "--quiet", "--profile"])
             .arg(&profile)
             .arg("--directory")

@@ -48,10 +48,7 @@ fn parse(venv: &Path, file: &Path) -> Vec<serde_json::Value> {
 fn rendered_manifests_validate_and_keep_their_promises() {
     let venv = match validate_venv() {
         Ok(v) => v,
-        Err(why) => {
-            println!("skipped: no kubernetes-validate: {why}");
-            return;
-        }
+        Err(why) => skip!("no kubernetes-validate: {why}"),
     };
     let tmp = tempfile::tempdir().unwrap();
     let nodes = ["cp-1", "cp-2.example.com", "cp-3"];

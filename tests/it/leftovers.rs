@@ -2,13 +2,13 @@
 //! filling up: the next run, or `nodefit clean`, removes what they left — and only that. Real
 //! processes, real kills, real files; nothing here measures speed.
 
+use crate::support::BIN;
+use crate::support::nodefit;
+use crate::support::scratch::second_block_written;
+use crate::support::wait::wait_until;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn nodefit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
-}
 
 fn run(args: &[&str]) -> Output {
     nodefit().args(args).output().expect("nodefit runs")
@@ -103,7 +103,10 @@ fn killed_disk_run_is_cleaned_by_the_next_run_which_says_so() {
     wait_for(dir.path(), &mut child, |n| {
         n.iter().any(|f| f == "nodefit.0.0")
     });
-    std::thread::sleep(Duration::from_millis(300));
+    let scratch = dir.path().join("nodefit.0.0");
+    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
+        second_block_written(&scratch)
+    });
     kill9(child);
     assert!(names(dir.path()).contains(&"nodefit.0.0".to_string()));
 
@@ -158,7 +161,7 @@ fn a_hang_up_stops_the_run_and_cleans_up_unless_nohup() {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg("trap '' HUP; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_nodefit"))
+        .arg(BIN)
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -349,8 +352,7 @@ fn etcd_available() -> bool {
 #[test]
 fn killed_etcd_probe_leaves_a_data_dir_the_next_run_removes() {
     if !etcd_available() {
-        eprintln!("skipped: no etcd binary (apt-get install etcd-server)");
-        return;
+        skip!("no etcd binary (apt-get install etcd-server)");
     }
     let dir = tempfile::tempdir().unwrap();
     let d: PathBuf = dir.path().to_path_buf();
@@ -367,7 +369,9 @@ fn killed_etcd_probe_leaves_a_data_dir_the_next_run_removes() {
     wait_for(&d, &mut child, |n| {
         n.iter().any(|f| f.starts_with("nodefit-etcd-"))
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until(Duration::from_secs(60), "an etcd member using the directory", || {
+        !etcd_processes_using(&d).is_empty()
+    });
     kill9(child);
     // The members die with nodefit (parent-death signal).
     let deadline = Instant::now() + Duration::from_secs(10);

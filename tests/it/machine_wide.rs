@@ -2,6 +2,7 @@
 //! that no other test runs while the machine is changed. Run by `cargo test` like `it`.
 
 #[allow(dead_code)]
+#[macro_use]
 mod support;
 
 mod disk_uring_disabled;

@@ -3,11 +3,12 @@
 //!
 //! To add tests: put them in `tests/it/<topic>.rs` and add `mod <topic>;` below (keep the list
 //! sorted). Shared helpers go in `support/` (`use crate::support::…`), never a copy in the test
-//! file and never `#[path]`. A test that cannot run here calls `skip!("reason")`, which fails it
+//! file and never a `path` attribute. A test that cannot run here calls `skip!("reason")`, which fails it
 //! when `NODEFIT_TESTS_REQUIRE_ALL=1` (CI). A test that changes machine-wide state (a sysctl)
 //! goes in `machine_wide.rs` instead, so no other test runs beside it. A new `tests/*.rs` file
 //! would build its own binary again: `architecture.rs` refuses it.
 
+#[macro_use]
 mod support;
 
 mod ansible;

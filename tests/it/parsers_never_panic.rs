@@ -6,6 +6,7 @@
 //! Seeded and reproducible: the seed is printed; `NODEFIT_PROPTEST_SEED=N` replays a run, and
 //! proptest prints the minimal failing input.
 
+use crate::support::BIN;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::Value;
@@ -339,7 +340,7 @@ fn results_json_through_report_and_trend() {
         serde_json::from_str(&fixture("tests/fixtures/results/node-a/result.json")).unwrap();
     let other = fixture("tests/fixtures/results/node-b/result.json");
     let work = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_nodefit");
+    let bin = BIN;
     let case = std::sync::atomic::AtomicU64::new(0);
     // Each case spawns the binary twice: fewer cases than the in-process tests.
     runner(150)

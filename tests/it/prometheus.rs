@@ -4,13 +4,14 @@
 //! HTTP. Also: the atomic writer refuses symlinks and missing directories before measuring, and the
 //! example alert rules pass `promtool check rules` and their `promtool test rules` unit tests.
 
+use crate::support::skip::skipped;
+use crate::support::BIN;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 const PROMTOOL: &str = "promtool";
 const NODE_EXPORTER: &str = "prometheus-node-exporter";
 
@@ -23,16 +24,16 @@ fn have(cmd: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The tool or a printed reason to skip (scripts/setup.sh --test installs both in CI).
+/// Whether the tool is here; reports the part of the test it skips when it is not
+/// (scripts/setup.sh --test installs both in CI).
 fn require(cmd: &str, package: &str) -> bool {
-    if have(cmd) {
-        true
-    } else {
-        println!(
-            "skipped: {cmd} is absent (apt-get install -y {package}, or scripts/setup.sh --test)"
-        );
-        false
+    let here = have(cmd);
+    if !here {
+        skipped(format!(
+            "{cmd} is absent (apt-get install -y {package}, or scripts/setup.sh --test)"
+        ));
     }
+    here
 }
 
 fn promtool_check_metrics(text: &str) -> (bool, String) {
@@ -360,7 +361,7 @@ fn disk_and_etcd_hooks_and_refusals() {
             assert!(ok, "{msg}");
         }
     } else {
-        println!("etcd part skipped: etcd is absent (apt-get install -y etcd-server)");
+        skipped("the etcd part: etcd is absent (apt-get install -y etcd-server)");
     }
 
     // A symlink is refused before anything is measured: exit 2, one line, target untouched.

@@ -2,6 +2,7 @@
 //! profiles (a second or two of disk work), the embedded etcd, an unreachable cluster, Ctrl-C, and
 //! result.json checked field by field and against the schema. Behaviour only, never speed.
 
+use crate::support::nodefit;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -67,8 +68,8 @@ fn profile(dir: &Path, extra: &str) -> String {
     p.display().to_string()
 }
 
-fn nodefit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
+fn run(args: &[&str], cwd: &Path) -> Output {
+    nodefit()
         .args(args)
         .current_dir(cwd)
         .output()
@@ -96,7 +97,7 @@ fn qualify_without_etcd_writes_a_complete_result() {
     std::fs::create_dir(&data).unwrap();
     let out = t.path().join("out");
     let p = profile(t.path(), "");
-    let o = nodefit(
+    let o = run(
         &[
             "qualify",
             "--profile",
@@ -196,14 +197,13 @@ fn qualify_without_etcd_writes_a_complete_result() {
 fn flushes_on_tmpfs_raise_the_fsync_honesty_warning() {
     let shm = Path::new("/dev/shm");
     if !shm.is_dir() {
-        eprintln!("SKIPPED: no /dev/shm (tmpfs) here");
-        return;
+        skip!("no /dev/shm (tmpfs) here");
     }
     let t = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir_in(shm).unwrap();
     let out = t.path().join("out");
     let p = profile(t.path(), "");
-    let o = nodefit(
+    let o = run(
         &[
             "qualify",
             "--profile",
@@ -265,7 +265,7 @@ source = "etcd hardware guide (op-guide/hardware), CPUs (deliberately unreachabl
     ];
     let mut with_json = args.to_vec();
     with_json.extend(["--output-format", "json"]);
-    let o = nodefit(&with_json, t.path());
+    let o = run(&with_json, t.path());
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -288,7 +288,7 @@ source = "etcd hardware guide (op-guide/hardware), CPUs (deliberately unreachabl
     assert_eq!(saved, doc);
     let mut strict = args.to_vec();
     strict.extend(["--fail-on", "marginal", "--quiet"]);
-    let o = nodefit(&strict, t.path());
+    let o = run(&strict, t.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("many_cpus"));
 }
@@ -310,7 +310,7 @@ severity = "must"
 source = "deliberately impossible test limit, etcd hardware guide"
 "#,
     );
-    let o = nodefit(
+    let o = run(
         &[
             "qualify",
             "--profile",
@@ -340,8 +340,7 @@ source = "deliberately impossible test limit, etcd hardware guide"
 #[test]
 fn embedded_etcd_probe_feeds_the_etcd_checks() {
     if which("etcd").is_none() {
-        eprintln!("SKIPPED: no etcd binary on PATH (apt-get install etcd-server)");
-        return;
+        skip!("no etcd binary on PATH (apt-get install etcd-server)");
     }
     let t = tempfile::tempdir().unwrap();
     let p = profile(
@@ -374,7 +373,7 @@ source = "etcdctl check perf (etcdctl/ctlv3/command/check.go), loosened for a sh
 "#,
     );
     let out = t.path().join("out");
-    let o = nodefit(
+    let o = run(
         &[
             "qualify",
             "--profile",
@@ -433,7 +432,7 @@ source = "etcdctl check perf (etcdctl/ctlv3/command/check.go)"
 "#,
     );
     let out = t.path().join("out");
-    let o = nodefit(
+    let o = run(
         &[
             "qualify",
             "--profile",
@@ -487,7 +486,7 @@ fn ctrl_c_writes_a_partial_result_and_exits_130() {
     )
     .unwrap();
     let out = t.path().join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let child = nodefit()
         .args([
             "qualify",
             "--no-etcd",
@@ -536,25 +535,25 @@ fn ctrl_c_writes_a_partial_result_and_exits_130() {
 #[test]
 fn profiles_list_show_and_errors() {
     let t = tempfile::tempdir().unwrap();
-    let o = nodefit(&["profiles"], t.path());
+    let o = run(&["profiles"], t.path());
     assert_eq!(o.status.code(), Some(0));
     let s = String::from_utf8_lossy(&o.stdout);
     for n in ["k8s-control-plane (default)", "openshift", "etcd-heavy"] {
         assert!(s.contains(n), "{n} in {s}");
     }
-    let o = nodefit(&["profiles", "show", "openshift"], t.path());
+    let o = run(&["profiles", "show", "openshift"], t.path());
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("[[check]]"));
-    let o = nodefit(&["qualify", "--profile", "no-such-profile"], t.path());
+    let o = run(&["qualify", "--profile", "no-such-profile"], t.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no profile named"));
     let bad = t.path().join("bad.toml");
     std::fs::write(&bad, "name = \"b\"\ndescription = \"b\"\nspeed = 3\n").unwrap();
-    let o = nodefit(&["qualify", "--profile", bad.to_str().unwrap()], t.path());
+    let o = run(&["qualify", "--profile", bad.to_str().unwrap()], t.path());
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("bad.toml:3:") && e.contains("speed"), "{e}");
-    let o = nodefit(
+    let o = run(
         &["qualify", "--directory", "/nonexistent/nodefit"],
         t.path(),
     );
@@ -574,8 +573,7 @@ fn which(bin: &str) -> Option<std::path::PathBuf> {
 #[test]
 fn a_full_output_disk_still_shows_the_verdict() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIPPED: mounting a tmpfs needs root");
-        return;
+        skip!("mounting a tmpfs needs root");
     }
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
@@ -588,8 +586,7 @@ fn a_full_output_disk_still_shows_the_verdict() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("SKIPPED: cannot mount tmpfs here");
-        return;
+        skip!("cannot mount tmpfs here");
     }
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
@@ -602,7 +599,7 @@ fn a_full_output_disk_still_shows_the_verdict() {
     let _ = std::fs::write(mnt.join("filler"), vec![0u8; 256 * 1024]);
     let out = mnt.join("out").join("sub");
     let p = profile(t.path(), "");
-    let o = nodefit(
+    let o = run(
         &[
             "qualify",
             "--profile",

@@ -1,8 +1,10 @@
 //! A real slow disk: `nodefit qualify` on a FUSE passthrough file system that holds every
-//! fsync/fdatasync for a set time (tests/support/slowfs.rs). With 30 ms per flush the verdict must
+//! fsync/fdatasync for a set time (tests/it/support/slowfs.rs). With 30 ms per flush the verdict must
 //! be UNFIT naming the fdatasync check; with no added delay it must not be. Skipped, with the
 //! reason printed, where FUSE cannot be mounted (no /dev/fuse, not root).
 
+use crate::support::skip::skipped;
+use crate::support::nodefit;
 use crate::support::slowfs;
 
 use serde_json::Value;
@@ -37,7 +39,7 @@ source = "etcd FAQ (etcd.io/docs/v3.6/faq): wal_fsync_duration_seconds p99 below
 /// Qualify a FUSE mount whose flushes take `delay`; returns (exit code, stdout, result.json).
 fn qualify_on_slowfs(delay: Duration) -> Option<(i32, String, Value)> {
     if let Some(why) = slowfs::unavailable() {
-        eprintln!("SKIPPED: cannot mount FUSE here: {why}");
+        skipped(format!("cannot mount FUSE here: {why}"));
         return None;
     }
     // Back the file system with RAM where possible, so the only flush latency is the delay.
@@ -54,11 +56,11 @@ fn qualify_on_slowfs(delay: Duration) -> Option<(i32, String, Value)> {
     let mounted = match slowfs::mount(backing.path(), mnt.path(), delay) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("SKIPPED: FUSE mount failed: {e}");
+            skipped(format!("FUSE mount failed: {e}"));
             return None;
         }
     };
-    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let o = nodefit()
         .args(["qualify", "--no-etcd", "--quiet", "--profile"])
         .arg(&profile)
         .arg("--directory")

@@ -3,6 +3,7 @@
 //! it, tables and banner present; and the `nodefit report` command end to end (PNG files, --strict,
 //! problems named on stderr, write_node_report).
 
+use crate::support::nodefit;
 use nodefit::report::{self, html::Html, load, Renderer, ReportInput};
 use std::path::PathBuf;
 use std::process::Command;
@@ -103,10 +104,6 @@ fn percentile_chart_draws_the_limit_and_labels_units() {
     );
     assert!(fig.contains("latency (ms, log scale)"));
     assert!(fig.contains("p99"));
-}
-
-fn nodefit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nodefit"))
 }
 
 #[test]

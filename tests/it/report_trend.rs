@@ -3,6 +3,7 @@
 //! caught (exit 1 with --fail-on-regression), ±5 % night-to-night noise must not, and a history too
 //! short must say so.
 
+use crate::support::nodefit;
 use crate::support::scaled;
 
 use scaled::history;
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn trend(dir: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let o = nodefit()
         .arg("trend")
         .arg(dir)
         .args(extra)

@@ -1,8 +1,9 @@
 //! `nodefit trend --markdown FILE --png-dir DIR`: the nightly judgement as Markdown with the trend
 //! charts as PNGs, for a merge request or a chat post. Synthetic histories from a real fixture run
-//! (as tests/report_trend.rs): a 2× slowdown shows as a REGRESSION row, noise does not, every PNG
+//! (as tests/it/report_trend.rs): a 2× slowdown shows as a REGRESSION row, noise does not, every PNG
 //! decodes and every image link in the Markdown resolves.
 
+use crate::support::nodefit;
 use crate::support::scaled;
 
 use scaled::history;
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn trend(dir: &Path, md: &Path, png: &Path) -> (Option<i32>, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let o = nodefit()
         .arg("trend")
         .arg(dir.join("node-a"))
         .arg("--markdown")
@@ -85,7 +86,7 @@ fn markdown_without_pngs_and_noise_is_quiet() {
     let dir = tempfile::tempdir().unwrap();
     history(dir.path(), &[1.0, 1.05, 0.95, 1.03, 0.97, 1.04, 0.96, 1.05]);
     let md_path = dir.path().join("trend.md");
-    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+    let o = nodefit()
         .arg("trend")
         .arg(dir.path())
         .arg("--markdown")

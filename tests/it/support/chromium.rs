@@ -6,13 +6,10 @@ use std::process::Command;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Whether the browser is here; prints why the calling test skips when it is not.
-pub fn available(test: &str) -> bool {
-    let here = Path::new(CHROMIUM).exists();
-    if !here {
-        eprintln!("skipped {test}: {CHROMIUM} is absent (apt-get install chromium)");
-    }
-    here
+/// Why the browser tests cannot run here, if they cannot.
+pub fn missing() -> Option<String> {
+    (!Path::new(CHROMIUM).exists())
+        .then(|| format!("{CHROMIUM} is absent (apt-get install chromium)"))
 }
 
 /// Run it headless on `url` with its own profile dir, no network of its own (no sync, updates

@@ -63,9 +63,24 @@ impl Node {
             .collect()
     }
 
-    /// nodefit's cluster ready keys this node's member holds (etcdctl through the default client
-    /// URL, 127.0.0.1:12379); 0 while it does not answer.
+    /// nodefit's cluster ready keys this node's member holds; 0 while it does not answer.
     pub fn ready_keys(&self) -> usize {
+        self.keys("/nodefit-cluster/ready/").len()
+    }
+
+    /// Keys the etcd load of node `writer` has put (`/nodefit/<run>/<writer>/…`), as this node's
+    /// member holds them; 0 while it does not answer.
+    pub fn load_keys_of(&self, writer: &str) -> usize {
+        let mark = format!("/{writer}/");
+        self.keys("/nodefit/")
+            .iter()
+            .filter(|k| k.contains(&mark))
+            .count()
+    }
+
+    /// The keys under `prefix` this node's member holds (etcdctl through the default client URL,
+    /// 127.0.0.1:12379); none while it does not answer.
+    fn keys(&self, prefix: &str) -> Vec<String> {
         self.command("etcdctl")
             .args([
                 "--endpoints",
@@ -73,16 +88,17 @@ impl Node {
                 "get",
                 "--prefix",
                 "--keys-only",
-                "/nodefit-cluster/ready/",
+                prefix,
             ])
             .output()
             .map(|o| {
                 String::from_utf8_lossy(&o.stdout)
                     .lines()
                     .filter(|l| !l.trim().is_empty())
-                    .count()
+                    .map(str::to_string)
+                    .collect()
             })
-            .unwrap_or(0)
+            .unwrap_or_default()
     }
 
     /// TCP sockets listening in this node's namespace (`ss -Hltn`, one line each).
@@ -169,12 +185,14 @@ impl Netns {
     /// `None` (with the reason printed) when this machine can't host the fixture.
     pub fn new(n: usize, delay_ms: &[u64]) -> Option<Netns> {
         if !nix::unistd::Uid::effective().is_root() {
-            eprintln!("SKIP: network namespaces need root (CI runs the tests as root)");
+            super::skip::skipped("network namespaces need root (CI runs the tests as root)");
             return None;
         }
         for tool in ["ip", "ethtool"] {
             if !have(tool) {
-                eprintln!("SKIP: '{tool}' not installed (scripts/setup.sh --test installs it)");
+                super::skip::skipped(format!(
+                    "'{tool}' not installed (scripts/setup.sh --test installs it)"
+                ));
                 return None;
             }
         }
@@ -317,6 +335,15 @@ impl Netns {
             .iter()
             .find(|n| n.name == name)
             .expect("node exists")
+    }
+
+    /// Wait (up to 90 s) until the etcd load of every node has put `n` keys, as `asked`'s member
+    /// holds them: the probe is under way on all of them.
+    pub fn wait_for_load(&self, asked: &Node, n: usize) {
+        let what = format!("{n} keys from the etcd load of every node");
+        super::wait::wait_until(Duration::from_secs(90), &what, || {
+            self.nodes.iter().all(|w| asked.load_keys_of(&w.name) >= n)
+        });
     }
 
     /// `cp1=198.18.0.10,cp2=…` for `--cluster`.
