@@ -12,7 +12,7 @@
 //! user + system time of the client child process (getrusage RUSAGE_CHILDREN delta around it).
 //! Medians over the rounds.
 
-#[path = "../tests/support/etcd.rs"]
+#[path = "../tests/it/support/etcd.rs"]
 mod etcd_support;
 
 use etcd_support::EtcdCluster;
