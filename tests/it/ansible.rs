@@ -16,8 +16,8 @@
 //! network namespace; the namespaces and sshds are removed on every exit path (Drop). The nodes
 //! share this machine's file system, so each gets its own directories through host variables.
 
-use crate::support::BIN;
 use crate::support::venv;
+use crate::support::BIN;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

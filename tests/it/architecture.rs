@@ -518,7 +518,10 @@ fn named_paths(src: &Source) -> Vec<Vec<String>> {
 /// Which file of src/ each file names, but not its own ancestors (a child using its parent's
 /// `mod.rs`, or the crate root, is how modules are built, not a circle).
 fn file_graph() -> BTreeMap<String, BTreeSet<String>> {
-    let srcs: Vec<Source> = sources().into_iter().filter(|s| s.rel != "main.rs").collect();
+    let srcs: Vec<Source> = sources()
+        .into_iter()
+        .filter(|s| s.rel != "main.rs")
+        .collect();
     let files: BTreeSet<&str> = srcs.iter().map(|s| s.rel.as_str()).collect();
     let file_of = |path: &[String]| -> String {
         (1..=path.len())
@@ -596,7 +599,12 @@ fn every_test_file_is_in_the_test_crate() {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .map(|p| format!("{} (move it to tests/it/ and add its mod line to main.rs)", p.display()))
+        .map(|p| {
+            format!(
+                "{} (move it to tests/it/ and add its mod line to main.rs)",
+                p.display()
+            )
+        })
         .collect();
     let it = tests.join("it");
     let roots = ["main.rs", "machine_wide.rs"];
@@ -610,7 +618,9 @@ fn every_test_file_is_in_the_test_crate() {
             continue;
         };
         if !roots.contains(&name.as_str()) && !declared.contains(&format!("mod {module};")) {
-            stray.push(format!("tests/it/{name} is not declared in tests/it/main.rs: it never runs"));
+            stray.push(format!(
+                "tests/it/{name} is not declared in tests/it/main.rs: it never runs"
+            ));
         }
     }
     assert!(stray.is_empty(), "{}", stray.join("\n"));
@@ -629,7 +639,13 @@ fn tests_skip_only_through_the_one_skip() {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap();
-        for needle in ["println!(\"skip", "println!(\"SKIP", "\"skipping", "\"SKIP", "#[path"] {
+        for needle in [
+            "println!(\"skip",
+            "println!(\"SKIP",
+            "\"skipping",
+            "\"SKIP",
+            "#[path",
+        ] {
             if text.contains(needle) {
                 wrong.push(format!("{} has {needle}", p.display()));
             }

@@ -10,12 +10,11 @@
 //! The two results: `tests/fixtures/results/node-a` (a real run, FIT) and the same document with
 //! every latency histogram, percentile and check figure scaled 100× slower (`node-a-x100`, UNFIT).
 
-use crate::support::nodefit;
 use crate::support::chromium;
+use crate::support::nodefit;
 use crate::support::scaled;
 
 use serde_json::Value;
-use std::process::Command;
 
 /// PALETTE[0]: the first node's colour (Okabe–Ito blue).
 const FIT_RGB: [u8; 3] = [0, 114, 178];

@@ -2,16 +2,15 @@
 //! started at the same time as separate nodefit processes; real added delay on one node's link.
 //! Every case checks that no process, listener, data dir or log is left behind.
 
-use crate::support::BIN;
 use crate::support::netns;
 use crate::support::schema;
+use crate::support::BIN;
 
 use netns::{Netns, Node};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-
 
 struct Run {
     /// The nodefit process id (an earlier nodefit wrote its member log to

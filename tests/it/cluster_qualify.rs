@@ -2,14 +2,13 @@
 //! second of disk work, an 8 s probe), every node judged with the cluster checks, result.json with
 //! the cluster section, nothing left behind.
 
-use crate::support::BIN;
 use crate::support::netns;
 use crate::support::schema;
+use crate::support::BIN;
 
 use netns::Netns;
 use serde_json::Value;
 use std::process::Stdio;
-
 
 const PROFILE: &str = r#"name = "cluster-e2e"
 description = "cluster end-to-end test profile"

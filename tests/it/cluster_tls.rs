@@ -3,16 +3,15 @@
 //! the `openssl` CLI, the cluster forms and the run completes; with a certificate from another CA,
 //! the odd node's member is refused by its peers and every node gives up after the join timeout.
 
-use crate::support::BIN;
 use crate::support::certs;
 use crate::support::netns;
 use crate::support::schema;
+use crate::support::BIN;
 
 use netns::Netns;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
-
 
 /// Run all three nodes with their certificates (node i signed by `signers[i]`).
 fn run(net: &Netns, certs: &Path, signers: [&str; 3], join: &str) -> Vec<std::process::Output> {

@@ -1,14 +1,14 @@
 //! End-to-end tests of `nodefit disk`: the binary against real files in temp dirs. They check
 //! behaviour — counts, cadence of flushes, cleanup, errors and exit codes — never speed.
 
-use crate::support::skip::skipped;
 use crate::support::nodefit;
 use crate::support::scratch::second_block_written;
+use crate::support::skip::skipped;
 use crate::support::wait::wait_until;
 use serde_json::Value;
 use std::path::Path;
-use std::time::Duration;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 fn run(args: &[&str]) -> Output {
     nodefit().args(args).output().expect("nodefit runs")
@@ -250,7 +250,10 @@ fn direct_io_on_io_uring() {
     ]);
     let err = stderr(&out);
     if err.contains("does not support O_DIRECT") {
-        skip!("the file system of {} has no O_DIRECT: {err}", dir.path().display());
+        skip!(
+            "the file system of {} has no O_DIRECT: {err}",
+            dir.path().display()
+        );
     }
     assert!(out.status.success(), "{err}");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -654,9 +657,11 @@ fn disk_full_mid_run_reports_what_was_measured() {
         .unwrap();
     // Let it write, then fill the file system behind its back.
     let scratch = fs.path().join("nodefit.0.0");
-    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
-        second_block_written(&scratch)
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the first write to the scratch file",
+        || second_block_written(&scratch),
+    );
     let _ = std::fs::write(fs.path().join("filler"), vec![0u8; 4 << 20]);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -703,9 +708,11 @@ fn sigint_stops_promptly_with_a_partial_result() {
         .spawn()
         .unwrap();
     let scratch = dir.path().join("nodefit.0.0");
-    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
-        second_block_written(&scratch)
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the first write to the scratch file",
+        || second_block_written(&scratch),
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

@@ -4,7 +4,6 @@
 //! so the system-wide switch never overlaps another suite's io_uring runs.
 
 use crate::support::nodefit;
-use std::process::Command;
 
 const SWITCH: &str = "/proc/sys/kernel/io_uring_disabled";
 

@@ -6,7 +6,6 @@ use crate::support::BIN;
 use std::path::Path;
 use std::process::Command;
 
-
 fn head_commit() -> Option<String> {
     let out = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])

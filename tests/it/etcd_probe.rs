@@ -2,20 +2,17 @@
 //! library call and binary, JSON consistency and schema, prefix safety and cleanup, exit 2 cases.
 //! They check behaviour — counts, cleanup, exit codes — never speed.
 
-use crate::support::nodefit;
 use crate::support::etcd as etcd_support;
+use crate::support::nodefit;
 
 use etcd_support::{free_port, EtcdCluster};
 use nodefit::options::etcd::EtcdOptions;
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 fn run(args: &[&str]) -> Output {
-    nodefit()
-        .args(args)
-        .output()
-        .expect("nodefit runs")
+    nodefit().args(args).output().expect("nodefit runs")
 }
 
 fn stderr(o: &Output) -> String {

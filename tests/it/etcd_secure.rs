@@ -2,17 +2,14 @@
 //! (certificates made here with the openssl CLI; wrong CA and missing CA → exit 2) and user/password
 //! auth (right password works, wrong password → exit 2 with a clear message).
 
-use crate::support::nodefit;
 use crate::support::etcd as etcd_support;
+use crate::support::nodefit;
 
 use etcd_support::{Certs, EtcdCluster};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn run(args: &[&str]) -> Output {
-    nodefit()
-        .args(args)
-        .output()
-        .expect("nodefit runs")
+    nodefit().args(args).output().expect("nodefit runs")
 }
 
 fn stderr(o: &Output) -> String {

@@ -3,11 +3,11 @@
 //! must end in one clear line on stderr, a partial result marked `complete: false` where there is
 //! one, nothing left behind, exit 2 — and never a panic.
 
-use crate::support::skip::skipped;
 use crate::support::nodefit;
 use crate::support::scratch::second_block_written;
-use crate::support::wait::wait_until;
+use crate::support::skip::skipped;
 use crate::support::slowfs;
+use crate::support::wait::wait_until;
 
 use serde_json::Value;
 use std::path::Path;
@@ -242,9 +242,11 @@ fn directory_removed_mid_run() {
         .spawn()
         .unwrap();
     let scratch = dir.join("nodefit.0.0");
-    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
-        second_block_written(&scratch)
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the first write to the scratch file",
+        || second_block_written(&scratch),
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_no_panic(&out);

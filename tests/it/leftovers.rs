@@ -2,10 +2,10 @@
 //! filling up: the next run, or `nodefit clean`, removes what they left — and only that. Real
 //! processes, real kills, real files; nothing here measures speed.
 
-use crate::support::BIN;
 use crate::support::nodefit;
 use crate::support::scratch::second_block_written;
 use crate::support::wait::wait_until;
+use crate::support::BIN;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -104,9 +104,11 @@ fn killed_disk_run_is_cleaned_by_the_next_run_which_says_so() {
         n.iter().any(|f| f == "nodefit.0.0")
     });
     let scratch = dir.path().join("nodefit.0.0");
-    wait_until(Duration::from_secs(30), "the first write to the scratch file", || {
-        second_block_written(&scratch)
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the first write to the scratch file",
+        || second_block_written(&scratch),
+    );
     kill9(child);
     assert!(names(dir.path()).contains(&"nodefit.0.0".to_string()));
 
@@ -369,9 +371,11 @@ fn killed_etcd_probe_leaves_a_data_dir_the_next_run_removes() {
     wait_for(&d, &mut child, |n| {
         n.iter().any(|f| f.starts_with("nodefit-etcd-"))
     });
-    wait_until(Duration::from_secs(60), "an etcd member using the directory", || {
-        !etcd_processes_using(&d).is_empty()
-    });
+    wait_until(
+        Duration::from_secs(60),
+        "an etcd member using the directory",
+        || !etcd_processes_using(&d).is_empty(),
+    );
     kill9(child);
     // The members die with nodefit (parent-death signal).
     let deadline = Instant::now() + Duration::from_secs(10);

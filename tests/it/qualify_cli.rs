@@ -69,11 +69,7 @@ fn profile(dir: &Path, extra: &str) -> String {
 }
 
 fn run(args: &[&str], cwd: &Path) -> Output {
-    nodefit()
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
+    nodefit().args(args).current_dir(cwd).output().unwrap()
 }
 
 use crate::support::schema;

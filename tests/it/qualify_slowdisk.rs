@@ -3,13 +3,12 @@
 //! be UNFIT naming the fdatasync check; with no added delay it must not be. Skipped, with the
 //! reason printed, where FUSE cannot be mounted (no /dev/fuse, not root).
 
-use crate::support::skip::skipped;
 use crate::support::nodefit;
+use crate::support::skip::skipped;
 use crate::support::slowfs;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const PROFILE: &str = r#"name = "slowdisk-test"

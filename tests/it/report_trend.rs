@@ -9,7 +9,6 @@ use crate::support::scaled;
 use scaled::history;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn trend(dir: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
     let o = nodefit()

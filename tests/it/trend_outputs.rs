@@ -8,7 +8,6 @@ use crate::support::scaled;
 
 use scaled::history;
 use std::path::Path;
-use std::process::Command;
 
 fn trend(dir: &Path, md: &Path, png: &Path) -> (Option<i32>, String) {
     let o = nodefit()

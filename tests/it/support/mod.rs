@@ -23,7 +23,6 @@ pub mod slowfs;
 pub mod venv;
 pub mod wait;
 
-
 /// The nodefit binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_nodefit");
 
