@@ -12,6 +12,9 @@
 //! user + system time of the client child process (getrusage RUSAGE_CHILDREN delta around it).
 //! Medians over the rounds.
 
+// The test fixture, and the certificates it takes from its parent module (`super::certs`).
+#[path = "../tests/it/support/certs.rs"]
+mod certs;
 #[path = "../tests/it/support/etcd.rs"]
 mod etcd_support;
 
