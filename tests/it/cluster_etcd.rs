@@ -608,7 +608,7 @@ fn leader_killed_mid_probe() {
         .collect();
     // Wait until the probe runs on every node (a leader answers, every load has put keys).
     let victim = wait_for_leader(&net);
-    net.wait_for_load(net.node(&victim), 50);
+    net.wait_for_load(net.node(&victim), 10);
     let vi = net.nodes.iter().position(|n| n.name == victim).unwrap();
     let mut v = children[vi].take().unwrap();
     v.kill().unwrap();
@@ -741,7 +741,7 @@ fn ctrl_c_on_one_node() {
     let extra = ["--rate", "50", "--duration", "8s", "--join-timeout", "60s"];
     let children: Vec<Child> = start_all(&net, &dirs, &extra);
     wait_for_leader(&net);
-    net.wait_for_load(&net.nodes[1], 50);
+    net.wait_for_load(&net.nodes[1], 10);
     // Ctrl-C on cp2: its load stops, it publishes what it has and stops its member.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(children[1].id() as i32),
@@ -871,7 +871,7 @@ fn own_member_killed_mid_probe() {
     let extra = ["--rate", "50", "--duration", "10s", "--join-timeout", "60s"];
     let children: Vec<Child> = start_all(&net, &dirs, &extra);
     wait_for_leader(&net);
-    net.wait_for_load(&net.nodes[1], 50);
+    net.wait_for_load(&net.nodes[1], 10);
     let victim = &net.nodes[1];
     let etcd = victim.etcd_pids();
     assert_eq!(etcd.len(), 1, "{:?}", victim.pids());

@@ -322,7 +322,7 @@ fn qualify_whose_own_member_dies_has_no_verdict() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    net.wait_for_load(victim, 50);
+    net.wait_for_load(victim, 10);
     // SAFETY: a plain kill(2) of the etcd this test's nodefit started in its own namespace.
     assert_eq!(unsafe { libc::kill(etcd, libc::SIGKILL) }, 0);
     let results: Vec<_> = children

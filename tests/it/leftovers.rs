@@ -145,7 +145,12 @@ fn a_hang_up_stops_the_run_and_cleans_up_unless_nohup() {
     wait_for(dir.path(), &mut child, |n| {
         n.iter().any(|f| f == "nodefit.0.0")
     });
-    std::thread::sleep(Duration::from_millis(300));
+    let scratch = dir.path().join("nodefit.0.0");
+    wait_until(
+        Duration::from_secs(30),
+        "the first write to the scratch file",
+        || second_block_written(&scratch),
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGHUP,

@@ -18,7 +18,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -68,14 +68,16 @@ impl Node {
         self.keys("/nodefit-cluster/ready/").len()
     }
 
-    /// Keys the etcd load of node `writer` has put (`/nodefit/<run>/<writer>/…`), as this node's
-    /// member holds them; 0 while it does not answer.
-    pub fn load_keys_of(&self, writer: &str) -> usize {
-        let mark = format!("/{writer}/");
-        self.keys("/nodefit/")
-            .iter()
-            .filter(|k| k.contains(&mark))
-            .count()
+    /// How many keys the etcd load of each node has put (`/nodefit/<run>/<writer>/…`), by
+    /// writer, as this node's member holds them; none while it does not answer.
+    pub fn load_keys(&self) -> BTreeMap<String, usize> {
+        let mut by_writer = BTreeMap::new();
+        for k in self.keys("/nodefit/") {
+            if let Some(writer) = k.split('/').nth(3) {
+                *by_writer.entry(writer.to_string()).or_insert(0) += 1;
+            }
+        }
+        by_writer
     }
 
     /// The keys under `prefix` this node's member holds (etcdctl through the default client URL,
@@ -342,7 +344,10 @@ impl Netns {
     pub fn wait_for_load(&self, asked: &Node, n: usize) {
         let what = format!("{n} keys from the etcd load of every node");
         super::wait::wait_until(Duration::from_secs(90), &what, || {
-            self.nodes.iter().all(|w| asked.load_keys_of(&w.name) >= n)
+            let put = asked.load_keys();
+            self.nodes
+                .iter()
+                .all(|w| put.get(&w.name).is_some_and(|&k| k >= n))
         });
     }
 
