@@ -15,12 +15,17 @@
 //! cluster checks in `score/cluster.rs` and the report's cluster page in `report/cluster.rs`.
 
 pub mod member;
+pub mod peer_ca;
+pub mod peer_check;
 pub mod rtt;
 mod run;
+pub mod secret;
 pub mod spec;
 
 use crate::etcd::EtcdError;
-pub use crate::options::cluster::{ClusterOptions, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT};
+pub use crate::options::cluster::{
+    ClusterOptions, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, SECRET_FILE_ENV,
+};
 pub use crate::results::cluster::*;
 
 pub use run::probe_blocking;
@@ -102,6 +107,16 @@ pub fn preflight(
         }
     }
     args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
+    // Room for the request's own framing besides the key and the value.
+    let request = u64::from(args.key_size) + u64::from(args.val_size) + 4096;
+    if request > member::MAX_REQUEST_BYTES {
+        return Err(ClusterError::Invalid(format!(
+            "--key-size {} + --val-size {} do not fit the throwaway cluster's request cap of {} bytes (--max-request-bytes)",
+            args.key_size,
+            args.val_size,
+            member::MAX_REQUEST_BYTES
+        )));
+    }
     member::check_bind(
         std::net::SocketAddr::new(nodes[me].addr, c.peer_port),
         "peer address",
@@ -116,22 +131,62 @@ pub fn preflight(
     Ok((nodes, me, tls))
 }
 
-/// The peer TLS mode the options ask for.
+/// The peer TLS mode the options ask for: a cluster secret, the user's own CA, or — only when
+/// asked for in so many words — no peer authentication. [`SECRET_FILE_ENV`] is a default that an
+/// explicit `--peer-*-file` or `--insecure-peers` overrides; `--cluster-secret-file` conflicts
+/// with them. The secret file is read and checked here, before anything starts.
 pub fn peer_tls(o: &ClusterOptions) -> Result<member::PeerTls, ClusterError> {
-    match (&o.peer_cert_file, &o.peer_key_file, &o.peer_trusted_ca_file) {
-        (None, None, None) if o.no_peer_tls => Ok(member::PeerTls::Off),
-        (None, None, None) => Ok(member::PeerTls::Auto),
-        (Some(c), Some(k), Some(ca)) if !o.no_peer_tls => Ok(member::PeerTls::Files {
-            cert: c.clone(),
-            key: k.clone(),
-            ca: ca.clone(),
-        }),
-        _ if o.no_peer_tls => Err(ClusterError::Invalid(
-            "--no-peer-tls and --peer-*-file exclude each other".into(),
+    let files = (&o.peer_cert_file, &o.peer_key_file, &o.peer_trusted_ca_file);
+    let some_files = files.0.is_some() || files.1.is_some() || files.2.is_some();
+    if let Some(path) = &o.cluster_secret_file {
+        let other = [
+            (some_files, "--peer-*-file"),
+            (o.insecure_peers, "--insecure-peers"),
+            (o.no_peer_tls, "--no-peer-tls"),
+        ];
+        if let Some((_, flag)) = other.iter().find(|(given, _)| *given) {
+            return Err(ClusterError::Invalid(format!(
+                "--cluster-secret-file and {flag} exclude each other (the secret's own CA authenticates the peers)"
+            )));
+        }
+        let secret = secret::ClusterSecret::read(path, "--cluster-secret-file")?;
+        return Ok(member::PeerTls::Secret(std::sync::Arc::new(secret)));
+    }
+    if !(some_files || o.insecure_peers || o.no_peer_tls) {
+        if let Some(path) = o.secret_file() {
+            let secret = secret::ClusterSecret::read(&path, SECRET_FILE_ENV)?;
+            return Ok(member::PeerTls::Secret(std::sync::Arc::new(secret)));
+        }
+    }
+    match files {
+        (Some(c), Some(k), Some(ca)) if !o.no_peer_tls && !o.insecure_peers => {
+            return Ok(member::PeerTls::Files {
+                cert: c.clone(),
+                key: k.clone(),
+                ca: ca.clone(),
+            })
+        }
+        _ if some_files && (o.no_peer_tls || o.insecure_peers) => {
+            return Err(ClusterError::Invalid(
+                "--peer-*-file and --no-peer-tls/--insecure-peers exclude each other".into(),
+            ))
+        }
+        _ if some_files => {
+            return Err(ClusterError::Invalid(
+                "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together".into(),
+            ))
+        }
+        _ => {}
+    }
+    match (o.insecure_peers, o.no_peer_tls) {
+        (true, true) => Ok(member::PeerTls::Off),
+        (true, false) => Ok(member::PeerTls::Auto),
+        (false, true) => Err(ClusterError::Invalid(
+            "--no-peer-tls lets anyone who reaches the peer ports read and write the cluster: add --insecure-peers to mean it, or use --cluster-secret-file".into(),
         )),
-        _ => Err(ClusterError::Invalid(
-            "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together".into(),
-        )),
+        (false, false) => Err(ClusterError::Invalid(format!(
+            "a cluster run needs its peers authenticated: give every node the same --cluster-secret-file FILE (or {SECRET_FILE_ENV}), or your own CA (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file), or --insecure-peers to run without"
+        ))),
     }
 }
 
@@ -152,6 +207,9 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     Left(String),
+    /// A peer does not hold this run's cluster secret.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("interrupted")]
     Interrupted,
     #[error("cannot start the async runtime: {0}")]
