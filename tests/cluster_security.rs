@@ -161,7 +161,10 @@ fn an_outsider_gets_no_tls_session_on_any_peer_port() {
         .collect();
     eprintln!("outsider: {tries} tries, {during_probe} after every node joined, all refused");
     assert!(during_probe >= 9, "the outsider tried during the run");
-    assert_eq!(own_ok, 1, "the control request with the member's own certificate ran");
+    assert_eq!(
+        own_ok, 1,
+        "the control request with the member's own certificate ran"
+    );
     for (o, m) in outs.iter().zip(&members) {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{}: {err}", m.name);
@@ -170,7 +173,11 @@ fn an_outsider_gets_no_tls_session_on_any_peer_port() {
         let c = &v["cluster"];
         assert_eq!(c["peer_tls"], "secret");
         assert_eq!(c["insecure_peers"], false);
-        assert_eq!(c["leader_changes"], 0, "{}: the outsider forced no election", m.name);
+        assert_eq!(
+            c["leader_changes"], 0,
+            "{}: the outsider forced no election",
+            m.name
+        );
         assert_eq!(c["errors_total"], 0, "{}", m.name);
         assert!(c["unfinished"].is_null(), "{}", c["unfinished"]);
     }
@@ -231,15 +238,22 @@ fn nodes_with_different_secrets_refuse_each_other() {
         .map(|c| c.wait_with_output().unwrap())
         .collect();
     let took = t0.elapsed();
-    assert!(took < Duration::from_secs(60), "took {took:?}: waited for the join timeout");
+    assert!(
+        took < Duration::from_secs(60),
+        "took {took:?}: waited for the join timeout"
+    );
     for (o, n) in outs.iter().zip(&net.nodes) {
         let err = String::from_utf8_lossy(&o.stderr);
         eprintln!("{}: {}", n.name, err.trim());
         assert_eq!(o.status.code(), Some(2), "{}: {err}", n.name);
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert!(err.contains("does not share this run's cluster secret"), "{err}");
+        assert!(
+            err.contains("does not share this run's cluster secret"),
+            "{err}"
+        );
         let named = if n.name == "cp3" {
-            err.contains("peer cp1 (198.18.0.10:12380)") || err.contains("peer cp2 (198.18.0.11:12380)")
+            err.contains("peer cp1 (198.18.0.10:12380)")
+                || err.contains("peer cp2 (198.18.0.11:12380)")
         } else {
             err.contains("peer cp3 (198.18.0.12:12380)")
         };
@@ -282,7 +296,11 @@ fn a_cluster_run_without_peer_authentication_is_refused() {
     let cases: Vec<(Vec<&str>, Option<&Path>, &str)> = vec![
         (vec![], None, "--cluster-secret-file FILE"),
         (vec![], None, "--insecure-peers to run without"),
-        (vec!["--no-peer-tls"], None, "add --insecure-peers to mean it"),
+        (
+            vec!["--no-peer-tls"],
+            None,
+            "add --insecure-peers to mean it",
+        ),
         (
             vec!["--cluster-secret-file", short.to_str().unwrap()],
             None,

@@ -17,9 +17,8 @@ use super::ClusterError;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey as EcdsaKey};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SerialNumber, SignatureAlgorithm,
-    SigningKey,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SerialNumber, SignatureAlgorithm, SigningKey,
 };
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -129,7 +128,10 @@ impl PeerCa {
         dn.push(DnType::CommonName, "nodefit cluster peer CA");
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         params.serial_number = Some(SerialNumber::from(1u64));
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
         params.not_after = rcgen::date_time_ymd(2100, 1, 1);
@@ -160,8 +162,8 @@ impl PeerCa {
     /// Issue `node`'s peer certificate (its address as IP SAN; server and client auth) with a
     /// fresh key, and write CA, certificate and key into `dir` (created 0700; files 0600).
     pub fn issue(&self, node: &NodeSpec, dir: &Path) -> Result<PeerCredentials, ClusterError> {
-        let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| failed("key", e))?;
+        let leaf_key =
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| failed("key", e))?;
         let mut p = CertificateParams::new(vec![node.addr.to_string()])
             .map_err(|e| failed("certificate", e))?;
         let mut dn = DistinguishedName::new();
@@ -259,10 +261,7 @@ mod tests {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         // The address is in the certificate (IP SAN: 4 raw bytes).
-        assert!(c
-            .cert_der
-            .windows(4)
-            .any(|w| w == [198, 18, 0, 10]));
+        assert!(c.cert_der.windows(4).any(|w| w == [198, 18, 0, 10]));
         assert_eq!(c.ca_der, ca.cert_der());
         // A second issue into the same place refuses to overwrite.
         assert!(ca.issue(&node, &d.path().join("tls")).is_err());

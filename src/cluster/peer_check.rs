@@ -58,9 +58,9 @@ fn rejection(e: &std::io::Error) -> Option<String> {
     let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
     use rustls::AlertDescription as A;
     match inner {
-        rustls::Error::InvalidCertificate(why) => {
-            Some(format!("its certificate is not from this run's CA ({why:?})"))
-        }
+        rustls::Error::InvalidCertificate(why) => Some(format!(
+            "its certificate is not from this run's CA ({why:?})"
+        )),
         rustls::Error::AlertReceived(
             a @ (A::BadCertificate
             | A::UnknownCA
@@ -80,7 +80,10 @@ pub async fn check(addr: SocketAddr, cfg: Arc<rustls::ClientConfig>) -> Verdict 
             Err(e) => return Verdict::NotYet(e.to_string()),
         };
         let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
-        let mut tls = match tokio_rustls::TlsConnector::from(cfg).connect(name, tcp).await {
+        let mut tls = match tokio_rustls::TlsConnector::from(cfg)
+            .connect(name, tcp)
+            .await
+        {
             Ok(s) => s,
             Err(e) => {
                 return match rejection(&e) {

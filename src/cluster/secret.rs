@@ -16,7 +16,8 @@ pub const MIN_DISTINCT_BYTES: usize = 8;
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
 /// How to make a good one, for the error messages.
-const HOW: &str = "make one with `openssl rand -hex 32 > FILE; chmod 600 FILE` and give every node the same file";
+const HOW: &str =
+    "make one with `openssl rand -hex 32 > FILE; chmod 600 FILE` and give every node the same file";
 
 /// The secret's bytes (trailing whitespace and newlines stripped, so `echo`-made files work).
 /// Wiped when dropped; never printed (`Debug` says only its length).
@@ -138,11 +139,15 @@ mod tests {
             ("empty", &b"\n\n"[..], 0o600, "0 bytes"),
         ] {
             let p = file(d.path(), name, text, mode);
-            let e = ClusterSecret::read(&p, "--cluster-secret-file").unwrap_err().to_string();
+            let e = ClusterSecret::read(&p, "--cluster-secret-file")
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(says) && !e.contains('\n'), "{name}: {e}");
             assert!(e.contains(&p.display().to_string()), "{e}");
         }
-        let e = ClusterSecret::read(d.path(), "--cluster-secret-file").unwrap_err().to_string();
+        let e = ClusterSecret::read(d.path(), "--cluster-secret-file")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a regular file"), "{e}");
         let e = ClusterSecret::read(&d.path().join("missing"), "--cluster-secret-file")
             .unwrap_err()

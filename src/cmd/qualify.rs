@@ -171,7 +171,11 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
             let text = crate::ui::verdict::render(&q.doc, &q.reasons, colour);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
-            if q.doc.cluster.as_ref().is_some_and(|c| c.peers_unauthenticated()) {
+            if q.doc
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.peers_unauthenticated())
+            {
                 writeln!(out, "WARNING: cluster peers were not authenticated (--insecure-peers): anyone who reached the peer ports could read and disturb the run")?;
             }
             if q.result_error.is_none() {
