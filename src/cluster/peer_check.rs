@@ -179,3 +179,99 @@ impl Drop for PeerCheck {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::peer_ca::PeerCa;
+    use crate::cluster::secret::ClusterSecret;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn credentials(secret: &str, dir: &Path, name: &str) -> PeerCredentials {
+        let p = dir.join(format!("{name}.secret"));
+        std::fs::write(&p, secret).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ca = PeerCa::derive(&ClusterSecret::read(&p, "test").unwrap(), "run").unwrap();
+        let node = NodeSpec {
+            name: name.into(),
+            addr: "127.0.0.1".parse().unwrap(),
+        };
+        ca.issue(&node, &dir.join(name)).unwrap()
+    }
+
+    /// A TLS server on a free loopback port that, like an etcd member with
+    /// `--peer-client-cert-auth`, presents `server`'s certificate and requires a client
+    /// certificate from its CA.
+    async fn serve(server: &PeerCredentials) -> SocketAddr {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                server.ca_der.clone(),
+            ))
+            .unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![rustls::pki_types::CertificateDer::from(
+                    server.cert_der.clone(),
+                )],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(server.key_der.clone().into()),
+            )
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut tls) = acceptor.accept(tcp).await {
+                        let mut b = [0u8; 1];
+                        let _ = tls.read(&mut b).await;
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn tells_a_peer_with_the_secret_from_one_without_and_from_none_yet() {
+        let d = tempfile::tempdir().unwrap();
+        let secret = "3f9c0a7e51d2b8c4e6f1a0b9d7c5e3a1";
+        let me = credentials(secret, d.path(), "me");
+        let peer = credentials(secret, d.path(), "peer");
+        let stranger = credentials("a1b2c3d4e5f60718293a4b5c6d7e8f90", d.path(), "stranger");
+        let cfg = Arc::new(config(&me).unwrap());
+
+        assert_eq!(
+            check(serve(&peer).await, cfg.clone()).await,
+            Verdict::Shares
+        );
+        match check(serve(&stranger).await, cfg.clone()).await {
+            Verdict::DoesNot(why) => assert!(why.contains("not from this run's CA"), "{why}"),
+            v => panic!("a stranger: {v:?}"),
+        }
+        // The stranger's view of us: our certificate is not from its CA either.
+        let theirs = Arc::new(config(&stranger).unwrap());
+        assert!(matches!(
+            check(serve(&peer).await, theirs).await,
+            Verdict::DoesNot(_)
+        ));
+        // Nothing listens (yet): no verdict.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = free.local_addr().unwrap();
+        drop(free);
+        assert!(matches!(check(closed, cfg).await, Verdict::NotYet(_)));
+    }
+}
