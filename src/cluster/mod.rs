@@ -158,33 +158,24 @@ pub fn peer_tls(o: &ClusterOptions) -> Result<member::PeerTls, ClusterError> {
             return Ok(member::PeerTls::Secret(std::sync::Arc::new(secret)));
         }
     }
-    match files {
-        (Some(c), Some(k), Some(ca)) if !o.no_peer_tls && !o.insecure_peers => {
-            return Ok(member::PeerTls::Files {
-                cert: c.clone(),
-                key: k.clone(),
-                ca: ca.clone(),
-            })
-        }
-        _ if some_files && (o.no_peer_tls || o.insecure_peers) => {
-            return Err(ClusterError::Invalid(
-                "--peer-*-file and --no-peer-tls/--insecure-peers exclude each other".into(),
-            ))
-        }
-        _ if some_files => {
-            return Err(ClusterError::Invalid(
-                "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together".into(),
-            ))
-        }
-        _ => {}
-    }
-    match (o.insecure_peers, o.no_peer_tls) {
-        (true, true) => Ok(member::PeerTls::Off),
-        (true, false) => Ok(member::PeerTls::Auto),
-        (false, true) => Err(ClusterError::Invalid(
+    match (files, o.insecure_peers, o.no_peer_tls) {
+        ((Some(c), Some(k), Some(ca)), false, false) => Ok(member::PeerTls::Files {
+            cert: c.clone(),
+            key: k.clone(),
+            ca: ca.clone(),
+        }),
+        _ if some_files && (o.insecure_peers || o.no_peer_tls) => Err(ClusterError::Invalid(
+            "--peer-*-file and --no-peer-tls/--insecure-peers exclude each other".into(),
+        )),
+        _ if some_files => Err(ClusterError::Invalid(
+            "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together".into(),
+        )),
+        (_, true, true) => Ok(member::PeerTls::Off),
+        (_, true, false) => Ok(member::PeerTls::Auto),
+        (_, false, true) => Err(ClusterError::Invalid(
             "--no-peer-tls lets anyone who reaches the peer ports read and write the cluster: add --insecure-peers to mean it, or use --cluster-secret-file".into(),
         )),
-        (false, false) => Err(ClusterError::Invalid(format!(
+        (_, false, false) => Err(ClusterError::Invalid(format!(
             "a cluster run needs its peers authenticated: give every node the same --cluster-secret-file FILE (or {SECRET_FILE_ENV}), or your own CA (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file), or --insecure-peers to run without"
         ))),
     }
@@ -250,6 +241,63 @@ pub fn recommend(worst: Option<(&str, u64)>) -> Recommended {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_authentication_is_chosen_in_so_many_words() {
+        let o = |f: &dyn Fn(&mut ClusterOptions)| {
+            let mut o = ClusterOptions::default();
+            f(&mut o);
+            peer_tls(&o)
+        };
+        // (With the environment variable set, the bare case would read its file instead.)
+        if std::env::var_os(SECRET_FILE_ENV).is_none() {
+            let e = o(&|_| {}).unwrap_err().to_string();
+            assert!(
+                e.contains("--cluster-secret-file FILE")
+                    && e.contains("--insecure-peers to run without"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            o(&|o| o.insecure_peers = true).unwrap(),
+            member::PeerTls::Auto
+        );
+        let off = o(&|o| {
+            o.insecure_peers = true;
+            o.no_peer_tls = true;
+        });
+        assert_eq!(off.unwrap(), member::PeerTls::Off);
+        let e = o(&|o| o.no_peer_tls = true).unwrap_err().to_string();
+        assert!(e.contains("add --insecure-peers to mean it"), "{e}");
+        let files = |o: &mut ClusterOptions| {
+            o.peer_cert_file = Some("/c".into());
+            o.peer_key_file = Some("/k".into());
+            o.peer_trusted_ca_file = Some("/ca".into());
+        };
+        assert_eq!(o(&files).unwrap().as_str(), "files");
+        let e = o(&|o| {
+            files(o);
+            o.insecure_peers = true;
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("exclude each other"), "{e}");
+        let e = o(&|o| o.peer_key_file = Some("/k".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("go together"), "{e}");
+        let e = o(&|o| {
+            o.cluster_secret_file = Some("/s".into());
+            o.insecure_peers = true;
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--cluster-secret-file and --insecure-peers"),
+            "{e}"
+        );
+        assert!(member::PeerTls::Auto.is_insecure() && member::PeerTls::Off.is_insecure());
+    }
 
     #[test]
     fn recommendation_rules() {
