@@ -1,5 +1,6 @@
 //! This node's throwaway etcd member: data dir on the disk under test, peer URL on the node's
-//! address, client URL on 127.0.0.1 only, peer traffic TLS-encrypted by default. [`Member`] stops
+//! address, client URL on 127.0.0.1 only, peers authenticated by default (a CA derived from the
+//! cluster secret, see `peer_ca`), the cluster capped ([`BACKEND_QUOTA_BYTES`] …). [`Member`] stops
 //! the process (SIGTERM, then SIGKILL) and removes its data dir when dropped — on success,
 //! error and Ctrl-C alike — and the member dies with nodefit if nodefit is killed outright. The
 //! data dir is noted in the directory's run record and marked (`util::scratch`), so the next
@@ -12,11 +13,26 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// etcd's `--quota-backend-bytes` for the throwaway member: 1 GiB. A probe writes its keys once
+/// under one prefix (the default profile's 60 s at 150/s of 1 KiB values is ≈ 9 MiB); the cap
+/// keeps a runaway load from filling the disk under test, which is a live node's disk (etcd's
+/// own default is 2 GiB).
+pub const BACKEND_QUOTA_BYTES: u64 = 1 << 30;
+/// etcd's `--max-request-bytes`: 2 MiB. A probe request is one key and one value (a larger
+/// `--key-size` + `--val-size` is refused before the run); etcd's default is 1.5 MiB.
+pub const MAX_REQUEST_BYTES: u64 = 2 << 20;
+/// etcd's `--snapshot-count`: 10000 (etcd 3.5's default; 3.4's is 100000), so the member keeps
+/// fewer raft entries in memory and in its WAL between snapshots.
+pub const SNAPSHOT_COUNT: u64 = 10_000;
+
 /// How peers talk to each other.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PeerTls {
-    /// etcd's `--peer-auto-tls`: self-signed certificates made by each member (encrypted, not
-    /// authenticated).
+    /// A per-run CA derived from the cluster secret (`--cluster-secret-file`), each member's own
+    /// certificate signed by it, with client-certificate auth between peers.
+    Secret(std::sync::Arc<super::secret::ClusterSecret>),
+    /// etcd's `--peer-auto-tls` (`--insecure-peers`): self-signed certificates made by each member
+    /// (encrypted, not authenticated).
     Auto,
     /// The user's certificates (`--peer-cert-file`, `--peer-key-file`, `--peer-trusted-ca-file`),
     /// with client-certificate auth between peers.
@@ -25,17 +41,22 @@ pub enum PeerTls {
         key: PathBuf,
         ca: PathBuf,
     },
-    /// Plain http (`--no-peer-tls`).
+    /// Plain http (`--no-peer-tls --insecure-peers`).
     Off,
 }
 
 impl PeerTls {
     pub fn as_str(&self) -> &'static str {
         match self {
+            PeerTls::Secret(_) => "secret",
             PeerTls::Auto => "auto",
             PeerTls::Files { .. } => "files",
             PeerTls::Off => "off",
         }
+    }
+    /// Whether anyone who reaches a peer port can talk to the member.
+    pub fn is_insecure(&self) -> bool {
+        matches!(self, PeerTls::Auto | PeerTls::Off)
     }
     fn scheme(&self) -> &'static str {
         match self {
@@ -67,6 +88,22 @@ impl MemberPlan {
             host_port(self.nodes[i].addr, self.peer_port)
         )
     }
+    /// What makes this run this run, for the peer CA's derivation: the sorted `--cluster` list,
+    /// the peer port and the token (the same on every node).
+    pub fn identity(&self) -> String {
+        let mut parts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("{}={}", n.name, n.addr))
+            .collect();
+        parts.sort();
+        format!(
+            "nodefit cluster v1\n{}\n{}\n{}",
+            parts.join(","),
+            self.peer_port,
+            self.token
+        )
+    }
     /// This node's client URL (loopback only).
     pub fn client_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.client_port)
@@ -77,8 +114,11 @@ impl MemberPlan {
 #[derive(Debug)]
 pub struct Member {
     child: Option<Child>,
-    /// `<directory>/nodefit-cluster-<name>-<pid>`.
+    /// `<directory>/nodefit-cluster-<name>-<pid>`: etcd's data in `etcd/`, the peer certificates
+    /// and key (0600) in `peer-tls/`; removed as one.
     pub data_dir: PathBuf,
+    /// This node's peer credentials, when the run has a cluster secret.
+    pub credentials: Option<super::peer_ca::PeerCredentials>,
     /// The member's log: its stderr, kept in memory (a file would be one more thing a killed run
     /// leaves behind, and on the disk under test it would add writes to the measurement).
     log: crate::etcd::embedded::MemberLog,
@@ -128,8 +168,10 @@ impl Member {
             child: None,
             log: crate::etcd::embedded::MemberLog::default(),
             data_dir,
+            credentials: None,
             client_url: plan.client_url(),
         };
+        let etcd_dir = m.data_dir.join("etcd");
         let initial: Vec<String> = (0..plan.nodes.len())
             .map(|i| format!("{}={}", plan.nodes[i].name, plan.peer_url(i)))
             .collect();
@@ -138,7 +180,7 @@ impl Member {
         cmd.arg("--name")
             .arg(&me.name)
             .arg("--data-dir")
-            .arg(&m.data_dir)
+            .arg(&etcd_dir)
             .arg("--listen-client-urls")
             .arg(&m.client_url)
             .arg("--advertise-client-urls")
@@ -156,6 +198,10 @@ impl Member {
             // Compacted every 5 minutes, as kube-apiserver does (see etcd/embedded.rs).
             .args(["--auto-compaction-mode", "periodic"])
             .args(["--auto-compaction-retention", "5m"])
+            // A throwaway on someone's live disk: capped (see the constants).
+            .arg(format!("--quota-backend-bytes={BACKEND_QUOTA_BYTES}"))
+            .arg(format!("--max-request-bytes={MAX_REQUEST_BYTES}"))
+            .arg(format!("--snapshot-count={SNAPSHOT_COUNT}"))
             .arg("--logger")
             .arg("zap")
             .arg("--log-outputs")
@@ -164,6 +210,18 @@ impl Member {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         match &plan.tls {
+            PeerTls::Secret(secret) => {
+                let ca = super::peer_ca::PeerCa::derive(secret, &plan.identity())?;
+                let c = ca.issue(me, &m.data_dir.join("peer-tls"))?;
+                cmd.arg("--peer-cert-file")
+                    .arg(&c.cert_file)
+                    .arg("--peer-key-file")
+                    .arg(&c.key_file)
+                    .arg("--peer-trusted-ca-file")
+                    .arg(&c.ca_file)
+                    .arg("--peer-client-cert-auth");
+                m.credentials = Some(c);
+            }
             PeerTls::Auto => {
                 cmd.arg("--peer-auto-tls");
             }

@@ -15,12 +15,17 @@
 //! cluster checks in `score/cluster.rs` and the report's cluster page in `report/cluster.rs`.
 
 pub mod member;
+pub mod peer_ca;
+pub mod peer_check;
 pub mod rtt;
 mod run;
+pub mod secret;
 pub mod spec;
 
 use crate::etcd::EtcdError;
-pub use crate::options::cluster::{ClusterOptions, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT};
+pub use crate::options::cluster::{
+    ClusterOptions, DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, SECRET_FILE_ENV,
+};
 pub use crate::results::cluster::*;
 
 pub use run::probe_blocking;
@@ -102,6 +107,16 @@ pub fn preflight(
         }
     }
     args.resolve_load(format!("/nodefit/{:016x}/{}/", 0, nodes[me].name))?;
+    // Room for the request's own framing besides the key and the value.
+    let request = u64::from(args.key_size) + u64::from(args.val_size) + 4096;
+    if request > member::MAX_REQUEST_BYTES {
+        return Err(ClusterError::Invalid(format!(
+            "--key-size {} + --val-size {} do not fit the throwaway cluster's request cap of {} bytes (--max-request-bytes)",
+            args.key_size,
+            args.val_size,
+            member::MAX_REQUEST_BYTES
+        )));
+    }
     member::check_bind(
         std::net::SocketAddr::new(nodes[me].addr, c.peer_port),
         "peer address",
@@ -116,22 +131,53 @@ pub fn preflight(
     Ok((nodes, me, tls))
 }
 
-/// The peer TLS mode the options ask for.
+/// The peer TLS mode the options ask for: a cluster secret, the user's own CA, or — only when
+/// asked for in so many words — no peer authentication. [`SECRET_FILE_ENV`] is a default that an
+/// explicit `--peer-*-file` or `--insecure-peers` overrides; `--cluster-secret-file` conflicts
+/// with them. The secret file is read and checked here, before anything starts.
 pub fn peer_tls(o: &ClusterOptions) -> Result<member::PeerTls, ClusterError> {
-    match (&o.peer_cert_file, &o.peer_key_file, &o.peer_trusted_ca_file) {
-        (None, None, None) if o.no_peer_tls => Ok(member::PeerTls::Off),
-        (None, None, None) => Ok(member::PeerTls::Auto),
-        (Some(c), Some(k), Some(ca)) if !o.no_peer_tls => Ok(member::PeerTls::Files {
+    let files = (&o.peer_cert_file, &o.peer_key_file, &o.peer_trusted_ca_file);
+    let some_files = files.0.is_some() || files.1.is_some() || files.2.is_some();
+    if let Some(path) = &o.cluster_secret_file {
+        let other = [
+            (some_files, "--peer-*-file"),
+            (o.insecure_peers, "--insecure-peers"),
+            (o.no_peer_tls, "--no-peer-tls"),
+        ];
+        if let Some((_, flag)) = other.iter().find(|(given, _)| *given) {
+            return Err(ClusterError::Invalid(format!(
+                "--cluster-secret-file and {flag} exclude each other (the secret's own CA authenticates the peers)"
+            )));
+        }
+        let secret = secret::ClusterSecret::read(path, "--cluster-secret-file")?;
+        return Ok(member::PeerTls::Secret(std::sync::Arc::new(secret)));
+    }
+    if !(some_files || o.insecure_peers || o.no_peer_tls) {
+        if let Some(path) = o.secret_file() {
+            let secret = secret::ClusterSecret::read(&path, SECRET_FILE_ENV)?;
+            return Ok(member::PeerTls::Secret(std::sync::Arc::new(secret)));
+        }
+    }
+    match (files, o.insecure_peers, o.no_peer_tls) {
+        ((Some(c), Some(k), Some(ca)), false, false) => Ok(member::PeerTls::Files {
             cert: c.clone(),
             key: k.clone(),
             ca: ca.clone(),
         }),
-        _ if o.no_peer_tls => Err(ClusterError::Invalid(
-            "--no-peer-tls and --peer-*-file exclude each other".into(),
+        _ if some_files && (o.insecure_peers || o.no_peer_tls) => Err(ClusterError::Invalid(
+            "--peer-*-file and --no-peer-tls/--insecure-peers exclude each other".into(),
         )),
-        _ => Err(ClusterError::Invalid(
+        _ if some_files => Err(ClusterError::Invalid(
             "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file go together".into(),
         )),
+        (_, true, true) => Ok(member::PeerTls::Off),
+        (_, true, false) => Ok(member::PeerTls::Auto),
+        (_, false, true) => Err(ClusterError::Invalid(
+            "--no-peer-tls lets anyone who reaches the peer ports read and write the cluster: add --insecure-peers to mean it, or use --cluster-secret-file".into(),
+        )),
+        (_, false, false) => Err(ClusterError::Invalid(format!(
+            "a cluster run needs its peers authenticated: give every node the same --cluster-secret-file FILE (or {SECRET_FILE_ENV}), or your own CA (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file), or --insecure-peers to run without"
+        ))),
     }
 }
 
@@ -152,6 +198,9 @@ pub enum ClusterError {
     },
     #[error("{0}")]
     Left(String),
+    /// A peer does not hold this run's cluster secret.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("interrupted")]
     Interrupted,
     #[error("cannot start the async runtime: {0}")]
@@ -192,6 +241,63 @@ pub fn recommend(worst: Option<(&str, u64)>) -> Recommended {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_authentication_is_chosen_in_so_many_words() {
+        let o = |f: &dyn Fn(&mut ClusterOptions)| {
+            let mut o = ClusterOptions::default();
+            f(&mut o);
+            peer_tls(&o)
+        };
+        // (With the environment variable set, the bare case would read its file instead.)
+        if std::env::var_os(SECRET_FILE_ENV).is_none() {
+            let e = o(&|_| {}).unwrap_err().to_string();
+            assert!(
+                e.contains("--cluster-secret-file FILE")
+                    && e.contains("--insecure-peers to run without"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            o(&|o| o.insecure_peers = true).unwrap(),
+            member::PeerTls::Auto
+        );
+        let off = o(&|o| {
+            o.insecure_peers = true;
+            o.no_peer_tls = true;
+        });
+        assert_eq!(off.unwrap(), member::PeerTls::Off);
+        let e = o(&|o| o.no_peer_tls = true).unwrap_err().to_string();
+        assert!(e.contains("add --insecure-peers to mean it"), "{e}");
+        let files = |o: &mut ClusterOptions| {
+            o.peer_cert_file = Some("/c".into());
+            o.peer_key_file = Some("/k".into());
+            o.peer_trusted_ca_file = Some("/ca".into());
+        };
+        assert_eq!(o(&files).unwrap().as_str(), "files");
+        let e = o(&|o| {
+            files(o);
+            o.insecure_peers = true;
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("exclude each other"), "{e}");
+        let e = o(&|o| o.peer_key_file = Some("/k".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("go together"), "{e}");
+        let e = o(&|o| {
+            o.cluster_secret_file = Some("/s".into());
+            o.insecure_peers = true;
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--cluster-secret-file and --insecure-peers"),
+            "{e}"
+        );
+        assert!(member::PeerTls::Auto.is_insecure() && member::PeerTls::Off.is_insecure());
+    }
 
     #[test]
     fn recommendation_rules() {

@@ -207,8 +207,20 @@ async fn join(
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut gone_since: Option<(Instant, Vec<String>)> = None;
     let mut mismatch_since: Option<Instant> = None;
+    // With a cluster secret: does every peer hold it? (Otherwise their TLS handshakes fail and the
+    // wait would run out the whole join timeout.)
+    let mut peer_check = match &member.credentials {
+        Some(c) => Some(
+            super::peer_check::PeerCheck::start(&plan.nodes, plan.me, plan.peer_port, c)
+                .map_err(ClusterError::Member)?,
+        ),
+        None => None,
+    };
     loop {
         member.check_alive()?;
+        if let Some(why) = peer_check.as_mut().and_then(|c| c.refused_after_grace()) {
+            return Err(ClusterError::Unauthenticated(why));
+        }
         if stop_requested() {
             // Take the ready key back, so no peer counts this node in (best effort: a node
             // killed outright is caught by the liveness look below).
@@ -268,6 +280,9 @@ async fn join(
             }
         }
         if Instant::now() >= deadline {
+            if let Some(why) = peer_check.as_ref().and_then(|c| c.refused()) {
+                return Err(ClusterError::Unauthenticated(why));
+            }
             let missing: Vec<&String> = plan
                 .nodes
                 .iter()
@@ -486,6 +501,7 @@ async fn steps(
         token: plan.token.clone(),
         run_id,
         peer_tls: plan.tls.as_str().into(),
+        insecure_peers: plan.tls.is_insecure(),
         members,
         leader,
         role,

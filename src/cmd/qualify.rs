@@ -35,6 +35,12 @@ pub struct QualifyArgs {
     /// Qualify these nodes as one etcd cluster: name=address,… (run on every node at about the same time; this node is --node-name). More options: --etcd-arg=--join-timeout=…, see `nodefit etcd --help`
     #[arg(long, conflicts_with_all = ["endpoints", "no_etcd"])]
     pub cluster: Option<String>,
+    /// With --cluster: the file holding this run's cluster secret, the same on every node (mode 0600, at least 16 bytes; or NODEFIT_CLUSTER_SECRET_FILE): only its holders can talk to the peer ports
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub cluster_secret_file: Option<PathBuf>,
+    /// With --cluster: run without peer authentication (anyone who reaches the peer ports can read and disturb the run; recorded in the result)
+    #[arg(long, requires = "cluster")]
+    pub insecure_peers: bool,
     /// Where result.json goes [default: reports/<node-name>/<UTC timestamp>/]
     #[arg(long)]
     pub output_dir: Option<PathBuf>,
@@ -93,6 +99,13 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
                 cluster_words.extend(["--cluster".to_string(), spec.clone()]);
                 if let Some(n) = &a.node_name {
                     cluster_words.extend(["--node-name".to_string(), n.clone()]);
+                }
+                if let Some(f) = &a.cluster_secret_file {
+                    cluster_words.push("--cluster-secret-file".to_string());
+                    cluster_words.push(f.display().to_string());
+                }
+                if a.insecure_peers {
+                    cluster_words.push("--insecure-peers".to_string());
                 }
             }
             let (mut o, co) =
@@ -158,6 +171,13 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
             let text = crate::ui::verdict::render(&q.doc, &q.reasons, colour);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
+            if q.doc
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.peers_unauthenticated())
+            {
+                writeln!(out, "WARNING: cluster peers were not authenticated (--insecure-peers): anyone who reached the peer ports could read and disturb the run")?;
+            }
             if q.result_error.is_none() {
                 writeln!(out, "result: {}", q.result_path.display())?;
             }

@@ -10,6 +10,10 @@ pub const DEFAULT_PEER_PORT: u16 = 12380;
 /// Default client port (on 127.0.0.1 only).
 pub const DEFAULT_CLIENT_PORT: u16 = 12379;
 
+/// The environment variable that names the secret file when `--cluster-secret-file` is not given
+/// (so an orchestrator can pass it without a command-line word).
+pub const SECRET_FILE_ENV: &str = "NODEFIT_CLUSTER_SECRET_FILE";
+
 fn parse_dur(s: &str) -> Result<Duration, String> {
     crate::util::units::parse_duration(s).map_err(|e| e.to_string())
 }
@@ -35,7 +39,10 @@ pub struct ClusterOptions {
     /// Cluster token (default: derived from --cluster and --peer-port, so every node agrees)
     #[arg(long, help_heading = "Cluster")]
     pub cluster_token: Option<String>,
-    /// Peer TLS certificate (your own CA instead of --peer-auto-tls; with --peer-key-file and --peer-trusted-ca-file)
+    /// File holding this run's cluster secret (the same on every node; mode 0600, at least 16 bytes): every node derives the same per-run CA from it, and only its holders can talk to the peer ports. Also NODEFIT_CLUSTER_SECRET_FILE. Never put the secret itself on the command line
+    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
+    pub cluster_secret_file: Option<PathBuf>,
+    /// Peer TLS certificate (your own CA instead of a cluster secret; with --peer-key-file and --peer-trusted-ca-file)
     #[arg(long, help_heading = "Cluster")]
     pub peer_cert_file: Option<PathBuf>,
     /// Peer TLS key
@@ -44,9 +51,12 @@ pub struct ClusterOptions {
     /// CA that signed every peer's certificate
     #[arg(long, help_heading = "Cluster")]
     pub peer_trusted_ca_file: Option<PathBuf>,
-    /// Peer traffic in plain http (default: encrypted with etcd's --peer-auto-tls)
+    /// Peer traffic in plain http (only with --insecure-peers)
     #[arg(long, help_heading = "Cluster")]
     pub no_peer_tls: bool,
+    /// Run without peer authentication (etcd's --peer-auto-tls, or plain http with --no-peer-tls): anyone who reaches the peer ports can read the member list and send raft messages for the whole run. Recorded in the result
+    #[arg(long, help_heading = "Cluster")]
+    pub insecure_peers: bool,
 }
 
 impl Default for ClusterOptions {
@@ -59,10 +69,12 @@ impl Default for ClusterOptions {
             client_port: DEFAULT_CLIENT_PORT,
             join_timeout: Duration::from_secs(300),
             cluster_token: None,
+            cluster_secret_file: None,
             peer_cert_file: None,
             peer_key_file: None,
             peer_trusted_ca_file: None,
             no_peer_tls: false,
+            insecure_peers: false,
         }
     }
 }
@@ -71,6 +83,15 @@ impl ClusterOptions {
     /// True when `--cluster` was given.
     pub fn is_set(&self) -> bool {
         self.cluster.is_some()
+    }
+
+    /// The secret file: `--cluster-secret-file`, else [`SECRET_FILE_ENV`] (when set and not empty).
+    pub fn secret_file(&self) -> Option<PathBuf> {
+        self.cluster_secret_file.clone().or_else(|| {
+            std::env::var_os(SECRET_FILE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
     }
 
     /// The `nodefit etcd` flags that give these options (those that differ from the defaults), so a
@@ -104,6 +125,7 @@ impl ClusterOptions {
             );
         }
         for (name, v) in [
+            ("cluster-secret-file", &self.cluster_secret_file),
             ("peer-cert-file", &self.peer_cert_file),
             ("peer-key-file", &self.peer_key_file),
             ("peer-trusted-ca-file", &self.peer_trusted_ca_file),
@@ -114,6 +136,9 @@ impl ClusterOptions {
         }
         if self.no_peer_tls {
             w.push("--no-peer-tls".into());
+        }
+        if self.insecure_peers {
+            w.push("--insecure-peers".into());
         }
         w
     }
@@ -150,10 +175,12 @@ mod tests {
             client_port: 2,
             join_timeout: Duration::from_millis(8500),
             cluster_token: Some("t".into()),
+            cluster_secret_file: Some("/s".into()),
             peer_cert_file: Some("/c".into()),
             peer_key_file: Some("/k".into()),
             peer_trusted_ca_file: Some("/ca".into()),
             no_peer_tls: true,
+            insecure_peers: true,
         };
         assert_eq!(Wrapper::try_parse_from(o.to_args()).unwrap().o, o);
         assert!(ClusterOptions::default().to_args().is_empty());

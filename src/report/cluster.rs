@@ -124,6 +124,23 @@ impl ClusterRun<'_> {
     }
 
     /// "cp1, cp2, cp3 (run 1a2b…)".
+    /// The warning for a run whose peers were not authenticated (`--insecure-peers`), naming the
+    /// nodes whose results say so.
+    pub fn insecure_note(&self) -> Option<String> {
+        let names: Vec<&str> = self
+            .nodes
+            .iter()
+            .filter(|(_, c)| c.peers_unauthenticated())
+            .map(|(_, c)| c.self_name.as_str())
+            .collect();
+        (!names.is_empty()).then(|| {
+            format!(
+                "peers not authenticated (--insecure-peers) on {}: anyone who reached the peer ports could read the member list and send raft messages during the run, so its figures may have been disturbed",
+                names.join(", ")
+            )
+        })
+    }
+
     pub fn label(&self) -> String {
         format!("{} (run {})", self.members().join(", "), self.run_id)
     }
@@ -451,6 +468,9 @@ pub fn markdown(results: &[Loaded]) -> String {
             members.len(),
             g.token
         );
+        if let Some(n) = g.insecure_note() {
+            let _ = writeln!(s, "> **Warning:** {}\n", cell(&n));
+        }
         for n in &g.duplicates {
             let _ = writeln!(s, "> **Note:** {}\n", cell(n));
         }
@@ -559,6 +579,9 @@ pub fn html(results: &[Loaded]) -> String {
             members.len(),
             esc(&g.token)
         );
+        if let Some(n) = g.insecure_note() {
+            let _ = writeln!(s, "<p class=\"note warning\">Warning: {}</p>", esc(&n));
+        }
         for n in &g.duplicates {
             let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
         }
@@ -700,6 +723,8 @@ pub struct JsonCluster {
     pub incomplete: Vec<String>,
     /// Second results of a node, ignored, in words.
     pub duplicates_ignored: Vec<String>,
+    /// Some node's result says its peers were not authenticated (`--insecure-peers`).
+    pub insecure_peers: bool,
     /// The worst node's verdict and that node; "INCOMPLETE" (no node) while a member's result is
     /// missing or incomplete and no complete node is UNFIT; absent for probe-only results.
     pub verdict: Option<String>,
@@ -770,6 +795,7 @@ pub fn json(results: &[Loaded]) -> Vec<JsonCluster> {
                 missing: g.missing(),
                 incomplete: g.incomplete(),
                 duplicates_ignored: g.duplicates.clone(),
+                insecure_peers: g.insecure_note().is_some(),
                 members,
                 verdict: verdict.as_ref().map(|v| v.0.clone()),
                 worst_node: verdict.and_then(|v| v.1),

@@ -89,6 +89,13 @@ impl Recommended {
     }
 }
 
+impl ClusterResult {
+    /// Whether the run's peers were unauthenticated (the field, or a result older than it).
+    pub fn peers_unauthenticated(&self) -> bool {
+        self.insecure_peers || matches!(self.peer_tls.as_str(), "auto" | "off")
+    }
+}
+
 /// The `cluster` section of a results document: one node's view of a cluster run.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ClusterResult {
@@ -99,8 +106,15 @@ pub struct ClusterResult {
     pub token: String,
     /// Random id agreed through the cluster (the same on every node of one run, new each run).
     pub run_id: String,
-    /// Peer transport: "auto" (etcd's --peer-auto-tls), "files" (your CA) or "off".
+    /// Peer transport: "secret" (a per-run CA derived from --cluster-secret-file, client-cert auth),
+    /// "files" (your CA, client-cert auth), "auto" (etcd's --peer-auto-tls: encrypted, not
+    /// authenticated) or "off" (plain http); the last two only with --insecure-peers.
     pub peer_tls: String,
+    /// True when the run had no peer authentication (`--insecure-peers`): anyone who reached a peer
+    /// port could read the member list and send raft messages, so the figures may have been
+    /// disturbed. (Results older than the field have `peer_tls` "auto" or "off" instead.)
+    #[serde(default)]
+    pub insecure_peers: bool,
     pub members: Vec<ClusterMember>,
     /// Leader when the probe ended, as this node's member saw it.
     #[serde(default)]

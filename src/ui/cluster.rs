@@ -23,6 +23,12 @@ pub fn text(c: &ClusterResult) -> String {
         c.run_id,
         c.peer_tls
     );
+    if c.peers_unauthenticated() {
+        let _ = writeln!(
+            s,
+            "  WARNING    : peers not authenticated (--insecure-peers): anyone who reached the peer ports could read the member list and send raft messages during the run"
+        );
+    }
     let _ = writeln!(
         s,
         "  leader     : {} ({} change{} during the probe), errors {}",

@@ -149,11 +149,15 @@ fn qualify_three_nodes() {
                 "cluster_errors"
             ]
         );
-        assert!(doc["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["verdict"] == "pass"));
+        assert!(
+            doc["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["verdict"] == "pass"),
+            "{}",
+            doc["checks"]
+        );
         let written: Value =
             serde_json::from_slice(&std::fs::read(outs[i].path().join("result.json")).unwrap())
                 .unwrap();
@@ -264,9 +268,21 @@ fn qualify_refuses_a_bad_cluster_before_measuring() {
             "--etcd-arg=--prefix=/mine/",
             "--prefix",
         ),
+        // No peer authentication chosen: refused up front, naming the three ways.
+        (
+            "cp1=127.0.0.1,cp2=127.0.0.2",
+            "",
+            "--cluster-secret-file FILE",
+        ),
+        (
+            "cp1=127.0.0.1,cp2=127.0.0.2",
+            "--cluster-secret-file=/nonexistent/nodefit.secret",
+            "No such file",
+        ),
     ] {
         let mut cmd = std::process::Command::new(BIN);
-        cmd.arg("qualify")
+        cmd.env_remove("NODEFIT_CLUSTER_SECRET_FILE")
+            .arg("qualify")
             .arg("--directory")
             .arg(dir.path())
             .arg("--output-dir")

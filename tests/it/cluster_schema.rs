@@ -19,7 +19,7 @@ fn cluster_section_matches_the_schema() {
     let mut full: ClusterResult =
         serde_json::from_value(nodefit::score::cluster::template()).unwrap();
     full.self_name = "cp1".into();
-    full.peer_tls = "auto".into();
+    full.peer_tls = "secret".into();
     full.role = Some("leader".into());
     full.leader = Some("cp1".into());
     full.worst_link = Some("cp1 → cp2".into());

@@ -9,8 +9,6 @@
 //! would build its own binary again: `architecture.rs` refuses it.
 
 #[macro_use]
-mod support;
-
 mod ansible;
 mod architecture;
 mod browser;
@@ -19,6 +17,7 @@ mod cluster_etcd;
 mod cluster_netns;
 mod cluster_qualify;
 mod cluster_schema;
+mod cluster_security;
 mod cluster_tls;
 mod disk_cli;
 mod dist;
@@ -40,4 +39,5 @@ mod report_markdown;
 mod report_trend;
 mod score_checks;
 mod score_profiles;
+mod support;
 mod trend_outputs;

@@ -312,3 +312,44 @@ fn nodes_are_ordered_by_name_in_every_output() {
     assert_eq!(c["rtt"][0]["from"], "cp1");
     assert_eq!(c["rtt"][0]["to"], "cp2");
 }
+
+/// A run whose peers were not authenticated (`--insecure-peers`; these fixtures were made with
+/// etcd's `--peer-auto-tls`, before the field existed) is flagged in every output, naming the
+/// nodes; the same results marked as run with a cluster secret are not.
+#[test]
+fn an_unauthenticated_run_is_flagged() {
+    let o = render(vec![
+        plain(COMPLETE, "cp1"),
+        plain(COMPLETE, "cp2"),
+        plain(COMPLETE, "cp3"),
+    ]);
+    let warn = line(&o.md, "> **Warning:** peers not authenticated");
+    assert!(warn.contains("on cp1, cp2, cp3"), "{warn}");
+    assert!(o
+        .html
+        .contains("Warning: peers not authenticated (--insecure-peers) on cp1, cp2, cp3"));
+    assert_eq!(cluster(&o)["insecure_peers"], true);
+
+    let secret = |v: &mut Value| {
+        v["cluster"]["peer_tls"] = "secret".into();
+        v["cluster"]["insecure_peers"] = false.into();
+    };
+    let o = render(vec![
+        node(COMPLETE, "cp1", secret),
+        node(COMPLETE, "cp2", secret),
+        node(COMPLETE, "cp3", |v| {
+            v["cluster"]["insecure_peers"] = true.into();
+            v["cluster"]["peer_tls"] = "auto".into();
+        }),
+    ]);
+    let warn = line(&o.md, "> **Warning:** peers not authenticated");
+    assert!(warn.contains("on cp3:"), "only the insecure node: {warn}");
+    let o = render(vec![
+        node(COMPLETE, "cp1", secret),
+        node(COMPLETE, "cp2", secret),
+        node(COMPLETE, "cp3", secret),
+    ]);
+    assert!(!o.md.contains("not authenticated"), "{}", o.md);
+    assert!(!o.html.contains("not authenticated"));
+    assert_eq!(cluster(&o)["insecure_peers"], false);
+}

@@ -37,14 +37,27 @@ pub struct Node {
     pub name: String,
     pub ns: String,
     pub addr: String,
+    /// The fixture's cluster secret file (one for every node), passed to every command as
+    /// `NODEFIT_CLUSTER_SECRET_FILE`: cluster runs are authenticated, as on real nodes.
+    pub secret_file: std::path::PathBuf,
+}
+
+/// Write `text` as a cluster secret file `dir/name` (mode 0600).
+pub fn write_secret(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("secret file");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    p
 }
 
 impl Node {
     /// `ip netns exec <ns> <program>`: the program runs in this node's namespace (ip execs it, so
-    /// the child's pid is the program's).
+    /// the child's pid is the program's), with the fixture's cluster secret in its environment.
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns, program]);
+        c.env("NODEFIT_CLUSTER_SECRET_FILE", &self.secret_file);
         c
     }
 
@@ -132,8 +145,19 @@ impl Node {
 pub struct Netns {
     pub hub: String,
     pub nodes: Vec<Node>,
+    /// Holds the cluster secret file.
+    secrets: tempfile::TempDir,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+}
+
+/// 64 random bits from the kernel (the tests need no random-number crate for this).
+fn rand_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: b is a valid writable buffer of 8 bytes.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 8, 0) };
+    assert_eq!(n, 8, "getrandom");
+    u64::from_ne_bytes(b)
 }
 
 fn ns_pids(ns: &str) -> Vec<i32> {
@@ -200,6 +224,12 @@ impl Netns {
         }
         let k = SEQ.fetch_add(1, Ordering::SeqCst);
         let base = format!("nf{}x{k}", std::process::id());
+        let secrets = tempfile::tempdir().expect("temp dir");
+        let secret_file = write_secret(
+            secrets.path(),
+            "cluster-secret",
+            &format!("{:016x}{:016x}", rand_u64(), rand_u64()),
+        );
         let mut me = Netns {
             hub: format!("{base}h"),
             nodes: (0..n)
@@ -207,8 +237,10 @@ impl Netns {
                     name: format!("cp{}", i + 1),
                     ns: format!("{base}n{i}"),
                     addr: format!("198.18.0.{}", 10 + i),
+                    secret_file: secret_file.clone(),
                 })
                 .collect(),
+            secrets,
             stop: Arc::new(AtomicBool::new(false)),
             threads: Vec::new(),
         };
