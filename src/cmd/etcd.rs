@@ -24,6 +24,11 @@ pub struct EtcdCmd {
     /// (written atomically: a temporary file in the same directory, then rename)
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// Free space to leave on the disk after the embedded etcd's WAL preallocation and database
+    /// allowance: a size (2g) or a share of it (10%); 0 turns the check off [default: the larger of
+    /// 10% and 2 GiB]
+    #[arg(long, value_name = "SIZE|PCT")]
+    pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Cluster qualification (`--cluster` and its options)
     #[command(flatten)]
     pub cluster: ClusterOptions,
@@ -76,7 +81,7 @@ pub fn probe_options_with_words(
 }
 
 /// `nodefit etcd`: probe, then print a summary or the results document.
-pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
+pub fn run(mut cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     if let Some(p) = &cmd.prometheus_textfile {
         crate::report::prometheus::check_path(p)?;
         if let Some(o) = &cmd.output {
@@ -85,10 +90,24 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let mut _workdir = None;
     if !cmd.options.is_live() {
         if let Some(line) = crate::util::scratch::clean_before_run(&cmd.options.directory) {
             eprintln!("nodefit: {line}");
         }
+        let members = if cmd.cluster.is_set() {
+            1
+        } else {
+            cmd.options.members
+        };
+        let w = super::workdir::choose(&cmd.options.directory)?;
+        let need = crate::disk::headroom::Need {
+            scratch: 0,
+            etcd_members: members,
+        };
+        super::workdir::check_headroom(&w.path, need, cmd.min_free)?;
+        cmd.options.directory = w.path.clone();
+        _workdir = Some(w);
     }
     if cmd.cluster.is_set() {
         return super::cluster::run(cmd);

@@ -10,6 +10,7 @@ pub mod profiles;
 pub mod qualify;
 pub mod report;
 pub mod trend;
+pub mod workdir;
 
 use crate::report::load::{load_all, Loaded};
 use clap::{Parser, Subcommand};
