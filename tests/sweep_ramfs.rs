@@ -216,7 +216,9 @@ fn forged_records_on_ramfs_remove_nothing_of_a_strangers() {
             "{name} was removed: {left:?}\n{said}"
         );
     }
-    for r in &forged {
+    // The records not ours stay (the root-owned one is, by its form, a dead run's: it may go, but
+    // nothing it listed did).
+    for r in &forged[1..] {
         assert!(left.contains(r), "a record not ours was removed: {r}");
     }
     assert_eq!(

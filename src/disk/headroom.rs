@@ -112,9 +112,19 @@ fn space(dir: &Path) -> Result<(u64, u64), Error> {
     Ok((s.blocks() as u64 * frag, s.blocks_available() as u64 * frag))
 }
 
-/// Refuse, naming the figures, a run whose need in `dir` would leave less than `min` free.
+/// Does the file system holding `dir` state no size at all (ramfs, some FUSE file systems)? Then
+/// there is no figure to check against, and none is made up.
+pub fn size_unknown(dir: &Path) -> Result<bool, Error> {
+    Ok(space(dir)?.0 == 0)
+}
+
+/// Refuse, naming the figures, a run whose need in `dir` would leave less than `min` free. A file
+/// system that states no size is not checked.
 pub fn check(dir: &Path, need: &Need, min: MinFree) -> Result<(), Error> {
     let (total, free) = space(dir)?;
+    if total == 0 {
+        return Ok(());
+    }
     let keep = min.bytes(total);
     if free >= need.total().saturating_add(keep) {
         return Ok(());

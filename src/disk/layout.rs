@@ -217,6 +217,10 @@ pub fn preflight(specs: &[JobSpec], min_free: MinFree) -> Result<(), Error> {
         }
     }
     for (dir, need) in need_by_dir {
+        // A file system that states no size (ramfs, some FUSE) has no free figure to hold to.
+        if super::headroom::size_unknown(&dir)? {
+            continue;
+        }
         let free = free_bytes(&dir)?;
         if need > free {
             return Err(Error::NoSpace { dir, need, free });
