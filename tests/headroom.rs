@@ -13,8 +13,10 @@ fn nodefit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nodefit"))
 }
 
+/// Run with the default floor (the suite's `.cargo/config.toml` turns it off for other tests).
 fn run(args: &[&str], dir: &Path) -> Output {
     nodefit()
+        .env_remove("NODEFIT_MIN_FREE")
         .args(args)
         .arg("--directory")
         .arg(dir)
@@ -110,7 +112,10 @@ fn a_run_that_would_leave_too_little_free_is_refused_naming_the_figures() {
     );
 
     // The embedded etcd's WAL preallocation and database allowance count, before it starts.
-    let out = run(&["etcd", "--quiet", "--min-free", "0", "--members", "3"], d);
+    let out = run(
+        &["etcd", "--quiet", "--min-free", "1m", "--members", "3"],
+        d,
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -121,7 +126,7 @@ fn a_run_that_would_leave_too_little_free_is_refused_naming_the_figures() {
     );
     assert!(names(d).is_empty(), "{:?}", names(d));
     // qualify: the largest step's files and the probe's member, before the first round.
-    let out = run(&["qualify", "--quick", "--min-free", "0"], d);
+    let out = run(&["qualify", "--quick", "--min-free", "1m"], d);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(

@@ -19,7 +19,7 @@ pub struct DiskCmd {
     #[arg(long, short)]
     pub quiet: bool,
     /// Free space to leave on the disk: a size (2g) or a share of it (10%); 0 turns the check off
-    /// [default: the larger of 10% and 2 GiB]
+    /// [env: NODEFIT_MIN_FREE] [default: the larger of 10% and 2 GiB]
     #[arg(long, value_name = "SIZE|PCT")]
     pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
@@ -83,7 +83,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     let opts = crate::disk::RunOptions {
         progress: super::progress(cmd.quiet),
         label: None,
-        min_free: cmd.min_free.unwrap_or_default(),
+        min_free: super::workdir::min_free(cmd.min_free)?,
     };
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
     doc.workloads = results;

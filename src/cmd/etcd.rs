@@ -25,8 +25,8 @@ pub struct EtcdCmd {
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub prometheus_textfile: Option<PathBuf>,
     /// Free space to leave on the disk after the embedded etcd's WAL preallocation and database
-    /// allowance: a size (2g) or a share of it (10%); 0 turns the check off [default: the larger of
-    /// 10% and 2 GiB]
+    /// allowance: a size (2g) or a share of it (10%); 0 turns the check off [env: NODEFIT_MIN_FREE]
+    /// [default: the larger of 10% and 2 GiB]
     #[arg(long, value_name = "SIZE|PCT")]
     pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Cluster qualification (`--cluster` and its options)

@@ -62,7 +62,7 @@ pub struct QualifyArgs {
     pub no_etcd: bool,
     /// Free space to leave on the disk after the scratch files and the embedded etcd's WAL
     /// preallocation and database allowance: a size (2g) or a share of it (10%); 0 turns the check
-    /// off [default: the larger of 10% and 2 GiB]
+    /// off [env: NODEFIT_MIN_FREE] [default: the larger of 10% and 2 GiB]
     #[arg(long, value_name = "SIZE|PCT")]
     pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
@@ -142,7 +142,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     let q = crate::qualify::run(QualifyConfig {
         profile,
         directory: workdir.path.clone(),
-        min_free: a.min_free.unwrap_or_default(),
+        min_free: super::workdir::min_free(a.min_free)?,
         node_name: a.node_name.clone(),
         output_dir: a.output_dir.clone(),
         quick: a.quick,

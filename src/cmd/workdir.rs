@@ -50,8 +50,25 @@ pub fn refuse_running_etcd(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The environment variable that sets `--min-free` for every run that does not pass it (a fleet's
+/// policy; the test suite sets 0 in `.cargo/config.toml`, its runs being on shared build disks).
+pub const MIN_FREE_ENV: &str = "NODEFIT_MIN_FREE";
+
+/// `--min-free` as given, else `$NODEFIT_MIN_FREE`, else the default.
+pub fn min_free(flag: Option<MinFree>) -> anyhow::Result<MinFree> {
+    if let Some(m) = flag {
+        return Ok(m);
+    }
+    match std::env::var(MIN_FREE_ENV) {
+        Ok(v) => v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{MIN_FREE_ENV}: {e}")),
+        Err(_) => Ok(MinFree::Default),
+    }
+}
+
 /// Refuse now, naming the figures, a run that would leave less than `min` free where it writes.
 pub fn check_headroom(dir: &Path, need: Need, min: Option<MinFree>) -> anyhow::Result<()> {
-    headroom::check(dir, &need, min.unwrap_or_default())?;
+    headroom::check(dir, &need, min_free(min)?)?;
     Ok(())
 }
