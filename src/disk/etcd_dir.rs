@@ -63,8 +63,11 @@ fn is_locked(path: &Path) -> bool {
 
 /// Decide where a run writes, or refuse `dir` when it is or is inside a running etcd's data
 /// directory.
+/// A directory that can't be read is `Here`: the run's own checks name its problem.
 pub fn placement(dir: &Path) -> Result<Placement, Error> {
-    let canon = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    let Ok(canon) = dir.canonicalize() else {
+        return Ok(Placement::Here);
+    };
     for data in canon.ancestors().filter(|a| is_etcd_data(a)) {
         if etcd_is_running_on(data) {
             let what = if data == canon {
@@ -85,8 +88,10 @@ pub fn placement(dir: &Path) -> Result<Placement, Error> {
             etcd_data: data.to_path_buf(),
         });
     }
-    let child_data = std::fs::read_dir(&canon)
-        .map_err(|e| Error::io(dir, e))?
+    let Ok(entries) = std::fs::read_dir(&canon) else {
+        return Ok(Placement::Here);
+    };
+    let child_data = entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
