@@ -133,7 +133,11 @@ pub fn run(mut cmd: EtcdCmd) -> anyhow::Result<Outcome> {
 
 /// A probe that could not run (or was stopped before it had anything): the one-line reason.
 pub(super) fn could_not_probe(what: &str, e: &dyn std::fmt::Display) -> Outcome {
-    eprintln!("nodefit: {what}: {e}");
+    // The reason may quote etcd's or a peer's words.
+    eprintln!(
+        "nodefit: {what}: {}",
+        crate::util::text::printable(&e.to_string())
+    );
     if crate::util::signals::stop_requested() {
         Outcome::Interrupted
     } else {

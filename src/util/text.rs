@@ -5,7 +5,16 @@
 /// `s` with every control character (C0, DEL, C1) and every bidirectional override shown as a
 /// visible escape (`\x1b`, `\u{202e}`); everything else kept as it is.
 pub fn printable(s: &str) -> String {
-    if !s.chars().any(needs_escape) {
+    escape(s, needs_escape)
+}
+
+/// As [`printable`], keeping line breaks and tabs: for text of several lines (an error chain).
+pub fn printable_lines(s: &str) -> String {
+    escape(s, |c| c != '\n' && c != '\t' && needs_escape(c))
+}
+
+fn escape(s: &str, needs_escape: impl Fn(char) -> bool) -> String {
+    if !s.chars().any(&needs_escape) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -27,7 +36,7 @@ fn needs_escape(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{printable, printable_lines};
 
     #[test]
     fn escapes_become_visible_and_plain_text_stays() {
@@ -37,5 +46,6 @@ mod tests {
         assert_eq!(printable("x\ny\r"), "x\\x0ay\\x0d");
         assert_eq!(printable("\u{9b}2J"), "\\x9b2J");
         assert_eq!(printable("abc\u{202e}def"), "abc\\u{202e}def");
+        assert_eq!(printable_lines("a\n\tb\x1b[2J"), "a\n\tb\\x1b[2J");
     }
 }
