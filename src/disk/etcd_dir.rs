@@ -68,22 +68,23 @@ pub fn placement(dir: &Path) -> Result<Placement, Error> {
     let Ok(canon) = dir.canonicalize() else {
         return Ok(Placement::Here);
     };
-    for data in canon.ancestors().filter(|a| is_etcd_data(a)) {
-        if etcd_is_running_on(data) {
-            let what = if data == canon {
-                "is the data directory of a running etcd".to_string()
-            } else {
-                format!(
-                    "is inside {}, the data directory of a running etcd",
-                    data.display()
-                )
-            };
-            return Err(Error::LiveEtcd(format!(
-                "--directory {} {what} (its WAL files are locked); nodefit never writes there — pass a directory on the same disk outside it, e.g. a new one beside {}",
-                dir.display(),
+    let above: Vec<&Path> = canon.ancestors().filter(|a| is_etcd_data(a)).collect();
+    if let Some(data) = above.iter().find(|a| etcd_is_running_on(a)) {
+        let what = if *data == canon {
+            "is the data directory of a running etcd".to_string()
+        } else {
+            format!(
+                "is inside {}, the data directory of a running etcd",
                 data.display()
-            )));
-        }
+            )
+        };
+        return Err(Error::LiveEtcd(format!(
+            "--directory {} {what} (its WAL files are locked); nodefit never writes there — pass a directory on the same disk outside it, e.g. a new one beside {}",
+            dir.display(),
+            data.display()
+        )));
+    }
+    if let Some(data) = above.first() {
         return Ok(Placement::OwnSubdirectory {
             etcd_data: data.to_path_buf(),
         });

@@ -19,8 +19,8 @@ pub struct Identity {
 impl Identity {
     pub fn of(st: &FileStat) -> Identity {
         Identity {
-            dev: st.st_dev as u64,
-            ino: st.st_ino as u64,
+            dev: st.st_dev,
+            ino: st.st_ino,
         }
     }
 
@@ -121,7 +121,7 @@ fn empty_dir(fd: OwnedFd, dev: u64, depth: u32) -> std::io::Result<()> {
             Err(nix::errno::Errno::ENOENT) => continue,
             Err(e) => return Err(e.into()),
         };
-        if st.st_dev as u64 != dev {
+        if st.st_dev != dev {
             return Err(std::io::Error::other(format!(
                 "{} is on another file system (a mount point); not removing across it",
                 name.to_string_lossy()
