@@ -30,6 +30,10 @@ pub enum Error {
     NotAFile(PathBuf),
     #[error("not enough free space in {dir}: need {need} bytes, {free} available")]
     NoSpace { dir: PathBuf, need: u64, free: u64 },
+    #[error("too little headroom in {dir}: {text}")]
+    Headroom { dir: PathBuf, text: String },
+    #[error("{0}")]
+    LiveEtcd(String),
     #[error("--direct needs a block size that is a multiple of the device's logical block size ({logical} bytes for {path}); got --bs {bs}")]
     DirectAlignment {
         path: PathBuf,

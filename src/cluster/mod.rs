@@ -60,7 +60,7 @@ pub fn preflight(
             "--metrics-urls (each node reads its own member's /metrics)",
         ),
         (
-            args.user.is_some() || args.password.is_some(),
+            args.user.is_some() || args.password.is_some() || args.password_file.is_some(),
             "--user/--password (the throwaway cluster has no users)",
         ),
         (

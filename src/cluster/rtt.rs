@@ -7,7 +7,6 @@
 
 use crate::util::stats::Recorder;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -29,22 +28,10 @@ pub struct Sampler {
     tasks: Vec<(String, JoinHandle<PeerSamples>)>,
 }
 
-fn linger_zero(s: &TcpStream) {
-    let l = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: valid fd and a linger struct of the right size.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&l as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as u32,
-        );
-    }
-}
+/// Handshakes one sampler keeps in flight at most: a peer that answers nothing (or a flood of
+/// half-open connections) costs at most this many sockets per peer; a tick that finds them all
+/// busy counts as a failed attempt.
+const MAX_IN_FLIGHT: usize = 32;
 
 /// One handshake: its round trip, or why it failed.
 pub async fn handshake(addr: SocketAddr, timeout: Duration) -> Result<u64, String> {
@@ -52,7 +39,8 @@ pub async fn handshake(addr: SocketAddr, timeout: Duration) -> Result<u64, Strin
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => {
             let ns = t.elapsed().as_nanos() as u64;
-            linger_zero(&s);
+            // Closed with a reset, not FIN: no TIME_WAIT socket left per sample.
+            let _ = s.set_zero_linger();
             drop(s);
             Ok(ns)
         }
@@ -96,6 +84,13 @@ impl Sampler {
                         }
                         if *rx.borrow() {
                             break;
+                        }
+                        if inflight.len() >= MAX_IN_FLIGHT {
+                            out.errors += 1;
+                            out.last_error = Some(format!(
+                                "{MAX_IN_FLIGHT} handshakes already in flight (none answered yet)"
+                            ));
+                            continue;
                         }
                         inflight.spawn(handshake(addr, Duration::from_secs(1)));
                     }

@@ -14,6 +14,7 @@ use crate::etcd::{status, EtcdResult, MemberResult};
 use crate::options::etcd::EtcdOptions;
 use crate::util::progress::Progress;
 use crate::util::signals::stop_requested;
+use crate::util::text::printable;
 use etcd_client::{Client, GetOptions};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -151,8 +152,10 @@ async fn put(c: &mut Client, key: &str, value: &str) -> bool {
 /// Every key under `prefix` (names after the prefix → values). `local`: a serializable read from
 /// this node's member alone (no quorum needed: at the end, peers that saw every done key may
 /// already have stopped, and this member has applied everything up to its own done key).
+/// Names and values are peers' words: control characters are made visible before anything prints
+/// them, and one listing holds at most [`MAX_LISTED_KEYS`] keys (a cluster has a few nodes).
 async fn list(c: &mut Client, prefix: &str, local: bool) -> Option<BTreeMap<String, String>> {
-    let mut o = GetOptions::new().with_prefix();
+    let mut o = GetOptions::new().with_prefix().with_limit(MAX_LISTED_KEYS);
     if local {
         o = o.with_serializable();
     }
@@ -165,13 +168,16 @@ async fn list(c: &mut Client, prefix: &str, local: bool) -> Option<BTreeMap<Stri
             .iter()
             .filter_map(|kv| {
                 Some((
-                    kv.key_str().ok()?.strip_prefix(prefix)?.to_string(),
-                    kv.value_str().ok()?.to_string(),
+                    printable(kv.key_str().ok()?.strip_prefix(prefix)?),
+                    printable(kv.value_str().ok()?),
                 ))
             })
             .collect(),
     )
 }
+
+/// Far more keys than nodes in any cluster nodefit qualifies (at most a few per node).
+const MAX_LISTED_KEYS: i64 = 1024;
 
 fn named(nodes: &[NodeSpec], names: &[&String]) -> String {
     names

@@ -53,6 +53,7 @@ pub fn run(cmd: CleanCmd) -> anyhow::Result<Outcome> {
         let kind = match l.kind {
             LeftoverKind::ScratchFile => "scratch file",
             LeftoverKind::EtcdDataDir => "embedded etcd data dir",
+            LeftoverKind::WorkDir => "nodefit working dir",
             LeftoverKind::RunRecord => "run record",
         };
         println!(

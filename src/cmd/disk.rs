@@ -18,6 +18,10 @@ pub struct DiskCmd {
     /// No progress line
     #[arg(long, short)]
     pub quiet: bool,
+    /// Free space to leave on the disk: a size (2g) or a share of it (10%); 0 turns the check off
+    /// [env: NODEFIT_MIN_FREE] [default: the larger of 10% and 2 GiB]
+    #[arg(long, value_name = "SIZE|PCT")]
+    pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
     /// (written atomically: a temporary file in the same directory, then rename)
     #[arg(long, value_name = "PATH")]
@@ -25,7 +29,7 @@ pub struct DiskCmd {
 }
 
 pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
-    let spec = JobSpec::resolve(&cmd.options)?;
+    let mut spec = JobSpec::resolve(&cmd.options)?;
     let mut dirs: Vec<PathBuf> = crate::disk::layout::job_paths(&spec)
         .iter()
         .map(|p| match p.parent() {
@@ -39,6 +43,19 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
             eprintln!("nodefit: {line}");
         }
     }
+    // Beside a stopped etcd's data: in a directory of the run's own; a running etcd's: refused.
+    let _workdir = match (&spec.directory, &spec.filename) {
+        (Some(d), _) => {
+            let w = super::workdir::choose(d)?;
+            spec.directory = Some(w.path.clone());
+            Some(w)
+        }
+        (None, Some(f)) => {
+            super::workdir::refuse_running_etcd(f)?;
+            None
+        }
+        (None, None) => None,
+    };
     // Outputs that are one file, or the measured file itself, are refused before anything runs.
     let mut files: Vec<(&str, &std::path::Path)> = Vec::new();
     if let Some(f) = &cmd.options.filename {
@@ -66,6 +83,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     let opts = crate::disk::RunOptions {
         progress: super::progress(cmd.quiet),
         label: None,
+        min_free: super::workdir::min_free(cmd.min_free)?,
     };
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
     doc.workloads = results;

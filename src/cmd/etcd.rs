@@ -24,6 +24,11 @@ pub struct EtcdCmd {
     /// (written atomically: a temporary file in the same directory, then rename)
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// Free space to leave on the disk after the embedded etcd's WAL preallocation and database
+    /// allowance: a size (2g) or a share of it (10%); 0 turns the check off [env: NODEFIT_MIN_FREE]
+    /// [default: the larger of 10% and 2 GiB]
+    #[arg(long, value_name = "SIZE|PCT")]
+    pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Cluster qualification (`--cluster` and its options)
     #[command(flatten)]
     pub cluster: ClusterOptions,
@@ -76,7 +81,7 @@ pub fn probe_options_with_words(
 }
 
 /// `nodefit etcd`: probe, then print a summary or the results document.
-pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
+pub fn run(mut cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     if let Some(p) = &cmd.prometheus_textfile {
         crate::report::prometheus::check_path(p)?;
         if let Some(o) = &cmd.output {
@@ -85,10 +90,24 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let mut _workdir = None;
     if !cmd.options.is_live() {
         if let Some(line) = crate::util::scratch::clean_before_run(&cmd.options.directory) {
             eprintln!("nodefit: {line}");
         }
+        let members = if cmd.cluster.is_set() {
+            1
+        } else {
+            cmd.options.members
+        };
+        let w = super::workdir::choose(&cmd.options.directory)?;
+        let need = crate::disk::headroom::Need {
+            scratch: 0,
+            etcd_members: members,
+        };
+        super::workdir::check_headroom(&w.path, need, cmd.min_free)?;
+        cmd.options.directory = w.path.clone();
+        _workdir = Some(w);
     }
     if cmd.cluster.is_set() {
         return super::cluster::run(cmd);
@@ -114,7 +133,11 @@ pub fn run(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
 
 /// A probe that could not run (or was stopped before it had anything): the one-line reason.
 pub(super) fn could_not_probe(what: &str, e: &dyn std::fmt::Display) -> Outcome {
-    eprintln!("nodefit: {what}: {e}");
+    // The reason may quote etcd's or a peer's words.
+    eprintln!(
+        "nodefit: {what}: {}",
+        crate::util::text::printable(&e.to_string())
+    );
     if crate::util::signals::stop_requested() {
         Outcome::Interrupted
     } else {

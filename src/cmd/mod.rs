@@ -10,6 +10,7 @@ pub mod profiles;
 pub mod qualify;
 pub mod report;
 pub mod trend;
+pub mod workdir;
 
 use crate::report::load::{load_all, Loaded};
 use clap::{Parser, Subcommand};
@@ -91,7 +92,9 @@ pub fn run() -> Outcome {
         Command::Clean(a) => clean::run(a),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("nodefit: error: {e:#}");
+        // Errors may quote a file, a peer or etcd: no escape sequence reaches the terminal.
+        let text = crate::util::text::printable_lines(&format!("{e:#}"));
+        eprintln!("nodefit: error: {text}");
         Outcome::CouldNotRun
     })
 }
@@ -208,7 +211,8 @@ pub fn load_inputs(inputs: &[PathBuf], strict: bool) -> Option<(Vec<Loaded>, Vec
     let (results, problems) = load_all(inputs);
     let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     for p in &problems {
-        eprintln!("nodefit: warning: {p}");
+        // Names and reasons come from the files: no escape sequence reaches the terminal.
+        eprintln!("nodefit: warning: {}", crate::util::text::printable(p));
     }
     if strict && !problems.is_empty() {
         eprintln!(

@@ -66,6 +66,11 @@ pub struct QualifyArgs {
     /// Skip the etcd probe (its checks are reported as skipped)
     #[arg(long, conflicts_with = "endpoints")]
     pub no_etcd: bool,
+    /// Free space to leave on the disk after the scratch files and the embedded etcd's WAL
+    /// preallocation and database allowance: a size (2g) or a share of it (10%); 0 turns the check
+    /// off [env: NODEFIT_MIN_FREE] [default: the larger of 10% and 2 GiB]
+    #[arg(long, value_name = "SIZE|PCT")]
+    pub min_free: Option<crate::disk::headroom::MinFree>,
     /// Also write the result as Prometheus metrics to PATH, for node_exporter's textfile collector
     /// (written atomically: a temporary file in the same directory, then rename)
     #[arg(long, value_name = "PATH")]
@@ -141,9 +146,16 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     if let Some(line) = crate::util::scratch::clean_before_run(&a.directory) {
         eprintln!("nodefit: {line}");
     }
+    // Beside a stopped etcd's data: in a directory of the run's own; a running etcd's: refused.
+    let workdir = super::workdir::choose(&a.directory)?;
+    let mut etcd = etcd;
+    if let Some(o) = etcd.as_mut().filter(|o| !o.is_live()) {
+        o.directory = workdir.path.clone();
+    }
     let q = crate::qualify::run(QualifyConfig {
         profile,
-        directory: a.directory.clone(),
+        directory: workdir.path.clone(),
+        min_free: super::workdir::min_free(a.min_free)?,
         node_name: a.node_name.clone(),
         output_dir: a.output_dir.clone(),
         quick: a.quick,

@@ -2,6 +2,7 @@
 //! devices, files that aren't ours, O_DIRECT alignment), laying them out as fio does, and removing
 //! them afterwards. nodefit writes nowhere else.
 
+use super::headroom::{MinFree, Need};
 use crate::error::Error;
 use crate::results::spec::{Fallocate, JobSpec, Rw};
 use crate::util::scratch::{self, Mark, RunRecord};
@@ -162,8 +163,9 @@ pub fn check_directory(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Validate every file of every spec and the free space they need, before creating any.
-pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
+/// Validate every file of every spec and the free space they need (with `min_free` left over),
+/// before creating any.
+pub fn preflight(specs: &[JobSpec], min_free: MinFree) -> Result<(), Error> {
     let mut need_by_dir: Vec<(PathBuf, u64)> = Vec::new();
     for spec in specs {
         for path in job_paths(spec) {
@@ -215,10 +217,19 @@ pub fn preflight(specs: &[JobSpec]) -> Result<(), Error> {
         }
     }
     for (dir, need) in need_by_dir {
+        // A file system that states no size (ramfs, some FUSE) has no free figure to hold to.
+        if super::headroom::size_unknown(&dir)? {
+            continue;
+        }
         let free = free_bytes(&dir)?;
         if need > free {
             return Err(Error::NoSpace { dir, need, free });
         }
+        let need = Need {
+            scratch: need,
+            etcd_members: 0,
+        };
+        super::headroom::check(&dir, &need, min_free)?;
     }
     Ok(())
 }
@@ -253,6 +264,10 @@ pub fn prepare(spec: &JobSpec, path: &Path, scratch: &mut ScratchFiles) -> Resul
         .map_err(|e| Error::io(path, e.into()))?;
         scratch.add(path.to_path_buf());
         scratch::mark_path(path, &record.mark());
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| Error::io(path, e.into()))?;
+        record
+            .identify(path, crate::util::unlink_at::Identity::of(&st))
+            .map_err(|e| Error::io(path, e))?;
         lay_out(spec, path, &fd)?;
     } else if spec.rw.reads() {
         // A reused file must hold `size` bytes of data before it can be read back.

@@ -2,6 +2,8 @@
 //! one call at the same time, so contention can be measured), and fold the jobs' histograms into one
 //! [`WorkloadResult`] per spec.
 
+pub mod etcd_dir;
+pub mod headroom;
 pub mod job;
 pub mod layout;
 
@@ -23,6 +25,8 @@ pub struct RunOptions {
     pub progress: Progress,
     /// Label for the progress line.
     pub label: Option<String>,
+    /// Free space the scratch files must leave (`--min-free`).
+    pub min_free: headroom::MinFree,
 }
 
 /// Run the given workloads concurrently and return one result per spec, in order. A workload cut
@@ -30,7 +34,7 @@ pub struct RunOptions {
 /// before any I/O (bad directory, no space, existing file) come back as `Err` with nothing left
 /// behind.
 pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<WorkloadResult>, Error> {
-    layout::preflight(specs)?;
+    layout::preflight(specs, opts.min_free)?;
     let keep = specs.iter().all(|s| s.keep);
     let mut scratch = layout::ScratchFiles::new(keep);
     let mut files: Vec<(usize, layout::JobFile)> = Vec::new();

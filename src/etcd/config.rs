@@ -8,6 +8,9 @@ use std::time::Duration;
 /// Rate above which a live cluster (`--endpoints`) needs `--accept-production-load`.
 pub const LIVE_RATE_LIMIT: f64 = 2000.0;
 
+/// Where the Kubernetes API server keeps its objects (its default `--etcd-prefix`).
+const KUBERNETES_PREFIX: &str = "/registry/";
+
 impl EtcdOptions {
     /// Resolve the workload: preset, overrides, defaults and the live-cluster safety rules.
     pub fn resolve_load(&self, prefix: String) -> Result<LoadInfo, EtcdError> {
@@ -57,6 +60,7 @@ impl EtcdOptions {
                 ("--key", self.key.is_some()),
                 ("--user", self.user.is_some()),
                 ("--password", self.password.is_some()),
+                ("--password-file", self.password_file.is_some()),
             ];
             if let Some((flag, _)) = client_only.iter().find(|(_, given)| *given) {
                 return Err(EtcdError::Invalid(format!(
@@ -87,6 +91,13 @@ impl EtcdOptions {
         } else {
             format!("{prefix}/")
         };
+        // Kubernetes keeps everything under /registry/: the probe deletes its prefix at the end,
+        // and no --force makes deleting the cluster's own state right.
+        if prefix.starts_with(KUBERNETES_PREFIX) || KUBERNETES_PREFIX.starts_with(prefix.as_str()) {
+            return Err(EtcdError::Invalid(format!(
+                "--prefix {prefix} holds Kubernetes' data ({KUBERNETES_PREFIX}); the probe deletes its prefix at the end, so it is refused whatever --force says: pick a prefix of its own, e.g. /nodefit/"
+            )));
+        }
         // A key is the prefix plus a zero-padded key number; a --key-size that can't hold both
         // would be reported but not what was sent.
         let digits = self.key_space.saturating_sub(1).max(1).to_string().len();
@@ -155,6 +166,16 @@ mod tests {
         assert_eq!(l.total, Some(10));
         assert!(a.resolve_load("/".into()).is_err());
         assert_eq!(a.resolve_load("/app".into()).unwrap().prefix, "/app/");
+        // Kubernetes' own keys, whatever --force says.
+        let forced = EtcdOptions {
+            force: true,
+            ..a.clone()
+        };
+        for p in ["/registry", "/registry/", "/registry/pods/"] {
+            let e = forced.resolve_load(p.into()).unwrap_err().to_string();
+            assert!(e.contains("Kubernetes"), "{p}: {e}");
+        }
+        assert!(forced.resolve_load("/registryx".into()).is_ok());
     }
 
     #[test]

@@ -32,25 +32,26 @@ fn free_port() -> Result<u16, EtcdError> {
         .map_err(|e| EtcdError::Embedded(format!("no free loopback port: {e}")))
 }
 
+/// `etcd --version` answers at once; a binary that does not within this is not one to run.
+const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The version line of `bin`, or [`EtcdError::BinaryMissing`].
 pub fn etcd_version(bin: &Path) -> Result<String, EtcdError> {
-    let out = Command::new(bin)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                EtcdError::BinaryMissing(bin.display().to_string())
-            }
-            _ => EtcdError::Embedded(format!("cannot run {}: {e}", bin.display())),
-        })?;
+    let out =
+        crate::util::subprocess::output_within(Command::new(bin).arg("--version"), VERSION_TIMEOUT)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    EtcdError::BinaryMissing(bin.display().to_string())
+                }
+                _ => EtcdError::Embedded(format!("cannot run {}: {e}", bin.display())),
+            })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .lines()
-        .next()
-        .unwrap_or("etcd (unknown version)")
-        .trim()
-        .to_string())
+    Ok(crate::util::text::printable(
+        text.lines()
+            .next()
+            .unwrap_or("etcd (unknown version)")
+            .trim(),
+    ))
 }
 
 impl Embedded {

@@ -227,6 +227,17 @@ fn tls_config(t: &ScrapeTls) -> Result<tokio_rustls::rustls::ClientConfig, Strin
     }
 }
 
+/// A /metrics page is a few hundred KB; more than this is not one.
+pub const MAX_METRICS_BYTES: u64 = 16 << 20;
+
+/// Read to the end, but no more than [`MAX_METRICS_BYTES`] + 1 bytes.
+async fn read_capped(
+    r: &mut (impl tokio::io::AsyncRead + Unpin),
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    r.take(MAX_METRICS_BYTES + 1).read_to_end(buf).await
+}
+
 /// GET `url` (http or https) with HTTP/1.0 and return the body.
 pub async fn fetch(url: &str, tls: &ScrapeTls, timeout: Duration) -> Result<String, String> {
     match tokio::time::timeout(timeout, fetch_inner(url, tls)).await {
@@ -275,20 +286,28 @@ async fn fetch_inner(url: &str, tls: &ScrapeTls) -> Result<String, String> {
         s.write_all(req.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
-        // Servers often close TLS without close_notify; keep what arrived.
-        if let Err(e) = s.read_to_end(&mut buf).await {
-            if buf.is_empty() {
-                return Err(format!("reading {url}: {e}"));
-            }
-        }
+        // etcd (Go) ends its TLS replies with close_notify: an end without it is a reply cut short
+        // (or cut by someone on the path), not a whole page.
+        read_capped(&mut s, &mut buf).await.map_err(|e| {
+            format!(
+                "reading {url}: {e} (reply cut short after {} bytes)",
+                buf.len()
+            )
+        })?;
     } else {
         let mut s = tcp;
         s.write_all(req.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
-        s.read_to_end(&mut buf)
+        read_capped(&mut s, &mut buf)
             .await
             .map_err(|e| format!("reading {url}: {e}"))?;
+    }
+    if buf.len() as u64 > MAX_METRICS_BYTES {
+        return Err(format!(
+            "{url} answered with more than {} bytes; not a /metrics page nodefit reads",
+            MAX_METRICS_BYTES
+        ));
     }
     let text = String::from_utf8_lossy(&buf);
     let (head, body) = text
@@ -296,7 +315,24 @@ async fn fetch_inner(url: &str, tls: &ScrapeTls) -> Result<String, String> {
         .ok_or_else(|| format!("malformed HTTP reply from {url}"))?;
     let status = head.lines().next().unwrap_or("");
     if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("{url} answered '{status}'"));
+        return Err(format!(
+            "{url} answered '{}'",
+            crate::util::text::printable(status)
+        ));
+    }
+    let declared = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    if let Some(n) = declared {
+        let got = body.len();
+        if got < n {
+            return Err(format!(
+                "{url}: reply cut short ({got} of the {n} bytes it announced)"
+            ));
+        }
     }
     Ok(body.to_string())
 }
@@ -376,5 +412,38 @@ etcd_disk_backend_commit_duration_seconds_count 0
         let d = before.minus(&after);
         assert_eq!(d, before);
         assert!(estimate(Some(&before), None).is_none());
+    }
+
+    /// Serve `reply` once on a loopback port; the URL to fetch it from.
+    async fn serve_once(reply: Vec<u8>) -> String {
+        use tokio::io::AsyncWriteExt;
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = l.accept().await {
+                let mut req = [0u8; 1024];
+                let _ = tokio::io::AsyncReadExt::read(&mut s, &mut req).await;
+                let _ = s.write_all(&reply).await;
+            }
+        });
+        format!("http://{addr}/metrics")
+    }
+
+    /// A reply shorter than it announced, or larger than a /metrics page, is an error, not a page.
+    #[tokio::test]
+    async fn cut_short_and_oversized_replies_are_errors() {
+        let tls = ScrapeTls::default();
+        let t = Duration::from_secs(10);
+        let url =
+            serve_once(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nfirst ten.".to_vec()).await;
+        let e = fetch(&url, &tls, t).await.unwrap_err();
+        assert!(e.contains("cut short (10 of the 100 bytes"), "{e}");
+        let mut big = b"HTTP/1.0 200 OK\r\n\r\n".to_vec();
+        big.resize(big.len() + MAX_METRICS_BYTES as usize + 10, b'#');
+        let url = serve_once(big).await;
+        let e = fetch(&url, &tls, t).await.unwrap_err();
+        assert!(e.contains("more than 16777216 bytes"), "{e}");
+        let url = serve_once(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n".to_vec()).await;
+        assert_eq!(fetch(&url, &tls, t).await.unwrap(), "ok\n");
     }
 }

@@ -74,7 +74,7 @@ pub async fn probe(args: &EtcdOptions, progress: Progress) -> Result<EtcdResult,
         cacert: args.cacert.clone(),
         cert: args.cert.clone(),
         key: args.key.clone(),
-        user: ConnSettings::user_from(args.user.as_deref(), args.password.as_deref()),
+        user: ConnSettings::user_from(args.user.as_deref(), password(args)?.as_deref()),
         dial_timeout: args.dial_timeout,
     };
     let mut ctx = Ctx::default();
@@ -139,6 +139,31 @@ pub async fn probe(args: &EtcdOptions, progress: Progress) -> Result<EtcdResult,
     target.member_count = ctx.members.len() as u32;
 
     Ok(assemble(target, load, out, &ctx, cleaned_up, notes))
+}
+
+/// The password: `--password`, or the first line of `--password-file` (read here, never shown).
+fn password(args: &EtcdOptions) -> Result<Option<String>, EtcdError> {
+    use std::io::Read;
+    let Some(path) = &args.password_file else {
+        return Ok(args.password.clone());
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_string(&mut text))
+        .map_err(|e| {
+            EtcdError::Invalid(format!(
+                "cannot read --password-file {}: {e}",
+                path.display()
+            ))
+        })?;
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        return Err(EtcdError::Invalid(format!(
+            "--password-file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Some(line.to_string()))
 }
 
 async fn wait_healthy(e: &mut Embedded, settings: &ConnSettings) -> Result<(), EtcdError> {

@@ -96,12 +96,16 @@ pub struct EtcdOptions {
     /// Client private key (PEM)
     #[arg(long, help_heading = "Target")]
     pub key: Option<PathBuf>,
-    /// User name, or name:password
+    /// User name, or name:password (a password on the command line shows in `ps`: prefer
+    /// --password-file)
     #[arg(long, help_heading = "Target")]
     pub user: Option<String>,
-    /// Password (when --user has none)
-    #[arg(long, help_heading = "Target")]
+    /// Password (when --user has none; prefer --password-file)
+    #[arg(long, help_heading = "Target", conflicts_with = "password_file")]
     pub password: Option<String>,
+    /// File whose first line is the password (when --user has none); never shown anywhere
+    #[arg(long, help_heading = "Target")]
+    pub password_file: Option<PathBuf>,
     /// Time allowed to connect (and to give up on an unreachable cluster)
     #[arg(long, default_value = "5s", value_parser = parse_dur, help_heading = "Target")]
     #[serde(deserialize_with = "de_duration")]
@@ -177,6 +181,7 @@ impl Default for EtcdOptions {
             key: None,
             user: None,
             password: None,
+            password_file: None,
             dial_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(5),
             directory: PathBuf::from("."),
@@ -241,7 +246,16 @@ impl EtcdOptions {
             }
         }
         if let Some(u) = &self.user {
-            flag("user", u.clone());
+            flag(
+                "user",
+                match u.split_once(':') {
+                    Some((name, _)) if mask_password => format!("{name}:***"),
+                    _ => u.clone(),
+                },
+            );
+        }
+        if let Some(p) = &self.password_file {
+            flag("password-file", path(p));
         }
         if let Some(p) = &self.password {
             flag(
@@ -350,6 +364,7 @@ mod tests {
             key: Some("/k".into()),
             user: Some("u".into()),
             password: Some("p".into()),
+            password_file: None,
             dial_timeout: Duration::from_millis(1500),
             command_timeout: Duration::from_secs(7),
             directory: "/d".into(),
@@ -375,6 +390,21 @@ mod tests {
         assert_eq!(back, o);
         assert!(EtcdOptions::default().to_args(false).is_empty());
         assert!(o.to_args(true).contains(&"***".to_string()));
+    }
+
+    /// A password given inside --user never reaches a shown command line either.
+    #[test]
+    fn a_password_in_user_is_masked() {
+        let o = EtcdOptions {
+            user: Some("root:s3cret".into()),
+            ..EtcdOptions::default()
+        };
+        let shown = o.to_args(true).join(" ");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("root:***"),
+            "{shown}"
+        );
+        assert!(o.to_args(false).join(" ").contains("root:s3cret"));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct QualifyConfig {
     pub profile: Profile,
     /// Directory on the disk to qualify.
     pub directory: PathBuf,
+    /// Free space the run must leave there (`--min-free`), checked before anything is written.
+    pub min_free: crate::disk::headroom::MinFree,
     /// Name of the node in the results (default: host name).
     pub node_name: Option<String>,
     /// Where result.json goes (default: reports/<node-name>/<UTC timestamp>/).
@@ -214,6 +216,7 @@ fn run_disk(
                     s.label,
                     plan.eta.saturating_sub(run_start.elapsed()).as_secs()
                 )),
+                min_free: c.min_free,
             };
             let results = match crate::disk::run_workloads(&specs, &opts) {
                 Ok(r) => r,
@@ -369,6 +372,34 @@ fn first_existing(path: &Path) -> PathBuf {
     }
 }
 
+/// Refuse, naming the figures, a run that would leave less than `--min-free` on the disk: the
+/// largest step's scratch files (a step's files exist together; steps follow one another) and the
+/// local etcd members the probe starts there.
+fn check_headroom(c: &QualifyConfig, plan: &DiskPlan) -> Result<(), QualifyError> {
+    let scratch = plan
+        .steps
+        .iter()
+        .map(|s| {
+            s.members
+                .iter()
+                .map(|i| plan.specs[*i].size * plan.specs[*i].numjobs as u64)
+                .sum::<u64>()
+        })
+        .max()
+        .unwrap_or(0);
+    let etcd_members = match (&c.etcd, &c.cluster) {
+        (Some(_), Some(_)) => 1,
+        (Some(o), None) if !o.is_live() && !c.no_etcd => o.members,
+        _ => 0,
+    };
+    let need = crate::disk::headroom::Need {
+        scratch,
+        etcd_members,
+    };
+    crate::disk::headroom::check(&c.directory, &need, c.min_free)?;
+    Ok(())
+}
+
 /// Run a qualification (see the module comment).
 pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     if let Some(0) = c.rounds {
@@ -402,14 +433,19 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     ));
     c.progress.note(&fp.describe_disk());
     let etcd_dir = Path::new("/var/lib/etcd");
-    if etcd_dir.is_dir()
-        && std::fs::canonicalize(&c.directory).ok() != std::fs::canonicalize(etcd_dir).ok()
-    {
+    let inside = |d: &Path| {
+        let (Ok(d), Ok(e)) = (std::fs::canonicalize(d), std::fs::canonicalize(etcd_dir)) else {
+            return false;
+        };
+        d.starts_with(e)
+    };
+    if etcd_dir.is_dir() && !inside(&c.directory) {
         c.progress.note(
             "note: /var/lib/etcd exists on this node; to measure the disk etcd will use, pass --directory /var/lib/etcd",
         );
     }
     let plan = disk_plan(&c)?;
+    check_headroom(&c, &plan)?;
     c.progress.note(&format!(
         "plan: {} disk step(s), up to {} round(s){}; ETA about {}s (an upper bound: workloads stop early when their size is written)",
         plan.steps.len(),

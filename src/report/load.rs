@@ -47,6 +47,10 @@ impl Loaded {
 /// Why one file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    #[error(
+        "{path}: larger than {limit} bytes; not a nodefit results file (one is a few MB at most)"
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,
@@ -194,7 +198,6 @@ fn kind_name(ft: std::fs::FileType) -> &'static str {
 /// Read and parse one file. Only regular files (or symlinks to them) are opened: open() on a FIFO
 /// with no writer blocks forever, and a device can be endless or have side effects.
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
@@ -219,9 +222,35 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     if !meta.is_file() {
         return Err(not_regular(meta.file_type()));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    f.read_to_end(&mut bytes).map_err(io)?;
+    let bytes = read_capped(path, &mut f)?;
     parse(path, &bytes)
+}
+
+/// A results file is a few MB at most; a larger one is refused before it fills memory.
+pub const MAX_RESULTS_BYTES: u64 = 64 << 20;
+
+/// Up to [`MAX_RESULTS_BYTES`] of `r`; more is an error. Nothing is allocated up front from what a
+/// file says its size is.
+fn read_capped(path: &Path, r: &mut impl std::io::Read) -> Result<Vec<u8>, LoadError> {
+    read_at_most(path, r, MAX_RESULTS_BYTES)
+}
+
+fn read_at_most(path: &Path, r: &mut impl std::io::Read, limit: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    r.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(bytes)
 }
 
 fn is_pipe(path: &Path) -> bool {
@@ -230,10 +259,11 @@ fn is_pipe(path: &Path) -> bool {
 }
 
 fn read_pipe(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+    let mut f = std::fs::File::open(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    let bytes = read_capped(path, &mut f)?;
     parse(path, &bytes)
 }
 
@@ -367,5 +397,17 @@ mod tests {
             l.notes
         );
         assert!(l.raw["etcd"]["timeseries"].is_array());
+    }
+
+    /// A results file is read up to its cap and no further, whatever its size says.
+    #[test]
+    fn a_file_over_the_cap_is_refused_as_too_large() {
+        let p = Path::new("big.json");
+        let mut endless = std::io::repeat(b' ');
+        let e = read_at_most(p, &mut endless, 1000).unwrap_err();
+        assert!(matches!(e, LoadError::TooLarge { limit: 1000, .. }), "{e}");
+        assert!(e.to_string().contains("larger than 1000 bytes"), "{e}");
+        let ok = read_at_most(p, &mut std::io::Cursor::new(vec![b'x'; 1000]), 1000).unwrap();
+        assert_eq!(ok.len(), 1000);
     }
 }

@@ -246,6 +246,21 @@ mod tests {
     }
 
     #[test]
+    fn a_socket_is_refused_untouched() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("out.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let e = write(&sock, b"x").unwrap_err();
+        assert!(e.to_string().contains("socket"), "{e}");
+        assert!(check_writable(&sock).is_err());
+        assert!(std::fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_socket());
+    }
+
+    #[test]
     fn a_missing_directory_is_an_error_not_a_panic() {
         let e = write(Path::new("/nonexistent-nodefit-dir/x.json"), b"x").unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::NotFound);

@@ -8,4 +8,7 @@ pub mod progress;
 pub mod scratch;
 pub mod signals;
 pub mod stats;
+pub mod subprocess;
+pub mod text;
 pub mod units;
+pub mod unlink_at;

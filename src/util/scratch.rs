@@ -1,19 +1,25 @@
 //! Ownership of what nodefit leaves in a directory, so a run killed outright (SIGKILL, OOM, reboot)
-//! never leaves the etcd disk filling up.
+//! never leaves the etcd disk filling up — and a sweep never removes anything else.
 //!
 //! Every run that writes into a directory first holds a *run record* there: `.nodefit-run-<id>.lock`,
 //! created already locked (`flock`, released by the kernel when the process dies, however it dies)
-//! and listing each path the run is about to create. Everything the run creates carries the mark
-//! `user.nodefit.scratch = run:<id>` (an extended attribute) where the file system has them.
-//! A leftover is a marked file or `nodefit-etcd-*` / `nodefit-cluster-*` directory, or a path
-//! listed in a record, whose run's record is not locked by a live process. Nothing without the mark (or, on a file system
-//! without extended attributes, not listed in a dead run's record) is ever touched; files kept on
-//! purpose (`--keep`) are marked `kept` and are not leftovers.
+//! and listing each entry the run is about to create (`- NAME`) and, once created, which file it is
+//! (`= DEV INO NAME`). Everything the run creates carries the mark `user.nodefit.scratch = run:<id>`
+//! (an extended attribute) where the file system has them.
+//!
+//! A leftover of a run whose record is not locked by a live process is: a file or
+//! `nodefit-etcd-*` / `nodefit-cluster-*` directory marked as that run's, or an entry its record
+//! identified. Either way it must be owned by the running user; a record is believed only when it is
+//! a plain file the running user owns and nobody else may write, and only for entries named as
+//! nodefit names them (never `..`, never a path), still the device and inode it recorded, and marked
+//! as that run's where the file system has marks. Removal goes through the directory's descriptor
+//! ([`super::unlink_at`]): never through a symlink, never across a mount. Files kept on purpose
+//! (`--keep`) are marked `kept` and are not leftovers.
 
+use super::unlink_at::{self, Identity};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -29,6 +35,10 @@ const RECORD_GRACE: Duration = Duration::from_secs(10);
 const ETCD_DIR_PREFIX: &str = "nodefit-etcd-";
 /// A cluster run's member data dir (`nodefit etcd --cluster`).
 const CLUSTER_DIR_PREFIX: &str = "nodefit-cluster-";
+/// A run's own working subdirectory, where `--directory` holds etcd data (`disk::etcd_dir`).
+pub const WORK_DIR_PREFIX: &str = "nodefit-work-";
+/// Far more than any run lists; a larger "record" is read no further.
+const MAX_RECORD_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScratchError {
@@ -174,15 +184,15 @@ impl RunRecord {
             .open(&path)
             .map_err(err)?;
         // Between this create and the lock another run's scan would see an unlocked record: it
-        // leaves records younger than RECORD_GRACE alone.
-        // SAFETY: a valid fd; LOCK_NB never blocks. The lock lives as long as `file` is open.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = std::io::Error::last_os_error();
+        // leaves records younger than RECORD_GRACE alone. The lock lives as long as `file` is open.
+        match file.try_lock() {
+            Ok(()) => {}
             // File systems without flock (some FUSE, NFS without lockd) fall back to the pid and
             // start time written below.
-            if !locks_unsupported(&e) {
+            Err(std::fs::TryLockError::Error(e)) if locks_unsupported(&e) => {}
+            Err(e) => {
                 let _ = std::fs::remove_file(&path);
-                return Err(err(e));
+                return Err(err(e.into()));
             }
         }
         let mut f = &file;
@@ -202,12 +212,27 @@ impl RunRecord {
         run_id()
     }
 
-    /// Record `path` before creating it, so even a file system without extended attributes lets
-    /// a later run find it if this one is killed.
+    /// Note `path` (its last component: the record sits in the same directory) before creating it,
+    /// so a later run sees what this one was about to make. Only [`RunRecord::identify`] makes it
+    /// removable.
     pub fn note(&self, path: &Path) -> Result<(), std::io::Error> {
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        self.append(&[b"- ", name.as_bytes()])
+    }
+
+    /// Record which file `path` is, right after creating it (from its open descriptor): a later
+    /// sweep removes a listed entry only while it is still this device and inode.
+    pub fn identify(&self, path: &Path, id: Identity) -> Result<(), std::io::Error> {
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        let head = format!("= {} {} ", id.dev, id.ino);
+        self.append(&[head.as_bytes(), name.as_bytes()])
+    }
+
+    fn append(&self, parts: &[&[u8]]) -> Result<(), std::io::Error> {
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(path.as_os_str().as_bytes())?;
-        f.write_all(b"\n")?;
+        let mut line = parts.concat();
+        line.push(b'\n');
+        f.write_all(&line)?;
         f.sync_data()
     }
 
@@ -232,7 +257,47 @@ pub fn create_scratch_dir(dir: &Path, name: &str) -> Result<(Arc<RunRecord>, Pat
         .map_err(|e| format!("cannot record {}: {e}", path.display()))?;
     std::fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     mark_path(&path, &record.mark());
+    std::fs::symlink_metadata(&path)
+        .and_then(|md| record.identify(&path, Identity::of_metadata(&md)))
+        .map_err(|e| format!("cannot record {}: {e}", path.display()))?;
     Ok((record, path))
+}
+
+/// This run's own working directory `dir/nodefit-work-<run id>` (recorded and marked as
+/// [`create_scratch_dir`] does): removed with everything in it when dropped.
+#[derive(Debug)]
+pub struct OwnDir {
+    path: PathBuf,
+    identity: Identity,
+    _record: Arc<RunRecord>,
+}
+
+impl OwnDir {
+    pub fn create(dir: &Path) -> Result<OwnDir, String> {
+        let (record, path) = create_scratch_dir(dir, &format!("{WORK_DIR_PREFIX}{}", run_id()))?;
+        let md = std::fs::symlink_metadata(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Ok(OwnDir {
+            path,
+            identity: Identity::of_metadata(&md),
+            _record: record,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OwnDir {
+    fn drop(&mut self) {
+        let (Some(parent), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        if let Ok(fd) = unlink_at::open_dir(parent) {
+            let _ = unlink_at::remove_entry(&fd, name, self.identity, running_user());
+        }
+    }
 }
 
 impl Drop for RunRecord {
@@ -246,6 +311,8 @@ impl Drop for RunRecord {
 pub enum LeftoverKind {
     ScratchFile,
     EtcdDataDir,
+    /// A run's `nodefit-work-*` directory and what is in it.
+    WorkDir,
     RunRecord,
 }
 
@@ -256,6 +323,8 @@ pub struct Leftover {
     pub kind: LeftoverKind,
     /// Bytes it holds (files in a directory summed; what `du --apparent-size` says).
     pub bytes: u64,
+    /// Which file it was when found: removal leaves it alone if the name now holds another.
+    pub identity: Identity,
 }
 
 fn locks_unsupported(e: &std::io::Error) -> bool {
@@ -275,8 +344,10 @@ fn process_start_time(pid: u32) -> Option<u64> {
 }
 
 /// The pid and start time a record names, if it names them.
-fn record_owner(path: &Path) -> Option<(u32, u64)> {
-    let text = std::fs::read_to_string(path).ok()?;
+fn record_owner(f: &File) -> Option<(u32, u64)> {
+    use std::io::Read;
+    let mut text = String::new();
+    f.take(4096).read_to_string(&mut text).ok()?;
     let first = text.lines().next()?;
     let mut words = first.split_whitespace();
     let mut pid = None;
@@ -295,21 +366,17 @@ fn record_owner(path: &Path) -> Option<(u32, u64)> {
 /// without locks: the process it names (pid and start time) decides; a record that names none yet
 /// is live while young (its run is between creating and locking it).
 fn record_is_live(path: &Path) -> bool {
-    let Ok(f) = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-    else {
+    let Ok(f) = open_record(path) else {
         return false;
     };
-    // SAFETY: a valid fd; LOCK_NB never blocks. Our own records are locked through another open
-    // file description, so this says "live" for them too.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0
-        && !locks_unsupported(&std::io::Error::last_os_error())
-    {
-        return true; // EWOULDBLOCK: its owner holds it
+    // Our own records are locked through another open file description, so this says "live" for
+    // them too.
+    match f.try_lock_shared() {
+        Err(std::fs::TryLockError::WouldBlock) => return true, // its owner holds it
+        Err(std::fs::TryLockError::Error(e)) if !locks_unsupported(&e) => return true,
+        _ => {}
     }
-    match record_owner(path) {
+    match record_owner(&f) {
         Some((pid, start)) => process_start_time(pid) == Some(start),
         None => std::fs::symlink_metadata(path)
             .and_then(|m| m.modified())
@@ -342,8 +409,80 @@ fn size_of(path: &Path) -> u64 {
     }
 }
 
+/// The running user: only what it owns is ever removed.
+fn running_user() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// Open a run record for reading: never through a symlink, never blocking on a FIFO.
+fn open_record(path: &Path) -> Result<File, std::io::Error> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// A run record that may be believed, with its identity and text. Anyone who can write the
+/// directory can plant a file with a record's name: only a plain file owned by the running user
+/// that nobody else may write speaks for a run of this user's.
+fn trusted_record(path: &Path) -> Option<(Identity, Vec<u8>)> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let f = open_record(path).ok()?;
+    let md = f.metadata().ok()?;
+    if !md.is_file() || md.uid() != running_user() || md.mode() & 0o022 != 0 {
+        return None;
+    }
+    let mut text = Vec::new();
+    f.take(MAX_RECORD_BYTES).read_to_end(&mut text).ok()?;
+    Some((Identity::of_metadata(&md), text))
+}
+
+/// Names nodefit gives what it creates in a directory: `NAME.JOB.0` files (fio's naming; NAME is
+/// `nodefit` unless `--name` says otherwise) and `nodefit-etcd-*` / `nodefit-cluster-*` data
+/// dirs, `nodefit-work-*` working directories. A record listing anything else (`..`, a path, a stranger's file) is not believed.
+/// `--filename` files have a name of the user's choosing: only their mark makes them leftovers.
+fn is_nodefit_name(name: &str, is_dir: bool) -> bool {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return false;
+    }
+    if is_dir {
+        return [ETCD_DIR_PREFIX, CLUSTER_DIR_PREFIX, WORK_DIR_PREFIX]
+            .iter()
+            .any(|p| name.starts_with(p));
+    }
+    let Some((stem, job)) = name.strip_suffix(".0").and_then(|r| r.rsplit_once('.')) else {
+        return false;
+    };
+    !stem.is_empty() && !job.is_empty() && job.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The entries a record identified after creating them: `= DEV INO NAME` lines.
+fn identified(text: &[u8]) -> Vec<(Identity, String)> {
+    text.split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let line = std::str::from_utf8(line.strip_prefix(b"= ")?).ok()?;
+            let mut words = line.splitn(3, ' ');
+            let dev = words.next()?.parse().ok()?;
+            let ino = words.next()?.parse().ok()?;
+            Some((Identity { dev, ino }, words.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Is the file at `path` the run `id`'s by its mark? On a file system without extended attributes
+/// the record's identity is the only mark there is.
+fn marked_as(path: &Path, id: &str) -> bool {
+    match read_mark(path) {
+        Ok(Some(Mark::Run(m))) => m == id,
+        Ok(_) => false,
+        Err(e) => matches!(e.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::ENOSYS)),
+    }
+}
+
 /// Find the leftovers in `dir` (see the module comment). Reads only; removes nothing.
 pub fn find_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
+    use std::os::unix::fs::MetadataExt;
     let entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|cause| ScratchError::ReadDir {
             dir: dir.to_path_buf(),
@@ -351,87 +490,80 @@ pub fn find_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
         })?
         .flatten()
         .collect();
+    let uid = running_user();
     let mut live: Vec<String> = Vec::new();
-    let mut dead_records: Vec<(String, PathBuf)> = Vec::new();
-    let mut out = Vec::new();
+    let mut dead_records = Vec::new();
     for e in &entries {
         let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
+        let Some(id) = name.to_str().and_then(id_of_record) else {
+            continue;
+        };
         let path = e.path();
-        if let Some(id) = id_of_record(name) {
-            if record_is_live(&path) {
-                live.push(id.to_string());
-            } else {
-                dead_records.push((id.to_string(), path));
-            }
+        if record_is_live(&path) {
+            live.push(id.to_string());
+        } else if let Some((identity, text)) = trusted_record(&path) {
+            dead_records.push((id.to_string(), path, identity, text));
         }
     }
     let is_dead = |id: &str| !live.iter().any(|l| l == id);
-    let push = |out: &mut Vec<Leftover>, path: PathBuf, is_dir: bool| {
-        if out.iter().any(|l: &Leftover| l.path == path) {
+    let mut out: Vec<Leftover> = Vec::new();
+    let mut push = |path: PathBuf, md: &std::fs::Metadata| {
+        if out.iter().any(|l| l.path == path) {
             return;
         }
         out.push(Leftover {
             bytes: size_of(&path),
-            kind: if is_dir {
-                LeftoverKind::EtcdDataDir
-            } else {
-                LeftoverKind::ScratchFile
+            kind: match path.file_name().and_then(|n| n.to_str()) {
+                _ if !md.is_dir() => LeftoverKind::ScratchFile,
+                Some(n) if n.starts_with(WORK_DIR_PREFIX) => LeftoverKind::WorkDir,
+                _ => LeftoverKind::EtcdDataDir,
             },
+            identity: Identity::of_metadata(md),
             path,
         });
     };
-    // Marked files and etcd data dirs of dead runs.
+    // Marked files and etcd data dirs of dead runs, owned by the running user.
     for e in &entries {
         let path = e.path();
         let Ok(md) = std::fs::symlink_metadata(&path) else {
             continue;
         };
         let is_etcd_dir = md.is_dir()
-            && e.file_name().to_str().is_some_and(|n| {
-                n.starts_with(ETCD_DIR_PREFIX) || n.starts_with(CLUSTER_DIR_PREFIX)
-            });
-        if !(md.is_file() || is_etcd_dir) {
+            && e.file_name()
+                .to_str()
+                .is_some_and(|n| is_nodefit_name(n, true));
+        if !(md.is_file() || is_etcd_dir) || md.uid() != uid {
             continue;
         }
         if let Ok(Some(Mark::Run(id))) = read_mark(&path) {
             if is_dead(&id) {
-                push(&mut out, path, is_etcd_dir);
+                push(path, &md);
             }
         }
     }
-    // Paths listed in dead records: marked as that run's, or on a file system without marks.
-    for (id, record) in &dead_records {
-        let listed = std::fs::read(record).unwrap_or_default();
-        for line in listed.split(|b| *b == b'\n') {
-            if line.is_empty() || line.starts_with(b"#") {
-                continue;
-            }
-            let path = PathBuf::from(std::ffi::OsStr::from_bytes(line));
-            // Only direct children of this directory: a record can't send us anywhere else.
-            let parent = path.parent().and_then(|p| p.canonicalize().ok());
-            if parent.is_none() || parent != dir.canonicalize().ok() {
-                continue;
-            }
+    // Entries identified in dead records: the same file still, named as nodefit names its own.
+    for (id, _, _, text) in &dead_records {
+        for (identity, name) in identified(text) {
+            let path = dir.join(&name);
             let Ok(md) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
-            if !(md.is_file() || md.is_dir()) {
-                continue;
-            }
-            let ours = match read_mark(&path) {
-                Ok(Some(Mark::Run(m))) => &m == id,
-                Ok(_) => false,
-                Err(_) => true, // no extended attributes here: the record is the mark
-            };
-            if ours {
-                push(&mut out, path, md.is_dir());
+            let believed = (md.is_file() || md.is_dir())
+                && is_nodefit_name(&name, md.is_dir())
+                && Identity::of_metadata(&md) == identity
+                && md.uid() == uid
+                && marked_as(&path, id);
+            if believed {
+                push(path, &md);
             }
         }
+    }
+    for (_, record, identity, _) in dead_records {
         out.push(Leftover {
-            path: record.clone(),
+            bytes: size_of(&record),
+            path: record,
             kind: LeftoverKind::RunRecord,
-            bytes: size_of(record),
+            identity,
         });
     }
     // Records last, so an interrupted clean still finds the files next time.
@@ -439,18 +571,23 @@ pub fn find_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
     Ok(out)
 }
 
-/// Remove what `find_leftovers` finds; returns what was removed.
+/// Remove what `find_leftovers` finds, each through the directory's descriptor and only while it is
+/// still the file found; returns what was removed.
 pub fn remove_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
     let found = find_leftovers(dir)?;
-    for l in &found {
-        let r = if l.kind == LeftoverKind::EtcdDataDir {
-            std::fs::remove_dir_all(&l.path)
-        } else {
-            std::fs::remove_file(&l.path)
+    let fd = unlink_at::open_dir(dir).map_err(|cause| ScratchError::ReadDir {
+        dir: dir.to_path_buf(),
+        cause,
+    })?;
+    let uid = running_user();
+    let mut removed = Vec::new();
+    for l in found {
+        let Some(name) = l.path.file_name() else {
+            continue;
         };
-        match r {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        match unlink_at::remove_entry(&fd, name, l.identity, uid) {
+            Ok(true) => removed.push(l),
+            Ok(false) => {}
             Err(cause) => {
                 return Err(ScratchError::Remove {
                     path: l.path.clone(),
@@ -459,7 +596,7 @@ pub fn remove_leftovers(dir: &Path) -> Result<Vec<Leftover>, ScratchError> {
             }
         }
     }
-    Ok(found)
+    Ok(removed)
 }
 
 /// One line that says what was (or would be) removed, e.g.
@@ -474,7 +611,7 @@ pub fn describe(dir: &Path, leftovers: &[Leftover], verb: &str) -> String {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let slash = if l.kind == LeftoverKind::EtcdDataDir {
+            let slash = if matches!(l.kind, LeftoverKind::EtcdDataDir | LeftoverKind::WorkDir) {
                 "/"
             } else {
                 ""
@@ -510,7 +647,9 @@ pub fn live_runs(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            run_is_live(dir, id_of_record(&name)?).then(|| e.path())
+            let live =
+                run_is_live(dir, id_of_record(&name)?) && trusted_record(&e.path()).is_some();
+            live.then(|| e.path())
         })
         .collect()
 }

@@ -641,6 +641,9 @@ fn disk_full_mid_run_reports_what_was_measured() {
             fs.path().to_str().unwrap(),
             "--size",
             "3m",
+            // The point is a disk that fills mid-run: no headroom kept.
+            "--min-free",
+            "0",
             "--bs",
             "4k",
             "--fallocate",

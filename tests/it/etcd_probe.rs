@@ -148,6 +148,10 @@ fn non_empty_prefix_refused_then_forced() {
     let c = EtcdCluster::start(1);
     let out = c.etcdctl(&["put", "/users-data/x", "precious"]);
     assert!(out.status.success());
+    // Keys beside the prefix: a string prefix of theirs, a sibling, Kubernetes' own.
+    for k in ["/users-data-more/y", "/users/z", "/registry/pods/default/p"] {
+        assert!(c.etcdctl(&["put", k, "theirs"]).status.success());
+    }
     let out = run(&[
         "etcd",
         "--endpoints",
@@ -181,6 +185,27 @@ fn non_empty_prefix_refused_then_forced() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(c.count("/users-data/"), 0);
+    // Only its own prefix went.
+    for k in ["/users-data-more/", "/users/", "/registry/"] {
+        assert_eq!(c.count(k), 1, "{k} lost a key");
+    }
+    // Kubernetes' prefix (or one above it) is refused whatever --force says.
+    for p in ["/registry/", "/registry/pods"] {
+        let out = run(&[
+            "etcd",
+            "--endpoints",
+            &c.endpoints(),
+            "--prefix",
+            p,
+            "--total",
+            "5",
+            "--force",
+            "-q",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{p}: {}", stderr(&out));
+        assert!(stderr(&out).contains("Kubernetes"), "{}", stderr(&out));
+    }
+    assert_eq!(c.count("/registry/"), 1, "Kubernetes' key was touched");
 }
 
 #[test]

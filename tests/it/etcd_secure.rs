@@ -157,6 +157,52 @@ fn password_auth() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(c.count("/nodefit-test/auth/"), 0);
+    // --password-file: the password from a file, never on the command line nor in any output.
+    let pw = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pw.path(), "s3cret\n").unwrap();
+    let out = nodefit(&[
+        "etcd",
+        "--endpoints",
+        &ep,
+        "--user",
+        "root",
+        "--password-file",
+        pw.path().to_str().unwrap(),
+        "--total",
+        "10",
+        "--rate",
+        "100",
+        "--output-format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for text in [&out.stdout, &out.stderr] {
+        assert!(
+            !String::from_utf8_lossy(text).contains("s3cret"),
+            "the password shows"
+        );
+    }
+    std::fs::write(pw.path(), "n0tit\n").unwrap();
+    let out = nodefit(&[
+        "etcd",
+        "--endpoints",
+        &ep,
+        "--user",
+        "root",
+        "--password-file",
+        pw.path().to_str().unwrap(),
+        "--total",
+        "10",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("authentication failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("n0tit"), "{}", stderr(&out));
 
     let out = run(&[
         "etcd",
