@@ -160,7 +160,7 @@ fn password_auth() {
     // --password-file: the password from a file, never on the command line nor in any output.
     let pw = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(pw.path(), "s3cret\n").unwrap();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,
@@ -184,7 +184,7 @@ fn password_auth() {
         );
     }
     std::fs::write(pw.path(), "n0tit\n").unwrap();
-    let out = nodefit(&[
+    let out = run(&[
         "etcd",
         "--endpoints",
         &ep,

@@ -9,6 +9,8 @@
 //! would build its own binary again: `architecture.rs` refuses it.
 
 #[macro_use]
+mod support;
+
 mod ansible;
 mod architecture;
 mod browser;
@@ -40,7 +42,6 @@ mod report_markdown;
 mod report_trend;
 mod score_checks;
 mod score_profiles;
-mod support;
 mod sweep_ramfs;
 mod terminal_safety;
 mod trend_outputs;
