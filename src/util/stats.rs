@@ -126,6 +126,11 @@ impl Recorder {
         self.count
     }
 
+    /// The largest value recorded, exact (0 when none).
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
     pub fn histogram(&self) -> &Histogram<u64> {
         &self.hist
     }
@@ -155,6 +160,28 @@ impl Recorder {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.clamped += other.clamped;
+    }
+
+    /// The recorder a summary was made from (its histogram decoded, its moments restored), so
+    /// summaries written by separate runs can be merged exactly.
+    pub fn from_summary(s: &LatencySummary) -> Result<Recorder, String> {
+        let mut r = Recorder::new();
+        r.hist.add(&s.decode_histogram()?).map_err(|e| format!("{e:?}"))?;
+        r.count = s.count;
+        r.min = s.min;
+        r.max = s.max;
+        r.mean = s.mean;
+        r.m2 = s.stddev * s.stddev * s.count.saturating_sub(1) as f64;
+        r.clamped = s.clamped;
+        Ok(r)
+    }
+
+    /// Recorded values above `ns` (within the histogram's 0.1 %).
+    pub fn count_above(&self, ns: u64) -> u64 {
+        if self.max <= ns {
+            return 0;
+        }
+        self.hist.count_between(ns.saturating_add(1), MAX_TRACKABLE_NS)
     }
 
     /// Summary for results JSON; `None` when nothing was recorded.
