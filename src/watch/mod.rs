@@ -5,9 +5,11 @@
 //! (or on SIGINT/SIGTERM, with what was watched) they make the `watch` section: stalls, degraded
 //! periods ([`detect`]), predicted etcd symptoms ([`predict`]); [`checks`] judges it.
 //!
-//! Burst length: at most [`MAX_BURST_OPS`] writes or `0.8 × duty budget × interval` (and never over
-//! 1 s), whichever comes first; the 0.8 leaves room for laying out and removing the burst's file,
-//! which count as busy time too. The duty cycle reported is measured, not planned.
+//! Burst length: at most [`MAX_BURST_OPS`] writes or a time bound, whichever comes first. The time
+//! bound starts at `0.8 × duty budget × interval` (never over 1 s) and then adapts: each burst's
+//! overhead (laying out, opening and removing its file, which count as busy time too) is measured
+//! and the next burst gets what is left of the budget, never under [`MIN_BURST`]. The duty cycle
+//! reported is measured, not planned; a disk whose overhead alone exceeds the budget shows it.
 
 pub mod checks;
 pub mod detect;
@@ -26,8 +28,10 @@ pub const MAX_BURST_OPS: u64 = 1000;
 /// Bytes per write: etcd's WAL entries for Kubernetes objects average about 2300 B (the figure
 /// behind the etcd/OpenShift fio guidance).
 pub const BURST_BS: u64 = 2300;
-/// Share of the budget the burst's own I/O may use (the rest is layout and removal).
+/// Share of the budget the first burst's own I/O may use (the rest is layout and removal).
 const RUNTIME_SHARE: f64 = 0.8;
+/// The shortest time bound a burst is given, however large the overhead.
+pub const MIN_BURST: Duration = Duration::from_millis(10);
 
 /// A watch, resolved.
 #[derive(Clone, Debug)]
@@ -144,6 +148,9 @@ pub fn run(c: &WatchConfig, on_window: &mut dyn FnMut(&Live)) -> Result<WatchRun
     let mut cpu = crate::fingerprint::cpu_sample(Path::new("/"));
     let (mut interrupted, mut error) = (false, None);
     let mut slot = 0u64;
+    let budget = c.interval.mul_f64(c.duty_budget);
+    let mut overhead: Option<Duration> = None;
+    let mut spec = spec;
     loop {
         let at = start + c.interval * slot as u32;
         if at >= end {
@@ -157,6 +164,14 @@ pub fn run(c: &WatchConfig, on_window: &mut dyn FnMut(&Live)) -> Result<WatchRun
         let b0 = Instant::now();
         let result = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts);
         let busy = b0.elapsed();
+        if let Ok([w]) = result.as_deref() {
+            // Smoothed, so one slow removal does not starve the next burst.
+            let this = busy.saturating_sub(Duration::from_nanos(w.runtime_ns));
+            let o = overhead.map_or(this, |o| o.mul_f64(0.7) + this.mul_f64(0.3));
+            overhead = Some(o);
+            let next = budget.saturating_sub(o).clamp(MIN_BURST, c.burst_runtime().max(MIN_BURST));
+            spec.runtime_ns = Some(next.as_nanos() as u64);
+        }
         let w = match result.map(|mut v| v.pop()) {
             Ok(Some(w)) => w,
             Ok(None) => break,

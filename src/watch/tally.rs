@@ -83,7 +83,7 @@ impl Tally {
             .collect();
         let interval_s = c.interval.as_secs_f64();
         let (detector, periods) = detect::periods(&points, interval_s, watched_s);
-        let degraded_s: f64 = periods.iter().map(|p| p.end_s - p.start_s).sum();
+        let degraded_s = periods.iter().fold(0.0, |s, p| s + (p.end_s - p.start_s));
         WatchResult {
             interval_s,
             duration_s: c.duration.as_secs_f64(),
