@@ -88,7 +88,9 @@ impl Sink {
 
     fn window(&mut self, live: &Live) {
         let degraded = || {
-            let s = live.tally.section(live.config, live.burst.clone(), live.elapsed_s);
+            let s = live
+                .tally
+                .section(live.config, live.burst.clone(), live.elapsed_s);
             let open = s.periods.last().is_some_and(|p| p.end_s >= s.watched_s);
             (s, open)
         };
@@ -100,7 +102,13 @@ impl Sink {
                 let (s, open) = degraded();
                 eprintln!(
                     "{}",
-                    crate::ui::watch::window_line(live.window, live.elapsed_s, live.eta_s, s.duty_cycle, open)
+                    crate::ui::watch::window_line(
+                        live.window,
+                        live.elapsed_s,
+                        live.eta_s,
+                        s.duty_cycle,
+                        open
+                    )
                 );
             }
             WatchFormat::Jsonl => {
@@ -248,8 +256,14 @@ fn judge(doc: &mut ResultsDocument) -> anyhow::Result<crate::score::Outcome> {
 
 fn write_result(a: &WatchArgs, doc: &ResultsDocument, node: &str) -> anyhow::Result<PathBuf> {
     let dir = a.output_dir.clone().unwrap_or_else(|| {
-        let stamp: String = doc.started_at.chars().filter(|c| *c != '-' && *c != ':').collect();
-        Path::new("reports").join(node).join(format!("watch-{stamp}"))
+        let stamp: String = doc
+            .started_at
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        Path::new("reports")
+            .join(node)
+            .join(format!("watch-{stamp}"))
     });
     let path = dir.join("result.json");
     let mut bytes = serde_json::to_vec_pretty(doc)?;

@@ -20,7 +20,10 @@ pub fn render(w: &WatchResult, node: &str, complete: bool) -> String {
         let _ = writeln!(s, "# TYPE nodefit_watch_{name} {kind}");
         for (labels, v) in rows {
             let sep = if labels.is_empty() { "" } else { "," };
-            let _ = writeln!(s, "nodefit_watch_{name}{{node=\"{node}\"{sep}{labels}}} {v}");
+            let _ = writeln!(
+                s,
+                "nodefit_watch_{name}{{node=\"{node}\"{sep}{labels}}} {v}"
+            );
         }
     };
     let last = w.windows.last();

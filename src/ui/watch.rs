@@ -53,7 +53,10 @@ pub fn window_line(w: &Window, elapsed_s: f64, eta_s: f64, duty: f64, degraded: 
 
 fn symptom_line(name: &str, s: &Symptom) -> String {
     let bound = if s.observed == 0 {
-        format!(" (none seen; at most {:.1}/day at 95 %)", s.per_day_upper_95)
+        format!(
+            " (none seen; at most {:.1}/day at 95 %)",
+            s.per_day_upper_95
+        )
     } else {
         String::new()
     };
@@ -90,7 +93,10 @@ pub fn summary(w: &WatchResult) -> String {
     }
     s += &format!(
         "stalls: {} over 100 ms, {} over 1 s ({:.1} and {:.1} per day watched)\n",
-        w.stalls.over_100ms, w.stalls.over_1s, w.stalls.over_100ms_per_day, w.stalls.over_1s_per_day
+        w.stalls.over_100ms,
+        w.stalls.over_1s,
+        w.stalls.over_100ms_per_day,
+        w.stalls.over_1s_per_day
     );
     s += &format!(
         "degraded: {} period(s), {:.2}% of the time (baseline p99 {} from {} windows)\n",

@@ -166,7 +166,9 @@ impl Recorder {
     /// summaries written by separate runs can be merged exactly.
     pub fn from_summary(s: &LatencySummary) -> Result<Recorder, String> {
         let mut r = Recorder::new();
-        r.hist.add(&s.decode_histogram()?).map_err(|e| format!("{e:?}"))?;
+        r.hist
+            .add(&s.decode_histogram()?)
+            .map_err(|e| format!("{e:?}"))?;
         r.count = s.count;
         r.min = s.min;
         r.max = s.max;
@@ -181,7 +183,8 @@ impl Recorder {
         if self.max <= ns {
             return 0;
         }
-        self.hist.count_between(ns.saturating_add(1), MAX_TRACKABLE_NS)
+        self.hist
+            .count_between(ns.saturating_add(1), MAX_TRACKABLE_NS)
     }
 
     /// Summary for results JSON; `None` when nothing was recorded.

@@ -169,7 +169,9 @@ pub fn run(c: &WatchConfig, on_window: &mut dyn FnMut(&Live)) -> Result<WatchRun
             let this = busy.saturating_sub(Duration::from_nanos(w.runtime_ns));
             let o = overhead.map_or(this, |o| o.mul_f64(0.7) + this.mul_f64(0.3));
             overhead = Some(o);
-            let next = budget.saturating_sub(o).clamp(MIN_BURST, c.burst_runtime().max(MIN_BURST));
+            let next = budget
+                .saturating_sub(o)
+                .clamp(MIN_BURST, c.burst_runtime().max(MIN_BURST));
             spec.runtime_ns = Some(next.as_nanos() as u64);
         }
         let w = match result.map(|mut v| v.pop()) {
@@ -248,8 +250,16 @@ fn window_of(
     Window {
         t_s: t.as_secs_f64(),
         count: n,
-        p50_ns: if n > 0 { flushes.percentile(50.0).min(flushes.max()) } else { 0 },
-        p99_ns: if n > 0 { flushes.percentile(99.0).min(flushes.max()) } else { 0 },
+        p50_ns: if n > 0 {
+            flushes.percentile(50.0).min(flushes.max())
+        } else {
+            0
+        },
+        p99_ns: if n > 0 {
+            flushes.percentile(99.0).min(flushes.max())
+        } else {
+            0
+        },
         max_ns: flushes.max(),
         over_100ms: flushes.count_above(predict::APPLY_TOO_LONG_NS),
         over_1s: flushes.count_above(predict::SLOW_FDATASYNC_NS),

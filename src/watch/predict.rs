@@ -79,7 +79,12 @@ mod tests {
     #[test]
     fn scales_the_share_over_each_threshold_to_a_day() {
         // 10 000 flushes, 5 over 100 ms, 1 over 1 s; etcd at 10 syncs/s = 864 000 flushes a day.
-        let p = predict(10_000, |t| if t >= SLOW_FDATASYNC_NS { 1 } else { 5 }, 10.0, 1000);
+        let p = predict(
+            10_000,
+            |t| if t >= SLOW_FDATASYNC_NS { 1 } else { 5 },
+            10.0,
+            1000,
+        );
         assert!((p.slow_fdatasync.per_day - 86.4).abs() < 1e-9);
         assert!((p.apply_took_too_long.per_day - 432.0).abs() < 1e-9);
         assert_eq!(p.leader_election.threshold_ns, 1_000_000_000);
