@@ -57,6 +57,13 @@ fn finish(child: Child, out: &std::path::Path) -> (i32, Value) {
     });
     let doc: Value = serde_json::from_slice(&text).unwrap();
     schema::validate(&doc);
+    if code == 2 {
+        panic!(
+            "exit 2: {}; {}",
+            String::from_utf8_lossy(&o.stderr),
+            doc["incomplete_reason"]
+        );
+    }
     (code, doc)
 }
 

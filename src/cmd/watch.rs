@@ -188,8 +188,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<Outcome> {
     };
     if a.output_format == WatchFormat::Normal && !a.quiet {
         eprintln!(
-            "nodefit watch: {} every {} for {} on {} (burst: up to {} writes or {:?})",
-            "sequential 2300 B writes + fdatasync",
+            "nodefit watch: sequential 2300 B writes + fdatasync every {} for {} on {} (burst: up to {} writes or {:?})",
             a.interval,
             a.duration,
             a.directory.display(),

@@ -151,6 +151,7 @@ pub fn run(c: &WatchConfig, on_window: &mut dyn FnMut(&Live)) -> Result<WatchRun
     let budget = c.interval.mul_f64(c.duty_budget);
     let mut overhead: Option<Duration> = None;
     let mut spec = spec;
+    let mut empty_in_a_row = 0;
     loop {
         let at = start + c.interval * slot as u32;
         if at >= end {
@@ -194,7 +195,14 @@ pub fn run(c: &WatchConfig, on_window: &mut dyn FnMut(&Live)) -> Result<WatchRun
         let stopped = crate::util::signals::stop_requested();
         // A burst that failed for another reason (disk full, I/O error, directory gone) ends the
         // watch: what it measured is kept, and the watch says why it stopped.
-        if !stopped && !w.complete {
+        // A burst that measured nothing (its short time bound spent before its first write on a
+        // loaded machine) is a window without flushes; three in a row end the watch.
+        empty_in_a_row = if w.sync_ops == 0 {
+            empty_in_a_row + 1
+        } else {
+            0
+        };
+        if !stopped && !w.complete && (w.sync_ops > 0 || empty_in_a_row >= 3) {
             error = w.error.clone();
         }
         let window = window_of(at.duration_since(start), busy, &flushes, steal, w.error);

@@ -21,6 +21,12 @@ pub struct Tally {
     pub missed: u64,
 }
 
+impl Default for Tally {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Tally {
     pub fn new() -> Self {
         Tally {
