@@ -124,15 +124,9 @@ pub fn periods(
         }
     }
     if let Some(start) = open {
-        let (s, _) = trimmed(&pts, start, pts.len(), m + k);
-        out.push(period(
-            s,
-            pts.len(),
-            &pts,
-            interval_s,
-            end_s,
-            info.baseline_p99_ns,
-        ));
+        // Still open at the watch's end: it ends there only if its last windows are still high.
+        let (s, e) = trimmed(&pts, start, pts.len(), m + k);
+        out.push(period(s, e, &pts, interval_s, end_s, info.baseline_p99_ns));
     }
     (Some(info), out)
 }
@@ -260,6 +254,24 @@ mod tests {
         // A ×10 spike next to an edge (1 % of windows) can move it: 98 % within 3 windows.
         assert!(within >= 294, "{within}");
         assert!(extra <= 6, "{extra}");
+    }
+
+    #[test]
+    fn a_period_recovering_just_before_the_end_ends_where_it_recovered() {
+        // 20 baseline windows, 10 at ×8, then 3 back at the baseline: too few to close the CUSUM.
+        let pts: Vec<Point> = (0..33)
+            .map(|i| Point {
+                t_s: i as f64,
+                p99_ns: if (20..30).contains(&i) {
+                    8_000_000
+                } else {
+                    1_000_000 + i * 1000
+                },
+            })
+            .collect();
+        let (_, ps) = periods(&pts, 1.0, 33.0);
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!((ps[0].start_s, ps[0].end_s), (20.0, 30.0), "{ps:?}");
     }
 
     #[test]
