@@ -69,6 +69,78 @@ fn symptom_line(name: &str, s: &Symptom) -> String {
     )
 }
 
+/// Rows of the timeline chart.
+const CHART_ROWS: usize = 8;
+
+/// A text timeline of window p99 (log scale, at most `width` columns, each the worst window it
+/// covers), the 10 ms line marked `-`, windows with a flush over 1 s marked `!` on the top row, and
+/// degraded periods as `=` under the axis.
+pub fn timeline(w: &WatchResult, width: usize) -> String {
+    let ws: Vec<&Window> = w.windows.iter().collect();
+    if ws.is_empty() || width == 0 {
+        return String::new();
+    }
+    let cols = ws.len().min(width);
+    let per = ws.len().div_ceil(cols);
+    let cells: Vec<(u64, bool, f64, f64)> = ws
+        .chunks(per)
+        .map(|c| {
+            let p99 = c.iter().map(|x| x.p99_ns).max().unwrap_or(0);
+            let stall = c.iter().any(|x| x.over_1s > 0);
+            (p99, stall, c[0].t_s, c[c.len() - 1].t_s + w.interval_s)
+        })
+        .collect();
+    let lo = cells
+        .iter()
+        .map(|c| c.0)
+        .filter(|v| *v > 0)
+        .min()
+        .unwrap_or(1)
+        .min(10_000_000) as f64;
+    let hi = cells.iter().map(|c| c.0).max().unwrap_or(1).max(10_000_000) as f64;
+    let span = (hi.ln() - lo.ln()).max(1e-9);
+    let row_of = |v: f64| (((v.ln() - lo.ln()) / span) * (CHART_ROWS - 1) as f64).round() as usize;
+    let limit_row = row_of(10_000_000.0);
+    let mut s = String::new();
+    for r in (0..CHART_ROWS).rev() {
+        let label = (lo.ln() + span * r as f64 / (CHART_ROWS - 1) as f64).exp();
+        s += &format!("{:>9} |", format_ns(label));
+        for c in &cells {
+            let level = (c.0 > 0).then(|| row_of(c.0 as f64));
+            s.push(match (level, r == CHART_ROWS - 1 && c.1) {
+                (_, true) => '!',
+                (Some(l), _) if l >= r => '#',
+                _ if r == limit_row => '-',
+                _ => ' ',
+            });
+        }
+        s.push('\n');
+    }
+    s += &format!("{:>9} +{}\n", "", "-".repeat(cells.len()));
+    let shade: String = cells
+        .iter()
+        .map(|c| {
+            let inside = w.periods.iter().any(|p| p.start_s < c.3 && p.end_s > c.2);
+            if inside {
+                '='
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    s += &format!(
+        "{:>9}  {shade}  (periods; worst p99 per column; 10 ms line '-'; '!' a flush over 1 s)\n",
+        "degraded"
+    );
+    s += &format!(
+        "{:>9}  0 .. {} ({} per column)\n",
+        "time",
+        clock(w.watched_s),
+        clock(per as f64 * w.interval_s)
+    );
+    s
+}
+
 /// The summary after a watch.
 pub fn summary(w: &WatchResult) -> String {
     let mut s = format!(
@@ -115,6 +187,7 @@ pub fn summary(w: &WatchResult) -> String {
             format_ns(p.baseline_p99_ns as f64)
         );
     }
+    s += &timeline(w, 100);
     let p = &w.predictions;
     s += &format!(
         "predicted etcd symptoms per day (at {} WAL fdatasyncs/s, election timeout {} ms):\n",
@@ -129,6 +202,40 @@ pub fn summary(w: &WatchResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_timeline_marks_periods_stalls_and_the_limit() {
+        use crate::results::watch::{Period, PeriodKind};
+        let mut w = WatchResult {
+            interval_s: 1.0,
+            watched_s: 10.0,
+            ..WatchResult::default()
+        };
+        for i in 0..10 {
+            w.windows.push(Window {
+                t_s: i as f64,
+                p99_ns: if i == 5 { 2_000_000_000 } else { 1_000_000 },
+                over_1s: u64::from(i == 5),
+                ..Window::default()
+            });
+        }
+        w.periods.push(Period {
+            kind: PeriodKind::Degraded,
+            start_s: 4.0,
+            end_s: 7.0,
+            p99_ns: 2_000_000_000,
+            baseline_p99_ns: 1_000_000,
+        });
+        let t = timeline(&w, 100);
+        let top = t.lines().next().unwrap();
+        assert_eq!(top.matches('!').count(), 1, "{t}");
+        let shade = t
+            .lines()
+            .find(|l| l.trim_start().starts_with("degraded"))
+            .unwrap();
+        assert_eq!(shade.matches('=').count(), 3, "{t}");
+        assert!(t.contains('-'), "{t}");
+    }
 
     #[test]
     fn clock_reads_as_hours_minutes_seconds() {
