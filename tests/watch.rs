@@ -187,3 +187,92 @@ fn sigterm_mid_watch_leaves_a_partial_result_and_nothing_on_disk() {
         .collect();
     assert!(left.is_empty(), "left on disk: {left:?}");
 }
+
+#[test]
+fn jsonl_lines_and_the_prometheus_textfile() {
+    let (dir, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (lines, prom) = (
+        out.path().join("watch.jsonl"),
+        out.path().join("watch.prom"),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+        .args([
+            "watch",
+            "--duration",
+            "4s",
+            "--interval",
+            "1s",
+            "--output-format",
+            "jsonl",
+        ])
+        .arg("--directory")
+        .arg(dir.path())
+        .arg("--output-dir")
+        .arg(out.path())
+        .arg("--output")
+        .arg(&lines)
+        .arg("--prometheus-textfile")
+        .arg(&prom)
+        .output()
+        .unwrap();
+    let code = o.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "exit {code}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let docs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let windows = docs.iter().filter(|d| d["type"] == "window").count();
+    assert!((3..=4).contains(&windows), "{text}");
+    let last = docs.last().unwrap();
+    assert_eq!(last["type"], "result");
+    schema::validate(&last["document"]);
+    assert_eq!(
+        last["document"]["watch"]["windows"]
+            .as_array()
+            .unwrap()
+            .len(),
+        windows
+    );
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        metrics.contains("nodefit_watch_complete{node="),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("nodefit_watch_complete") && l.ends_with(" 1")),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn bad_options_are_one_line_errors_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        ["--interval", "0s", "--duration", "10s"],
+        ["--duration", "soon", "--interval", "1s"],
+        ["--duty-cycle", "0", "--duration", "10s"],
+        ["--interval", "1h", "--duration", "10s"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+            .arg("watch")
+            .args(args)
+            .arg("--directory")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "{args:?}"
+        );
+    }
+}
