@@ -390,4 +390,23 @@ mod tests {
         let s = r.summary(&[50.0, 99.0]).unwrap();
         assert_eq!(s.insufficient_samples, vec!["99".to_string()]);
     }
+
+    #[test]
+    fn a_recorder_comes_back_whole_from_its_summary() {
+        let mut r = Recorder::new();
+        for ns in [1_000, 2_000, 150_000_000, 1_500_000_000] {
+            r.record(ns);
+        }
+        let back = Recorder::from_summary(&r.summary(&[50.0, 99.0]).unwrap()).unwrap();
+        assert_eq!((back.count(), back.max()), (4, 1_500_000_000));
+        assert_eq!(back.percentile(99.0), r.percentile(99.0));
+        assert_eq!(
+            (
+                back.count_above(100_000_000),
+                back.count_above(1_000_000_000)
+            ),
+            (2, 1)
+        );
+        assert_eq!(back.count_above(2_000_000_000), 0);
+    }
 }
