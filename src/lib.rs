@@ -18,3 +18,4 @@ pub mod results;
 pub mod score;
 pub mod ui;
 pub mod util;
+pub mod watch;

@@ -10,6 +10,7 @@ pub mod profiles;
 pub mod qualify;
 pub mod report;
 pub mod trend;
+pub mod watch;
 pub mod workdir;
 
 use crate::report::load::{load_all, Loaded};
@@ -41,6 +42,8 @@ pub enum Command {
     Trend(trend::TrendArgs),
     /// Remove what killed nodefit runs left in a directory (scratch files, etcd data dirs)
     Clean(clean::CleanCmd),
+    /// Watch a candidate node for hours to days: flush stalls, degraded periods, predicted etcd symptoms
+    Watch(watch::WatchArgs),
 }
 
 /// Output format shared by the measuring commands.
@@ -90,6 +93,7 @@ pub fn run() -> Outcome {
         Command::Report(a) => report::run(a),
         Command::Trend(a) => trend::run(a),
         Command::Clean(a) => clean::run(a),
+        Command::Watch(a) => watch::run(a),
     };
     result.unwrap_or_else(|e| {
         // Errors may quote a file, a peer or etcd: no escape sequence reaches the terminal.

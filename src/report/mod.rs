@@ -19,6 +19,7 @@ pub mod sharechart;
 pub mod summary;
 pub mod trend;
 pub mod trend_out;
+pub mod watch_prometheus;
 
 use std::path::{Path, PathBuf};
 

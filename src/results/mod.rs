@@ -8,6 +8,7 @@ pub mod etcd;
 pub mod fingerprint;
 pub mod path;
 pub mod spec;
+pub mod watch;
 
 use crate::util::stats::LatencySummary;
 pub use check::{CheckResult, CheckVerdict, Comparison, Severity, Verdict};
@@ -67,6 +68,9 @@ pub struct ResultsDocument {
     /// Qualification: what the node is (virtualisation, disk, file system, CPU steal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<fingerprint::FingerprintSection>,
+    /// `nodefit watch`: the node watched over time (windows, stalls, degraded periods, predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<watch::WatchResult>,
 }
 
 /// Program name and version.
@@ -109,6 +113,7 @@ impl ResultsDocument {
             checks: Vec::new(),
             warnings: Vec::new(),
             fingerprint: None,
+            watch: None,
         }
     }
 

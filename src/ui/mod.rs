@@ -7,3 +7,4 @@ pub mod disk;
 pub mod etcd;
 pub mod progress;
 pub mod verdict;
+pub mod watch;

@@ -126,6 +126,11 @@ impl Recorder {
         self.count
     }
 
+    /// The largest value recorded, exact (0 when none).
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
     pub fn histogram(&self) -> &Histogram<u64> {
         &self.hist
     }
@@ -155,6 +160,31 @@ impl Recorder {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.clamped += other.clamped;
+    }
+
+    /// The recorder a summary was made from (its histogram decoded, its moments restored), so
+    /// summaries written by separate runs can be merged exactly.
+    pub fn from_summary(s: &LatencySummary) -> Result<Recorder, String> {
+        let mut r = Recorder::new();
+        r.hist
+            .add(&s.decode_histogram()?)
+            .map_err(|e| format!("{e:?}"))?;
+        r.count = s.count;
+        r.min = s.min;
+        r.max = s.max;
+        r.mean = s.mean;
+        r.m2 = s.stddev * s.stddev * s.count.saturating_sub(1) as f64;
+        r.clamped = s.clamped;
+        Ok(r)
+    }
+
+    /// Recorded values above `ns` (within the histogram's 0.1 %).
+    pub fn count_above(&self, ns: u64) -> u64 {
+        if self.max <= ns {
+            return 0;
+        }
+        self.hist
+            .count_between(ns.saturating_add(1), MAX_TRACKABLE_NS)
     }
 
     /// Summary for results JSON; `None` when nothing was recorded.
@@ -359,5 +389,24 @@ mod tests {
         }
         let s = r.summary(&[50.0, 99.0]).unwrap();
         assert_eq!(s.insufficient_samples, vec!["99".to_string()]);
+    }
+
+    #[test]
+    fn a_recorder_comes_back_whole_from_its_summary() {
+        let mut r = Recorder::new();
+        for ns in [1_000, 2_000, 150_000_000, 1_500_000_000] {
+            r.record(ns);
+        }
+        let back = Recorder::from_summary(&r.summary(&[50.0, 99.0]).unwrap()).unwrap();
+        assert_eq!((back.count(), back.max()), (4, 1_500_000_000));
+        assert_eq!(back.percentile(99.0), r.percentile(99.0));
+        assert_eq!(
+            (
+                back.count_above(100_000_000),
+                back.count_above(1_000_000_000)
+            ),
+            (2, 1)
+        );
+        assert_eq!(back.count_above(2_000_000_000), 0);
     }
 }

@@ -45,3 +45,4 @@ mod score_profiles;
 mod sweep_ramfs;
 mod terminal_safety;
 mod trend_outputs;
+mod watch;

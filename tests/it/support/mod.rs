@@ -11,6 +11,7 @@ macro_rules! skip {
     }};
 }
 
+pub mod blkio;
 pub mod certs;
 pub mod chromium;
 pub mod etcd;
