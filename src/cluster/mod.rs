@@ -15,6 +15,7 @@
 //! cluster checks in `score/cluster.rs` and the report's cluster page in `report/cluster.rs`.
 
 pub mod member;
+pub mod reach;
 pub mod rtt;
 mod run;
 pub mod spec;
