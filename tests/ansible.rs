@@ -472,7 +472,10 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         &["nodefit_cluster=true", "nodefit_etcd_source=none"],
     );
     assert_eq!(code, 2, "{log}");
-    assert!(log.contains("nodefit_cluster=true needs the etcd probe"), "{log}");
+    assert!(
+        log.contains("nodefit_cluster=true needs the etcd probe"),
+        "{log}"
+    );
     // --check: the plan, nothing copied, run or created.
     let mut check = vec!["--check"];
     check.extend(run2_vars);
@@ -496,8 +499,11 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
     // cp-2's disk directory exists already, with mode 0755: the play leaves it as it is.
     let cp2_dir = d.join("hosts/cp-2/etcd");
     std::fs::create_dir_all(&cp2_dir).unwrap();
-    std::fs::set_permissions(&cp2_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        &cp2_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let inv1 = fleet.inventory(
         "inventory1.yml",
         &[0, 1],
@@ -544,7 +550,10 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
     }
     // Where etcd came from, said per node.
     assert!(log.contains("(copied from the controller)"), "{log}");
-    assert!(log.contains("/dist/etcd (bundled in the artifact)"), "{log}");
+    assert!(
+        log.contains("/dist/etcd (bundled in the artifact)"),
+        "{log}"
+    );
     // The comparison of this run, in HTML and Markdown, names every node.
     let md = std::fs::read_to_string(reports.join(format!("compare-{stamp1}.md"))).unwrap();
     for n in NODES {
@@ -552,7 +561,9 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
     }
     assert!(reports.join(format!("compare-{stamp1}.html")).is_file());
     // The existing directory kept its mode; the ones the play made are gone.
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&cp2_dir).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&cp2_dir).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o7777, 0o755, "cp-2's existing disk directory");
     let left = fleet.leftovers(std::slice::from_ref(&cp2_dir));
     assert!(left.is_empty(), "left behind after run 1: {left:#?}");
@@ -622,7 +633,11 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         );
         assert_eq!(doc["etcd"]["target"]["kind"], "cluster", "{n}");
         assert_eq!(doc["cluster"]["self"], n, "{n}");
-        assert!(doc.get("workloads").is_none_or(|w| w.as_array().is_none_or(|a| a.is_empty())), "{n}: the cluster phase measured the disk again");
+        assert!(
+            doc.get("workloads")
+                .is_none_or(|w| w.as_array().is_none_or(|a| a.is_empty())),
+            "{n}: the cluster phase measured the disk again"
+        );
         let members: Vec<&str> = doc["cluster"]["members"]
             .as_array()
             .unwrap()

@@ -216,7 +216,11 @@ fn qualify_alone_stops_before_its_disk_phase_naming_the_unreachable_peer() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(t0.elapsed() < std::time::Duration::from_secs(20), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t0.elapsed()
+    );
     // Nothing measured, written or left.
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());

@@ -116,7 +116,10 @@ fn rendered_manifests_validate_and_keep_their_promises() {
         let script = ctr["args"][0].as_str().unwrap();
         assert!(script.contains("nodefit qualify"));
         assert!(script.contains("--prometheus-textfile \"$NODEFIT_TEXTFILE\""));
-        assert!(script.contains("trap 'forward TERM' TERM"), "PID 1 forwards SIGTERM");
+        assert!(
+            script.contains("trap 'forward TERM' TERM"),
+            "PID 1 forwards SIGTERM"
+        );
         let env = env_of(ctr);
         assert_eq!(env["NODEFIT_TEXTFILE"], "/textfile/nodefit.prom");
         let vols: Vec<&str> = pod["volumes"]
@@ -243,7 +246,13 @@ fn render_refuses_what_would_overlap_or_is_ambiguous() {
             "inside etcd's data directory",
         ),
         (
-            vec!["--image", "i", "--qualify-args", "--rounds 1; rm -rf /", "cp-1"],
+            vec![
+                "--image",
+                "i",
+                "--qualify-args",
+                "--rounds 1; rm -rf /",
+                "cp-1",
+            ],
             "--qualify-args",
         ),
     ] {
@@ -262,7 +271,12 @@ fn env_of(ctr: &serde_json::Value) -> std::collections::HashMap<String, String> 
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -308,7 +322,11 @@ fn kustomize_tree_renders_what_render_sh_renders() {
     let v = validate(&venv, &rendered);
     assert!(v.status.success(), "kubernetes-validate: {v:?}");
     let text = String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr);
-    assert_eq!(text.matches("passed for resource cronjob/").count(), 3, "{text}");
+    assert_eq!(
+        text.matches("passed for resource cronjob/").count(),
+        3,
+        "{text}"
+    );
 
     // Object for object, the overlays give what render.sh gives (key order aside: JSON values).
     let from_tree = parse(&venv, &rendered);
@@ -338,7 +356,14 @@ fn pod_shell_as_pid1_forwards_sigterm_to_nodefit() {
         }
     };
     let tmp = tempfile::tempdir().unwrap();
-    let out = render(&["--job", "--image", "r/nodefit:1", "--qualify-args", "--rounds 1 --no-etcd", "pid1"]);
+    let out = render(&[
+        "--job",
+        "--image",
+        "r/nodefit:1",
+        "--qualify-args",
+        "--rounds 1 --no-etcd",
+        "pid1",
+    ]);
     assert!(out.status.success(), "{out:?}");
     let docs = parse_text(&venv, tmp.path(), &out.stdout);
     let ctr = &docs[1]["spec"]["template"]["spec"]["containers"][0];
@@ -352,11 +377,21 @@ fn pod_shell_as_pid1_forwards_sigterm_to_nodefit() {
     }
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_nodefit"), d.join("bin/nodefit")).unwrap();
     env.insert("NODE_NAME".into(), "pid1".into());
-    env.insert("NODEFIT_SCRATCH".into(), d.join("scratch").display().to_string());
-    env.insert("NODEFIT_ETCD_DATA".into(), d.join("etcd-data").display().to_string());
+    env.insert(
+        "NODEFIT_SCRATCH".into(),
+        d.join("scratch").display().to_string(),
+    );
+    env.insert(
+        "NODEFIT_ETCD_DATA".into(),
+        d.join("etcd-data").display().to_string(),
+    );
     let prom = d.join("textfile/nodefit.prom");
     env.insert("NODEFIT_TEXTFILE".into(), prom.display().to_string());
-    let path = format!("{}:{}", d.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        d.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
 
     // A scratch directory on another disk than etcd's data directory is refused first.
     let mut other = env.clone();
@@ -370,7 +405,8 @@ fn pod_shell_as_pid1_forwards_sigterm_to_nodefit() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(2), "{refused:?}");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not on the disk of etcd's data directory"));
+    assert!(String::from_utf8_lossy(&refused.stderr)
+        .contains("is not on the disk of etcd's data directory"));
 
     // The script as PID 1 of its own PID namespace, as in the pod.
     let mut child = Command::new("unshare")
@@ -401,7 +437,11 @@ fn pod_shell_as_pid1_forwards_sigterm_to_nodefit() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let t0 = Instant::now();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid1), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid1),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
@@ -414,14 +454,27 @@ fn pod_shell_as_pid1_forwards_sigterm_to_nodefit() {
     };
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("stopped {:.1} s after SIGTERM: {status:?}\n{err}", t0.elapsed().as_secs_f64());
-    assert_eq!(status.code(), Some(130), "nodefit's interrupted exit, passed on: {err}");
-    let text = std::fs::read_to_string(&prom).unwrap_or_else(|e| panic!("{}: {e}\n{err}", prom.display()));
+    println!(
+        "stopped {:.1} s after SIGTERM: {status:?}\n{err}",
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "nodefit's interrupted exit, passed on: {err}"
+    );
+    let text =
+        std::fs::read_to_string(&prom).unwrap_or_else(|e| panic!("{}: {e}\n{err}", prom.display()));
     assert!(
-        text.lines().any(|l| l.starts_with("nodefit_run_complete{") && l.ends_with(" 0")),
+        text.lines()
+            .any(|l| l.starts_with("nodefit_run_complete{") && l.ends_with(" 0")),
         "{text}"
     );
-    let left: Vec<_> = std::fs::read_dir(d.join("scratch")).unwrap().flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(d.join("scratch"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "scratch left behind: {left:?}");
 }
 
@@ -441,21 +494,54 @@ fn one_at_a_time_moves_on_when_a_job_fails() {
         ),
     )
     .unwrap();
-    std::fs::set_permissions(bin.join("kubectl"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        bin.join("kubectl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let t0 = Instant::now();
-    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/one-at-a-time.sh"))
-        .args(["--timeout-minutes", "5", "--image", "r/nodefit:1", "cp-1", "cp-2"])
-        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
-        .env("NODEFIT_POLL_SECONDS", "1")
-        .output()
-        .unwrap();
+    let out = Command::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/one-at-a-time.sh"),
+    )
+    .args([
+        "--timeout-minutes",
+        "5",
+        "--image",
+        "r/nodefit:1",
+        "cp-1",
+        "cp-2",
+    ])
+    .env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    )
+    .env("NODEFIT_POLL_SECONDS", "1")
+    .output()
+    .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(t0.elapsed() < Duration::from_secs(30), "waited out the timeout");
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "waited out the timeout"
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(text.contains("nodefit: cp-1 job.batch/nodefit-cp-1-"), "{text}");
+    assert!(
+        text.contains("nodefit: cp-1 job.batch/nodefit-cp-1-"),
+        "{text}"
+    );
     assert!(text.contains(" Failed"), "{text}");
-    assert!(text.contains("nodefit: cp-2 ") && text.contains(" Complete"), "{text}");
+    assert!(
+        text.contains("nodefit: cp-2 ") && text.contains(" Complete"),
+        "{text}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not complete: cp-1"));
     let calls = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(calls.lines().filter(|l| l.starts_with("apply")).count(), 2, "{calls}");
+    assert_eq!(
+        calls.lines().filter(|l| l.starts_with("apply")).count(),
+        2,
+        "{calls}"
+    );
 }

@@ -454,7 +454,9 @@ fn prometheus_rule_holds_the_alert_rules_verbatim_and_passes_promtool() {
     let rules = std::fs::read_to_string(root.join("deploy/prometheus/nodefit-alerts.yml")).unwrap();
     let cr = std::fs::read_to_string(root.join("deploy/prometheus/nodefit-prometheusrule.yaml"))
         .unwrap();
-    assert!(cr.contains("kind: PrometheusRule") && cr.contains("apiVersion: monitoring.coreos.com/v1"));
+    assert!(
+        cr.contains("kind: PrometheusRule") && cr.contains("apiVersion: monitoring.coreos.com/v1")
+    );
     // spec: is the rules file's groups:, indented by two spaces.
     let spec = &cr[cr.find("\nspec:\n").expect("no spec:") + "\nspec:\n".len()..];
     let dedented: String = spec
@@ -463,7 +465,11 @@ fn prometheus_rule_holds_the_alert_rules_verbatim_and_passes_promtool() {
         .collect::<Vec<_>>()
         .join("\n");
     let groups = &rules[rules.find("groups:").unwrap()..];
-    assert_eq!(dedented.trim(), groups.trim(), "the PrometheusRule and nodefit-alerts.yml differ");
+    assert_eq!(
+        dedented.trim(),
+        groups.trim(),
+        "the PrometheusRule and nodefit-alerts.yml differ"
+    );
     if !require(PROMTOOL, "prometheus") {
         return;
     }
@@ -479,9 +485,22 @@ fn grafana_dashboard_queries_parse_as_promql() {
     )
     .unwrap();
     let panels = dash["panels"].as_array().unwrap();
-    let titles: Vec<&str> = panels.iter().map(|p| p["title"].as_str().unwrap()).collect();
-    for want in ["Verdict", "Score", "fdatasync p99", "etcd put p99", "RTT", "Last run age"] {
-        assert!(titles.iter().any(|t| t.contains(want)), "no panel for {want}: {titles:?}");
+    let titles: Vec<&str> = panels
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    for want in [
+        "Verdict",
+        "Score",
+        "fdatasync p99",
+        "etcd put p99",
+        "RTT",
+        "Last run age",
+    ] {
+        assert!(
+            titles.iter().any(|t| t.contains(want)),
+            "no panel for {want}: {titles:?}"
+        );
     }
     // Every query, as a recording rule: promtool parses each PromQL expression.
     let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
@@ -504,7 +523,10 @@ fn grafana_dashboard_queries_parse_as_promql() {
         return;
     }
     let (ok, msg) = promtool_check_rules(&rules);
-    assert!(ok && msg.contains(&format!("SUCCESS: {n} rules found")), "{msg}");
+    assert!(
+        ok && msg.contains(&format!("SUCCESS: {n} rules found")),
+        "{msg}"
+    );
     // Not a rubber stamp: a broken query is refused.
     let (ok, msg) = promtool_check_rules(&rules.replace("max by (node)", "max by (node"));
     assert!(!ok, "a broken query passed: {msg}");

@@ -42,7 +42,10 @@ fn service_and_timer_pass_systemd_analyze_verify() {
     assert!(service.contains("ExecStart=/usr/local/bin/nodefit qualify"));
     assert!(service.contains("--prometheus-textfile ${NODEFIT_TEXTFILE}"));
     assert!(service.contains("ExecStartPost=-/usr/local/bin/nodefit trend"));
-    assert!(service.contains("KillMode=mixed"), "SIGTERM reaches nodefit alone");
+    assert!(
+        service.contains("KillMode=mixed"),
+        "SIGTERM reaches nodefit alone"
+    );
     std::fs::write(
         tmp.path().join("nodefit.service"),
         service.replace("/usr/local/bin/nodefit", env!("CARGO_BIN_EXE_nodefit")),
@@ -51,7 +54,10 @@ fn service_and_timer_pass_systemd_analyze_verify() {
     std::fs::copy(root.join("nodefit.timer"), tmp.path().join("nodefit.timer")).unwrap();
     let (code, text) = verify(tmp.path(), &["nodefit.service", "nodefit.timer"]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.trim().is_empty(), "systemd-analyze verify complained:\n{text}");
+    assert!(
+        text.trim().is_empty(),
+        "systemd-analyze verify complained:\n{text}"
+    );
 
     // A typo and a missing binary are reported.
     std::fs::write(

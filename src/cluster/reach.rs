@@ -6,7 +6,7 @@
 use super::spec::NodeSpec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 /// How long one connection attempt may take.
@@ -39,6 +39,11 @@ pub fn check_peers(
     let mut unreached: BTreeSet<usize> = (0..peers.len()).collect();
     let mut unheard: BTreeSet<IpAddr> = peers.iter().map(|p| p.addr).collect();
     let mut last: BTreeMap<usize, String> = BTreeMap::new();
+    // Outgoing handshakes from this node's own address, so a peer knows who reached it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let started = Instant::now();
     let mut all_reached: Option<Instant> = None;
     loop {
@@ -48,7 +53,7 @@ pub fn check_peers(
         }
         for i in unreached.clone() {
             let to = SocketAddr::new(peers[i].addr, port);
-            match TcpStream::connect_timeout(&to, CONNECT_TIMEOUT) {
+            match handshake(&rt, nodes[me].addr, to) {
                 Ok(_) => {
                     unreached.remove(&i);
                 }
@@ -81,6 +86,22 @@ pub fn check_peers(
         }
         std::thread::sleep(ROUND);
     }
+}
+
+/// One TCP handshake from `from` (any port) to `to`, closed at once.
+fn handshake(rt: &tokio::runtime::Runtime, from: IpAddr, to: SocketAddr) -> std::io::Result<()> {
+    rt.block_on(async {
+        let s = if to.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        s.bind(SocketAddr::new(from, 0))?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, s.connect(to)).await {
+            Ok(r) => r.map(drop),
+            Err(_) => Err(ErrorKind::TimedOut.into()),
+        }
+    })
 }
 
 /// What a failed handshake says about the link.
@@ -146,6 +167,9 @@ mod tests {
             e.starts_with(&format!("cp1 → cp2 (127.0.0.2:{port}): connection refused")),
             "{e}"
         );
-        assert!(e.contains(&format!("open TCP {port} between the nodes")), "{e}");
+        assert!(
+            e.contains(&format!("open TCP {port} between the nodes")),
+            "{e}"
+        );
     }
 }

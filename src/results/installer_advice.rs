@@ -97,14 +97,20 @@ mod tests {
         let spray = &a[0];
         assert!(spray.keep_defaults);
         assert_eq!(spray.set_ms, (250, 5000));
-        assert!(spray.snippet.starts_with("keep yours: 250/5000 ms"), "{}", spray.snippet);
+        assert!(
+            spray.snippet.starts_with("keep yours: 250/5000 ms"),
+            "{}",
+            spray.snippet
+        );
         assert!(a[1].keep_defaults && a[2].keep_defaults);
         // 171/1710 (an 80 ms link with jitter): above etcd's and kubeadm's defaults, so those
         // change; kubespray's heartbeat default of 250 and election of 5000 stay.
         let a = per_installer(171, 1710);
         assert!(a[0].keep_defaults, "{:?}", a[0]);
         assert_eq!(a[1].set_ms, (171, 1710));
-        assert!(a[1].snippet.contains("name: heartbeat-interval\n        value: \"171\""));
+        assert!(a[1]
+            .snippet
+            .contains("name: heartbeat-interval\n        value: \"171\""));
         assert_eq!(
             a[2].snippet,
             "etcd ... --heartbeat-interval=171 --election-timeout=1710"
@@ -115,8 +121,14 @@ mod tests {
         assert_eq!(a[0].set_ms, (300, 5000));
         assert!(a[0].snippet.contains("etcd_heartbeat_interval: \"300\""));
         assert!(a[0].snippet.contains("etcd_election_timeout: \"5000\""));
-        for x in per_installer(300, 3000).iter().chain(&per_installer(50, 500)) {
-            assert!(x.set_ms.0 >= x.defaults_ms.0 && x.set_ms.1 >= x.defaults_ms.1, "{x:?}");
+        for x in per_installer(300, 3000)
+            .iter()
+            .chain(&per_installer(50, 500))
+        {
+            assert!(
+                x.set_ms.0 >= x.defaults_ms.0 && x.set_ms.1 >= x.defaults_ms.1,
+                "{x:?}"
+            );
         }
     }
 }
