@@ -607,7 +607,7 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
     );
     assert_eq!(
         stamps(&reports, "cp-1"),
-        [stamp1.clone()],
+        std::slice::from_ref(&stamp1),
         "cp-1 has no second result"
     );
     // At once: cp-2's and cp-3's runs overlap.
