@@ -496,7 +496,7 @@ pub fn markdown(results: &[Loaded]) -> String {
         if let Some((hb, el, basis)) = g.advice() {
             let _ = writeln!(
                 s,
-                "\n### etcd timing (the largest advice of all nodes; every member gets the same)\n\nNeeded: heartbeat {hb} ms, election timeout {el} ms; {basis}. Per installer, never below its own defaults:\n"
+                "\n### etcd timing (the largest advice of all nodes; every member gets the same)\n\nNeeded: `--heartbeat-interval={hb} --election-timeout={el}` (ms); {basis}. Per installer, never below its own defaults:\n"
             );
             for a in per_installer(hb, el) {
                 let _ = writeln!(
@@ -625,7 +625,7 @@ pub fn html(results: &[Loaded]) -> String {
         if let Some((hb, el, basis)) = g.advice() {
             let _ = writeln!(
                 s,
-                "<h3>etcd timing</h3>\n<p>Needed: heartbeat {hb} ms, election timeout {el} ms: the largest advice of all nodes (every member gets the same); {}. Per installer, never below its own defaults:</p>",
+                "<h3>etcd timing</h3>\n<p>Needed: <code>--heartbeat-interval={hb} --election-timeout={el}</code> (ms), the largest advice of all nodes (every member gets the same); {}. Per installer, never below its own defaults:</p>",
                 esc(&basis)
             );
             for a in per_installer(hb, el) {
