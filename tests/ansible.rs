@@ -653,3 +653,135 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
     let left = fleet.leftovers(&[]);
     assert!(left.is_empty(), "left behind after run 2: {left:#?}");
 }
+
+/// A fake artifact named `nodefit-<version>-<arch>-linux.tar.gz` in `dir` (a nodefit and an etcd
+/// that are never run: check mode stops before the nodes), with its .sha256.
+fn fake_artifact(dir: &Path, version: &str, arch: &str) -> PathBuf {
+    let top = format!("nodefit-{version}-{arch}-linux");
+    let stage = dir.join("stage").join(&top);
+    std::fs::create_dir_all(&stage).unwrap();
+    for f in ["nodefit", "etcd"] {
+        std::fs::write(stage.join(f), "#!/bin/sh\nexit 2\n").unwrap();
+    }
+    let name = format!("{top}.tar.gz");
+    run(Command::new("tar")
+        .arg("-czf")
+        .arg(dir.join(&name))
+        .arg("-C")
+        .arg(dir.join("stage"))
+        .arg(&top));
+    run(Command::new("sh")
+        .arg("-c")
+        .arg(format!("sha256sum {name} > {name}.sha256"))
+        .current_dir(dir));
+    dir.join(name)
+}
+
+/// The controller's checks, with no node reached (check mode, local hosts): the newest version
+/// is chosen by a version sort, a bad checksum, an unsafe node name and a controller that cannot
+/// run the artifact for the report each stop the play in its first task, naming why.
+#[test]
+fn controller_checks_choose_by_version_and_stop_on_bad_input() {
+    let venv = match ansible_venv() {
+        Ok(v) => v,
+        Err(why) => {
+            println!("skipped: no ansible-core: {why}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dist = d.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let arch = String::from_utf8_lossy(&run(Command::new("uname").arg("-m")).stdout)
+        .trim()
+        .to_string();
+    fake_artifact(&dist, "0.9.0", &arch);
+    let newest = fake_artifact(&dist, "0.10.0", &arch);
+    let inv = d.join("inventory.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "all:\n  vars:\n    ansible_connection: local\n    ansible_python_interpreter: /usr/bin/python3\n    \
+             nodefit_become: false\n  children:\n    kube_control_plane:\n      hosts:\n        cp-1: {{nodefit_directory: {0}/cp-1}}\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let playbook = |extra: &[String]| -> (i32, String) {
+        let mut c = Command::new(venv.join("bin/ansible-playbook"));
+        c.arg("--check")
+            .arg("-i")
+            .arg(&inv)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/ansible/qualify.yml"))
+            .arg("-e")
+            .arg(format!("nodefit_dist_dir={}", dist.display()))
+            .arg("-e")
+            .arg(format!(
+                "nodefit_reports_dir={}",
+                d.join("reports").display()
+            ));
+        for e in extra {
+            c.args(["-e", e]);
+        }
+        let out = c
+            .current_dir(d)
+            .env("ANSIBLE_HOME", d.join("ansible-home"))
+            .env("ANSIBLE_LOCAL_TEMP", d.join("ansible-local"))
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    // 0.10.0, not 0.9.0 (a name sort's pick).
+    let (code, log) = playbook(&[]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(&format!("\"msg\": \"artifact {}\"", newest.display())),
+        "{log}"
+    );
+    assert!(
+        log.contains("[check mode: nothing is copied, run or created] cp-1:"),
+        "{log}"
+    );
+    assert!(!d.join("reports").exists() && !d.join("cp-1").exists());
+
+    // An unsafe node name, a wrong checksum, a controller of another architecture.
+    let (code, log) = playbook(&["nodefit_node_name=../x".into()]);
+    assert_eq!(code, 2, "{log}");
+    assert!(
+        log.contains("cannot be a directory name under reports/"),
+        "{log}"
+    );
+    std::fs::write(
+        dist.join("nodefit-0.10.0-".to_string() + &arch + "-linux.tar.gz.sha256"),
+        format!("{}  x\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let (code, log) = playbook(&[]);
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("differs from its .sha256 file"), "{log}");
+    let other = if arch == "aarch64" {
+        "x86_64"
+    } else {
+        "aarch64"
+    };
+    let foreign = fake_artifact(&dist, "0.11.0", other);
+    let (code, log) = playbook(&[format!("nodefit_artifact={}", foreign.display())]);
+    assert_eq!(code, 2, "{log}");
+    assert!(
+        log.contains(&format!("this controller is Linux {arch}"))
+            && log.contains("nodefit_render_reports=false"),
+        "{log}"
+    );
+    let (code, log) = playbook(&[
+        format!("nodefit_artifact={}", foreign.display()),
+        "nodefit_render_reports=false".into(),
+    ]);
+    assert_eq!(code, 0, "{log}");
+}
