@@ -633,6 +633,17 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         );
         assert_eq!(doc["etcd"]["target"]["kind"], "cluster", "{n}");
         assert_eq!(doc["cluster"]["self"], n, "{n}");
+        // Judged with the profile's etcd and cluster checks only (`etcd --cluster --profile`).
+        if doc["complete"] == true {
+            assert!(doc["verdict"].is_string(), "{n}: no verdict");
+            for c in doc["checks"].as_array().unwrap() {
+                let m = c["metric"].as_str().unwrap();
+                assert!(
+                    m.starts_with("etcd") || m.starts_with("cluster"),
+                    "{n}: {m}"
+                );
+            }
+        }
         assert!(
             doc.get("workloads")
                 .is_none_or(|w| w.as_array().is_none_or(|a| a.is_empty())),
