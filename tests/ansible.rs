@@ -412,6 +412,16 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
             return;
         }
     };
+    // What etcd left on this machine before the plays (issue 16: nothing installed, started or left).
+    let etcd_traces = || {
+        let user = Command::new("getent")
+            .args(["passwd", "etcd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let unit = Path::new("/etc/systemd/system/etcd.service").exists();
+        (user, unit, Path::new("/var/lib/etcd").exists())
+    };
+    let before = etcd_traces();
     let fleet = Fleet::start();
     let d = fleet.dir().to_path_buf();
     let reports = d.join("reports");
@@ -659,6 +669,11 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         assert!(log.contains(&format!("nodefit: {n} (cluster) ")), "{log}");
         assert!(log.contains(&format!("nodefit: {n} final ")), "{log}");
     }
+    assert_eq!(
+        etcd_traces(),
+        before,
+        "(etcd user, etcd.service, /var/lib/etcd) changed"
+    );
     // cp-1 timed out while nodefit was measuring; the always: block stopped it all the same.
     assert!(log.contains("stopped: nodefit:"), "{log}");
     let left = fleet.leftovers(&[]);
