@@ -152,11 +152,15 @@ fn qualify_three_nodes() {
                 "cluster_errors"
             ]
         );
-        assert!(doc["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["verdict"] == "pass"));
+        assert!(
+            doc["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["verdict"] == "pass"),
+            "{:#}",
+            doc["checks"]
+        );
         let written: Value =
             serde_json::from_slice(&std::fs::read(outs[i].path().join("result.json")).unwrap())
                 .unwrap();
