@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
       esac
       shift 2 ;;
     --job) job=true; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) nodes+=("$1"); shift ;;
   esac
