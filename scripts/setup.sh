@@ -2,8 +2,8 @@
 # Install what nodefit needs on a Debian/Ubuntu machine, skipping what is already there.
 #   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, etcd, fio)
 #   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2, ethtool,
-#                             promtool, node_exporter, sshd, python3-venv; loads the fuse and loop
-#                             modules: CI fails a test that skips)
+#                             promtool, node_exporter, sshd, python3-venv, systemd-analyze, unshare; loads
+#                             the fuse and loop modules: CI fails a test that skips)
 # Every package is named here: nothing may be assumed to be on a new machine (scripts/fresh-machine-check
 # proves it in a bare Debian root). Exit 2 with a one-line "install X by hand" where that is not possible.
 set -euo pipefail
@@ -50,6 +50,10 @@ if [ "${1:-}" = "--test" ]; then
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
   # modprobe, for /dev/fuse and /dev/loop-control when their modules are not loaded (below).
   { have_file /dev/fuse && have_file /dev/loop-control; } || have_cmd modprobe || need+=(kmod)
+  # deploy/systemd (tests/it/systemd_units.rs: systemd-analyze verify) and the pod's PID 1 test
+  # (tests/it/kubernetes.rs: unshare --pid --fork).
+  have_cmd systemd-analyze || need+=(systemd)
+  have_cmd unshare || need+=(util-linux)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

@@ -2,7 +2,7 @@
 //!
 //! Data flows one way: CLI → profile → workloads → engines → histograms → results JSON → scoring →
 //! reports. The layers, and which may import which, are in docs/architecture.md;
-//! tests/architecture.rs keeps them so.
+//! tests/it/architecture.rs keeps them so.
 
 pub mod cluster;
 pub mod cmd;

@@ -17,6 +17,7 @@
 pub mod member;
 pub mod peer_ca;
 pub mod peer_check;
+pub mod reach;
 pub mod rtt;
 mod run;
 pub mod secret;

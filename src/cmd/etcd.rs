@@ -32,6 +32,16 @@ pub struct EtcdCmd {
     /// Cluster qualification (`--cluster` and its options)
     #[command(flatten)]
     pub cluster: ClusterOptions,
+    /// With --cluster: judge this node's view with the profile's etcd and cluster checks (verdict,
+    /// score and checks in the result; the disk checks are left to `qualify`); the exit status
+    /// stays the probe's
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        requires = "cluster",
+        help_heading = "Cluster"
+    )]
+    pub profile: Option<String>,
 }
 
 #[derive(clap::Parser)]

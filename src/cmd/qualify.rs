@@ -129,7 +129,10 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
                     co.node_name = a.node_name.clone();
                 }
                 // Refused now, not after the disk phase.
-                crate::cluster::preflight(&o, &co)
+                let (nodes, me, _) = crate::cluster::preflight(&o, &co)
+                    .map_err(|e| anyhow::anyhow!("--cluster: {e}"))?;
+                // Every peer reachable on the peer port, also before the disk phase.
+                crate::cluster::reach::check_peers(&nodes, me, co.peer_port, co.join_timeout)
                     .map_err(|e| anyhow::anyhow!("--cluster: {e}"))?;
                 cluster = Some(co);
             }

@@ -8,6 +8,7 @@
 use super::load::Loaded;
 use super::model::{percentile_text, UNDERSAMPLED_NOTE};
 use crate::results::cluster::ClusterResult;
+use crate::results::installer_advice::per_installer;
 use crate::util::stats::LatencySummary;
 use crate::util::units::{format_ns, percentile_key};
 use std::fmt::Write;
@@ -515,8 +516,15 @@ pub fn markdown(results: &[Loaded]) -> String {
         if let Some((hb, el, basis)) = g.advice() {
             let _ = writeln!(
                 s,
-                "\n### etcd timing to paste (the largest advice of all nodes; every member gets the same)\n\n```sh\n--heartbeat-interval={hb} --election-timeout={el}\n```\n\n{basis}."
+                "\n### etcd timing (the largest advice of all nodes; every member gets the same)\n\nNeeded: `--heartbeat-interval={hb} --election-timeout={el}` (ms); {basis}. Per installer, never below its own defaults:\n"
             );
+            for a in per_installer(hb, el) {
+                let _ = writeln!(
+                    s,
+                    "- **{}** (defaults {}/{} ms):\n\n```\n{}\n```\n",
+                    a.installer, a.defaults_ms.0, a.defaults_ms.1, a.snippet
+                );
+            }
         }
     }
     if gs.len() > 1 {
@@ -640,9 +648,19 @@ pub fn html(results: &[Loaded]) -> String {
         if let Some((hb, el, basis)) = g.advice() {
             let _ = writeln!(
                 s,
-                "<h3>etcd timing to paste</h3>\n<pre>--heartbeat-interval={hb} --election-timeout={el}</pre>\n<p>The largest advice of all nodes (every member gets the same); {}.</p>",
+                "<h3>etcd timing</h3>\n<p>Needed: <code>--heartbeat-interval={hb} --election-timeout={el}</code> (ms), the largest advice of all nodes (every member gets the same); {}. Per installer, never below its own defaults:</p>",
                 esc(&basis)
             );
+            for a in per_installer(hb, el) {
+                let _ = writeln!(
+                    s,
+                    "<p><strong>{}</strong> (defaults {}/{} ms)</p>\n<pre>{}</pre>",
+                    a.installer,
+                    a.defaults_ms.0,
+                    a.defaults_ms.1,
+                    esc(&a.snippet)
+                );
+            }
         }
         let _ = writeln!(s, "</section>");
     }

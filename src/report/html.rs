@@ -69,6 +69,8 @@ impl Renderer for Html {
             }
             let _ = writeln!(s, "</ul></div>");
         }
+        // The answer first: a cluster run's section (verdict, RTT matrix, timing) before the nodes.
+        s.push_str(&super::cluster::html(&input.results));
         let (side, per_node) = super::chart_sets(input);
         let labels = compare::column_labels(&input.results);
         if let Some(c) = &cmp {
@@ -77,7 +79,6 @@ impl Renderer for Html {
         for ((l, label), charts) in input.results.iter().zip(&labels).zip(&per_node) {
             node(&mut s, l, cmp.is_some().then_some(label.as_str()), charts)?;
         }
-        s.push_str(&super::cluster::html(&input.results));
         let _ = writeln!(
             s,
             "<footer><p>Rendered by nodefit {} from the results files named above; every figure is as \

@@ -16,15 +16,19 @@ impl Renderer for Markdown {
         if input.results.is_empty() {
             return Err(ReportError::Empty);
         }
-        let mut s = String::new();
+        let mut body = String::new();
         if input.is_comparison() {
-            comparison(&mut s, input);
+            comparison(&mut body, input);
         } else {
             let l = &input.results[0];
-            let _ = writeln!(s, "# nodefit report: {}\n", cell(&l.node()));
-            node(&mut s, l, 2);
+            let _ = writeln!(body, "# nodefit report: {}\n", cell(&l.node()));
+            node(&mut body, l, 2);
         }
+        // The answer first: a cluster run's section right under the title, before the nodes.
+        let (title, rest) = body.split_once('\n').unwrap_or((body.as_str(), ""));
+        let mut s = format!("{title}\n");
         s.push_str(&super::cluster::markdown(&input.results));
+        s.push_str(rest);
         problems(&mut s, &input.problems);
         Ok(s.into_bytes())
     }

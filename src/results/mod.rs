@@ -6,6 +6,7 @@ pub mod check;
 pub mod cluster;
 pub mod etcd;
 pub mod fingerprint;
+pub mod installer_advice;
 pub mod path;
 pub mod spec;
 pub mod watch;

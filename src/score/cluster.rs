@@ -20,6 +20,15 @@ pub fn applicable(profile: &Profile, has_cluster: bool) -> Profile {
     p
 }
 
+/// `profile` with only the checks a probe-alone cluster run (`nodefit etcd --cluster`) can
+/// answer: the etcd and cluster ones (the disk was judged elsewhere, one node at a time).
+pub fn probe_only(profile: &Profile) -> Profile {
+    let mut p = profile.clone();
+    p.checks
+        .retain(|c| matches!(c.metric.root(), "etcd" | ROOT));
+    p
+}
+
 /// Score `doc` (a results document's JSON) with `profile`, cluster-aware: the cluster checks only
 /// when there is a cluster section, and peer-RTT checks name every link beyond the limit.
 pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outcome {

@@ -123,6 +123,18 @@ pub fn text(c: &ClusterResult) -> String {
             _ => "  (no RTT measured: etcd's defaults)".into(),
         }
     );
+    // The same advice as each installer takes it, never below its own defaults.
+    for a in crate::results::installer_advice::per_installer(
+        r.heartbeat_interval_ms,
+        r.election_timeout_ms,
+    ) {
+        let _ = writeln!(
+            s,
+            "  {:<10} : {}",
+            a.installer,
+            a.snippet.replace('\n', "\n               ")
+        );
+    }
     if !c.unfinished.is_empty() {
         let _ = writeln!(
             s,

@@ -155,7 +155,7 @@ fn qualify_three_nodes() {
                 .unwrap()
                 .iter()
                 .all(|c| c["verdict"] == "pass"),
-            "{}",
+            "{:#}",
             doc["checks"]
         );
         let written: Value =
@@ -175,7 +175,7 @@ fn qualify_three_nodes() {
 }
 
 #[test]
-fn qualify_alone_exits_2_naming_the_missing_members() {
+fn qualify_alone_stops_before_its_disk_phase_naming_the_unreachable_peer() {
     let Some(net) = Netns::new(3, &[]) else {
         return;
     };
@@ -185,6 +185,7 @@ fn qualify_alone_exits_2_naming_the_missing_members() {
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let n = &net.nodes[0];
+    let t0 = std::time::Instant::now();
     let o = n
         .command(BIN)
         .arg("qualify")
@@ -207,42 +208,24 @@ fn qualify_alone_exits_2_naming_the_missing_members() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
+    // The peers' hosts are there but nothing of nodefit listens on them: named with link and
+    // port after the window (--join-timeout), before any disk workload ran.
     assert!(
-        err.contains("member cp2 (198.18.0.11), member cp3 (198.18.0.12) did not join within 3s"),
+        err.contains("cp1 → cp2 (198.18.0.11:12380): connection refused")
+            && err.contains("(and 1 more peer(s))")
+            && err.contains("open TCP 12380 between the nodes"),
         "{err}"
     );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t0.elapsed()
+    );
+    // Nothing measured, written or left.
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
     assert!(n.pids().is_empty() && n.listeners().is_empty());
-    // The cluster probe the user asked for did not run: no verdict rests on the disk alone, and
-    // the cluster checks are listed as skipped with the reason.
-    assert!(
-        !String::from_utf8_lossy(&o.stdout).contains("VERDICT: FIT"),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("result.json")).unwrap()).unwrap();
-    schema::validate(&doc);
-    assert_eq!(doc["complete"], false);
-    assert!(doc["verdict"].is_null(), "{}", doc["verdict"]);
-    assert!(
-        doc["incomplete_reason"]
-            .as_str()
-            .unwrap()
-            .contains("cluster probe failed"),
-        "{}",
-        doc["incomplete_reason"]
-    );
-    let cluster_checks: Vec<&Value> = doc["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"].as_str().unwrap().starts_with("cluster_"))
-        .collect();
-    assert!(!cluster_checks.is_empty());
-    for c in cluster_checks {
-        assert_eq!(c["verdict"], "skipped", "{c}");
-    }
 }
 
 /// A typo in `--cluster` costs nothing: refused before the disk phase, nothing measured or written.

@@ -43,6 +43,7 @@ mod report_trend;
 mod score_checks;
 mod score_profiles;
 mod sweep_ramfs;
+mod systemd_units;
 mod terminal_safety;
 mod trend_outputs;
 mod watch;

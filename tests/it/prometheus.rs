@@ -420,11 +420,115 @@ fn example_alert_rules_pass_promtool_check_and_unit_tests_and_match_the_docs() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 2 rules found"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS: 3 rules found"));
     let out = Command::new(PROMTOOL)
         .args(["test", "rules", "nodefit-alerts.test.yml"])
         .current_dir(root.join("deploy/prometheus"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+}
+
+/// `promtool check rules` on `text` (written to a temp file); (success, output).
+fn promtool_check_rules(text: &str) -> (bool, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("rules.yml");
+    std::fs::write(&p, text).unwrap();
+    let out = Command::new(PROMTOOL)
+        .args(["check", "rules"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn prometheus_rule_holds_the_alert_rules_verbatim_and_passes_promtool() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules = std::fs::read_to_string(root.join("deploy/prometheus/nodefit-alerts.yml")).unwrap();
+    let cr = std::fs::read_to_string(root.join("deploy/prometheus/nodefit-prometheusrule.yaml"))
+        .unwrap();
+    assert!(
+        cr.contains("kind: PrometheusRule") && cr.contains("apiVersion: monitoring.coreos.com/v1")
+    );
+    // spec: is the rules file's groups:, indented by two spaces.
+    let spec = &cr[cr.find("\nspec:\n").expect("no spec:") + "\nspec:\n".len()..];
+    let dedented: String = spec
+        .lines()
+        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let groups = &rules[rules.find("groups:").unwrap()..];
+    assert_eq!(
+        dedented.trim(),
+        groups.trim(),
+        "the PrometheusRule and nodefit-alerts.yml differ"
+    );
+    if !require(PROMTOOL, "prometheus") {
+        return;
+    }
+    let (ok, msg) = promtool_check_rules(&dedented);
+    assert!(ok && msg.contains("SUCCESS: 3 rules found"), "{msg}");
+}
+
+#[test]
+fn grafana_dashboard_queries_parse_as_promql() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dash: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("deploy/grafana/nodefit-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let panels = dash["panels"].as_array().unwrap();
+    let titles: Vec<&str> = panels
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    for want in [
+        "Verdict",
+        "Score",
+        "fdatasync p99",
+        "etcd put p99",
+        "RTT",
+        "Last run age",
+    ] {
+        assert!(
+            titles.iter().any(|t| t.contains(want)),
+            "no panel for {want}: {titles:?}"
+        );
+    }
+    // Every query, as a recording rule: promtool parses each PromQL expression.
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    let mut n = 0;
+    for p in panels {
+        let targets = p["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{}: no query", p["title"]);
+        for t in targets {
+            let expr = t["expr"].as_str().unwrap();
+            // Only series nodefit writes (every name in docs/fleet.md's metric table).
+            assert!(expr.contains("nodefit_"), "{expr}");
+            n += 1;
+            rules.push_str(&format!(
+                "      - record: nodefit:dashboard:q{n}\n        expr: {}\n",
+                serde_json::to_string(expr).unwrap()
+            ));
+        }
+    }
+    if !require(PROMTOOL, "prometheus") {
+        return;
+    }
+    let (ok, msg) = promtool_check_rules(&rules);
+    assert!(
+        ok && msg.contains(&format!("SUCCESS: {n} rules found")),
+        "{msg}"
+    );
+    // Not a rubber stamp: a broken query is refused.
+    let (ok, msg) = promtool_check_rules(&rules.replace("max by (node)", "max by (node"));
+    assert!(!ok, "a broken query passed: {msg}");
 }

@@ -43,11 +43,11 @@ fn render(results: Vec<load::Loaded>) -> Out {
     };
     let s = |r: &dyn Renderer| String::from_utf8(r.render(&input).unwrap()).unwrap();
     let json = serde_json::from_str(&s(&Json)).unwrap();
-    // The cluster page only (the per-node sections and comparison come before it).
-    let from = |t: String, start: &str| t[t.find(start).expect("a cluster page")..].to_string();
+    // The cluster page only, as the renderers embed it (it comes first; the comparison and the
+    // per-node sections follow: the_cluster_section_comes_first).
     Out {
-        md: from(s(&Markdown), "\n## Cluster "),
-        html: from(s(&Html), "<section class=\"cluster\">"),
+        md: nodefit::report::cluster::markdown(&input.results),
+        html: nodefit::report::cluster::html(&input.results),
         json,
     }
 }
@@ -352,4 +352,41 @@ fn an_unauthenticated_run_is_flagged() {
     assert!(!o.md.contains("not authenticated"), "{}", o.md);
     assert!(!o.html.contains("not authenticated"));
     assert_eq!(cluster(&o)["insecure_peers"], false);
+}
+
+/// The answer first: on a cluster run's report the cluster section comes before the comparison
+/// and the per-node sections (Markdown: right under the title).
+#[test]
+fn the_cluster_section_comes_first() {
+    let input = ReportInput {
+        results: vec![
+            plain(INTERRUPTED, "cp1"),
+            plain(INTERRUPTED, "cp2"),
+            plain(INTERRUPTED, "cp3"),
+        ],
+        problems: Vec::new(),
+    };
+    let md = String::from_utf8(Markdown.render(&input).unwrap()).unwrap();
+    let cluster = md.find("\n## Cluster ").expect("a cluster section");
+    let title_end = md.find('\n').unwrap();
+    let next = md[title_end + 1..]
+        .find("\n#")
+        .map(|i| i + title_end + 1)
+        .unwrap();
+    assert_eq!(
+        next, cluster,
+        "the first section under the title is the cluster's"
+    );
+    let html = String::from_utf8(Html.render(&input).unwrap()).unwrap();
+    let cluster = html.find("<section class=\"cluster\">").unwrap();
+    let h2 = html.find("<h2").unwrap();
+    assert!(
+        cluster < h2 || html[cluster..].starts_with("<section class=\"cluster\">\n<h2"),
+        "HTML: a section before the cluster's"
+    );
+    assert_eq!(
+        html.find("<h2").unwrap(),
+        html.find("<section class=\"cluster\">\n<h2").unwrap()
+            + "<section class=\"cluster\">\n".len()
+    );
 }

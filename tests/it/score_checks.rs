@@ -369,3 +369,39 @@ fn under_sampled_rounds_are_pooled_when_together_they_suffice() {
     assert!(r.note.unwrap_or_default().contains("pooled (1200 samples)"));
     assert_eq!(r.rounds.len(), 3);
 }
+
+/// A probe-alone cluster result (`nodefit etcd --cluster --profile`, as the Ansible cluster phase
+/// runs it) is judged on the profile's etcd and cluster checks only: the disk was judged elsewhere.
+#[test]
+fn probe_alone_cluster_results_are_judged_on_etcd_and_cluster_checks() {
+    let profile = Profile::find("k8s-control-plane").unwrap();
+    let p = nodefit::score::cluster::probe_only(&profile);
+    assert!(!p.checks.is_empty());
+    assert!(p.checks.len() < profile.checks.len());
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cluster/complete/cp1.result.json"
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let out = nodefit::score::cluster::judge(&p, &doc, &[]);
+    let ids: Vec<&str> = out.checks.iter().map(|c| c.id.as_str()).collect();
+    assert!(ids.iter().any(|i| i.starts_with("cluster_")), "{ids:?}");
+    assert!(ids.iter().any(|i| i.starts_with("etcd_")), "{ids:?}");
+    for c in &out.checks {
+        let root = c.metric.split(['.', '[']).next().unwrap();
+        assert!(
+            root == "etcd" || root == "cluster",
+            "{}: {}",
+            c.id,
+            c.metric
+        );
+    }
+    // Judged on what the probe measured: no check of it is skipped for want of data.
+    let skipped: Vec<&str> = out
+        .checks
+        .iter()
+        .filter(|c| c.verdict == nodefit::results::check::CheckVerdict::Skipped)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(skipped.is_empty(), "{skipped:?}");
+}
