@@ -4,9 +4,8 @@
 //! under-sampled percentiles are in parentheses as in the disk tables, a result given twice counts
 //! once, and nodes are ordered by name in every output.
 
-use nodefit::report::{
-    html::Html, json::Json, load, markdown::Markdown, model, Renderer, ReportInput,
-};
+use nodefit::report::view::node as model;
+use nodefit::report::{html::Html, json::Json, load, markdown::Markdown, Renderer, ReportInput};
 use serde_json::Value;
 use std::path::Path;
 

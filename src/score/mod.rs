@@ -30,7 +30,7 @@ use serde_json::Value;
 
 /// Everything scoring decides.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub struct Assessment {
     pub verdict: Verdict,
     /// Overall 0–100.
     pub score: f64,
@@ -382,7 +382,7 @@ pub fn reason(c: &CheckResult) -> String {
 }
 
 /// Judge every check of `profile` against `doc` (a results document's JSON).
-pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outcome {
+pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Assessment {
     let checks: Vec<CheckResult> = profile
         .checks
         .iter()
@@ -392,7 +392,7 @@ pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
 }
 
 /// Verdict, overall score, reasons and warnings from judged checks.
-pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
+pub fn summarize(checks: Vec<CheckResult>) -> Assessment {
     let must = |c: &&&CheckResult| c.severity == Severity::Must;
     let evaluated: Vec<&CheckResult> = checks
         .iter()
@@ -448,7 +448,7 @@ pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
     if must_fail {
         overall = overall.min(49.0);
     }
-    Outcome {
+    Assessment {
         verdict,
         score: overall,
         checks,

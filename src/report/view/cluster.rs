@@ -5,15 +5,15 @@
 //! name, one result per node. Several cluster runs (vendor A's three VMs vs vendor B's) also
 //! compare side by side. Every figure comes from the results files.
 
-use super::load::Loaded;
-use super::model::{percentile_text, UNDERSAMPLED_NOTE};
+use super::node::{percentile_text, UNDERSAMPLED_NOTE};
+use crate::report::load::Loaded;
 use crate::results::cluster::ClusterResult;
 use crate::util::stats::LatencySummary;
 use crate::util::units::{format_ns, percentile_key};
 use std::fmt::Write;
 
 /// RTT p99 beyond which a link is marked (etcd's guidance for peer round trips), ns.
-const RTT_LIMIT_NS: u64 = 50_000_000;
+pub const RTT_LIMIT_NS: u64 = 50_000_000;
 
 /// One cluster run and the nodes' results that belong to it: one result per node, ordered by node
 /// name (the same order in every output, whatever the argument or `--cluster` order).
@@ -30,13 +30,13 @@ pub struct ClusterRun<'a> {
 pub type Pct = (u64, bool);
 
 /// A percentile of a latency summary, with whether its sample count supports it.
-fn pct(l: &LatencySummary, p: f64) -> Option<Pct> {
+pub fn pct(l: &LatencySummary, p: f64) -> Option<Pct> {
     let v = l.percentile(p)?;
     Some((v, !l.insufficient_samples.contains(&percentile_key(p))))
 }
 
 /// "(incomplete: <reason>)" for a result whose run did not finish.
-fn incomplete_mark(l: &Loaded) -> Option<String> {
+pub fn incomplete_mark(l: &Loaded) -> Option<String> {
     (!l.doc.complete).then(|| {
         format!(
             "(incomplete: {})",
@@ -129,7 +129,7 @@ impl ClusterRun<'_> {
     }
 
     /// The result of node `name`, when given.
-    fn node(&self, name: &str) -> Option<&(&Loaded, &ClusterResult)> {
+    pub fn node(&self, name: &str) -> Option<&(&Loaded, &ClusterResult)> {
         self.nodes.iter().find(|(_, c)| c.self_name == name)
     }
 
@@ -368,17 +368,17 @@ pub fn groups(results: &[Loaded]) -> Vec<ClusterRun<'_>> {
     out
 }
 
-fn opt_ns(v: Option<u64>) -> String {
+pub fn opt_ns(v: Option<u64>) -> String {
     v.map(|v| format_ns(v as f64)).unwrap_or_else(|| "—".into())
 }
 
 /// A percentile cell: in parentheses when under-sampled, "—" when absent.
-fn opt_pct(v: Option<Pct>) -> String {
+pub fn opt_pct(v: Option<Pct>) -> String {
     v.map(|(v, ok)| percentile_text(v as f64, ok))
         .unwrap_or_else(|| "—".into())
 }
 
-fn verdict_text(g: &ClusterRun) -> String {
+pub fn verdict_text(g: &ClusterRun) -> String {
     let gaps = g.gaps().join("; ");
     match g.verdict() {
         Some((v, _)) if v == "INCOMPLETE" => format!("INCOMPLETE: {gaps}"),
@@ -391,7 +391,7 @@ fn verdict_text(g: &ClusterRun) -> String {
 
 /// The put table's cells of one member (node, role, p50, p99, max, errors, leader changes,
 /// verdict); a member without a result reads "no result".
-fn put_row(g: &ClusterRun, name: &str) -> [String; 8] {
+pub fn put_row(g: &ClusterRun, name: &str) -> [String; 8] {
     let Some((l, c)) = g.node(name) else {
         return [
             name.to_string(),
@@ -422,7 +422,7 @@ fn put_row(g: &ClusterRun, name: &str) -> [String; 8] {
 }
 
 /// A matrix row heading: the node, marked when its run is incomplete or its result missing.
-fn row_heading(g: &ClusterRun, name: &str) -> (String, Option<String>) {
+pub fn row_heading(g: &ClusterRun, name: &str) -> (String, Option<String>) {
     match g.node(name) {
         None => (name.to_string(), Some("(no result)".into())),
         Some((l, _)) => (name.to_string(), incomplete_mark(l)),
@@ -430,354 +430,7 @@ fn row_heading(g: &ClusterRun, name: &str) -> (String, Option<String>) {
 }
 
 /// The sentence under the tables on figures in parentheses, when there are any.
-fn undersampled_note(g: &ClusterRun) -> Option<String> {
+pub fn undersampled_note(g: &ClusterRun) -> Option<String> {
     (g.any_undersampled_put() || g.any_undersampled_rtt())
         .then(|| format!("Percentiles from the HDR histograms; {UNDERSAMPLED_NOTE}."))
-}
-
-/// Markdown: one section per cluster run, then a side-by-side table when there are several.
-pub fn markdown(results: &[Loaded]) -> String {
-    use super::markdown::cell;
-    let gs = groups(results);
-    let mut s = String::new();
-    for g in &gs {
-        let members = g.members();
-        let _ = writeln!(s, "\n## Cluster {}\n", cell(&g.label()));
-        let _ = writeln!(
-            s,
-            "**Cluster verdict: {}** — {} of {} nodes' results (token `{}`)\n",
-            cell(&verdict_text(g)),
-            g.nodes.len(),
-            members.len(),
-            g.token
-        );
-        for n in &g.duplicates {
-            let _ = writeln!(s, "> **Note:** {}\n", cell(n));
-        }
-        let _ = writeln!(s, "### Network RTT p99, from → to (TCP handshake)\n");
-        let _ = writeln!(
-            s,
-            "| from \\ to | {} |\n|---|{}",
-            members
-                .iter()
-                .map(|m| cell(m))
-                .collect::<Vec<_>>()
-                .join(" | "),
-            "---|".repeat(members.len())
-        );
-        for from in &members {
-            let cells: Vec<String> = members
-                .iter()
-                .map(|to| cell(&g.rtt_cell(from, to).text(true)))
-                .collect();
-            let (name, mark) = row_heading(g, from);
-            let head = match mark {
-                Some(m) => format!("**{}** {}", cell(&name), cell(&m)),
-                None => format!("**{}**", cell(&name)),
-            };
-            let _ = writeln!(s, "| {head} | {} |", cells.join(" | "));
-        }
-        let _ = writeln!(
-            s,
-            "\n### Put latency through each node's member (from due time)\n"
-        );
-        let _ = writeln!(
-            s,
-            "| node | role | p50 | p99 | max | errors | leader changes | verdict |\n|---|---|---|---|---|---|---|---|"
-        );
-        for m in &members {
-            let row: Vec<String> = put_row(g, m).iter().map(|t| cell(t)).collect();
-            let _ = writeln!(s, "| {} |", row.join(" | "));
-        }
-        if let Some(n) = undersampled_note(g) {
-            let _ = writeln!(s, "\n{n}");
-        }
-        if let Some((hb, el, basis)) = g.advice() {
-            let _ = writeln!(
-                s,
-                "\n### etcd timing to paste (the largest advice of all nodes; every member gets the same)\n\n```sh\n--heartbeat-interval={hb} --election-timeout={el}\n```\n\n{basis}."
-            );
-        }
-    }
-    if gs.len() > 1 {
-        let _ = writeln!(s, "\n## Clusters side by side\n");
-        let _ = writeln!(
-            s,
-            "| cluster | verdict | worst RTT p99 | put p99 via leader | worst put p99 via a follower | advice |\n|---|---|---|---|---|---|"
-        );
-        for g in &gs {
-            let worst = g
-                .nodes
-                .iter()
-                .filter_map(|(_, c)| Some((c.worst_link.clone()?, c.worst_rtt_p99_ns?)))
-                .max_by_key(|(_, v)| *v);
-            let (lp, fp) = g.put_p99();
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} |",
-                cell(&g.label()),
-                g.verdict().map(|v| v.0).unwrap_or_else(|| "—".into()),
-                worst
-                    .map(|(l, v)| format!("{} ({l})", format_ns(v as f64)))
-                    .unwrap_or_else(|| "—".into()),
-                opt_pct(lp),
-                opt_pct(fp),
-                g.advice()
-                    .map(|(h, e, _)| format!("`--heartbeat-interval={h} --election-timeout={e}`"))
-                    .unwrap_or_default()
-            );
-        }
-    }
-    s
-}
-
-use super::html::esc;
-
-/// Heat-map colour for an RTT p99 against the 50 ms limit.
-fn heat(v: Option<u64>) -> &'static str {
-    match v {
-        None => "#eeeeee",
-        Some(v) if v <= 10_000_000 => "#c8e6c9",
-        Some(v) if v <= 25_000_000 => "#fff59d",
-        Some(v) if v <= RTT_LIMIT_NS => "#ffcc80",
-        Some(_) => "#ef9a9a",
-    }
-}
-
-/// HTML: the same sections, the RTT matrix as a heat map.
-pub fn html(results: &[Loaded]) -> String {
-    let gs = groups(results);
-    let mut s = String::new();
-    for g in &gs {
-        let members = g.members();
-        let _ = writeln!(
-            s,
-            "<section class=\"cluster\">\n<h2>Cluster {}</h2>\n<p><strong>Cluster verdict: {}</strong> — {} of {} nodes' results (token <code>{}</code>)</p>",
-            esc(&g.label()),
-            esc(&verdict_text(g)).replace('`', ""),
-            g.nodes.len(),
-            members.len(),
-            esc(&g.token)
-        );
-        for n in &g.duplicates {
-            let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
-        }
-        let _ = writeln!(
-            s,
-            "<h3>Network RTT p99, from → to (TCP handshake)</h3>\n<table class=\"heatmap\"><tr><th>from \\ to</th>{}</tr>",
-            members
-                .iter()
-                .map(|m| format!("<th>{}</th>", esc(m)))
-                .collect::<String>()
-        );
-        for from in &members {
-            let (name, mark) = row_heading(g, from);
-            let mark = mark
-                .map(|m| format!(" <small>{}</small>", esc(&m)))
-                .unwrap_or_default();
-            let _ = write!(s, "<tr><th>{}{mark}</th>", esc(&name));
-            for to in &members {
-                let c = g.rtt_cell(from, to);
-                let style = match &c {
-                    RttCell::Diagonal => String::new(),
-                    RttCell::NoAnswer { .. } => " style=\"background:#ef9a9a\"".into(),
-                    c => format!(" style=\"background:{}\"", heat(c.p99())),
-                };
-                let title = match &c {
-                    RttCell::Rtt {
-                        last: Some(e),
-                        errors,
-                        ..
-                    } if *errors > 0 => format!(" title=\"last failure: {}\"", esc(e)),
-                    _ => String::new(),
-                };
-                let _ = write!(s, "<td{style}{title}>{}</td>", esc(&c.text(false)));
-            }
-            let _ = writeln!(s, "</tr>");
-        }
-        let _ = writeln!(
-            s,
-            "</table>\n<p>Colours: ≤ 10 ms green, ≤ 25 ms yellow, ≤ 50 ms orange, beyond the 50 ms limit or no answer red. \"N failed\": TCP handshakes to the peer that failed.</p>"
-        );
-        let _ = writeln!(
-            s,
-            "<h3>Put latency through each node's member (from due time)</h3>\n<table><tr><th>node</th><th>role</th><th>p50</th><th>p99</th><th>max</th><th>errors</th><th>leader changes</th><th>verdict</th></tr>"
-        );
-        for m in &members {
-            let row: String = put_row(g, m)
-                .iter()
-                .map(|t| format!("<td>{}</td>", esc(t)))
-                .collect();
-            let _ = writeln!(s, "<tr>{row}</tr>");
-        }
-        let _ = writeln!(s, "</table>");
-        if let Some(n) = undersampled_note(g) {
-            let _ = writeln!(s, "<p><small>{}</small></p>", esc(&n));
-        }
-        if let Some((hb, el, basis)) = g.advice() {
-            let _ = writeln!(
-                s,
-                "<h3>etcd timing to paste</h3>\n<pre>--heartbeat-interval={hb} --election-timeout={el}</pre>\n<p>The largest advice of all nodes (every member gets the same); {}.</p>",
-                esc(&basis)
-            );
-        }
-        let _ = writeln!(s, "</section>");
-    }
-    if gs.len() > 1 {
-        let _ = writeln!(
-            s,
-            "<section class=\"cluster\"><h2>Clusters side by side</h2>\n<table><tr><th>cluster</th><th>verdict</th><th>worst RTT p99</th><th>put p99 via leader</th><th>worst put p99 via a follower</th><th>advice</th></tr>"
-        );
-        for g in &gs {
-            let worst = g.nodes.iter().filter_map(|(_, c)| c.worst_rtt_p99_ns).max();
-            let (lp, fp) = g.put_p99();
-            let _ = writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td style=\"background:{}\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                esc(&g.label()),
-                esc(&g.verdict().map(|v| v.0).unwrap_or_else(|| "—".into())),
-                heat(worst),
-                esc(&opt_ns(worst)),
-                esc(&opt_pct(lp)),
-                esc(&opt_pct(fp)),
-                esc(&g
-                    .advice()
-                    .map(|(h, e, _)| format!("--heartbeat-interval={h} --election-timeout={e}"))
-                    .unwrap_or_default())
-            );
-        }
-        let _ = writeln!(s, "</table></section>");
-    }
-    s
-}
-
-/// One link of the RTT matrix.
-#[derive(serde::Serialize)]
-pub struct JsonLink {
-    pub from: String,
-    pub to: String,
-    /// TCP handshake RTT p99 measured by `from`, ns (absent when no handshake succeeded).
-    pub rtt_p99_ns: Option<u64>,
-    /// True when `from`'s sample count does not support the p99 (listed under its
-    /// `insufficient_samples`).
-    pub rtt_p99_insufficient_samples: bool,
-    /// Handshakes from `from` to `to` that failed.
-    pub rtt_errors: u64,
-    /// The last failure's error, when there was one.
-    pub rtt_last_error: Option<String>,
-    /// True when `from`'s run is incomplete (`complete: false`) or its result was not given.
-    pub incomplete: bool,
-}
-
-/// One node's put latency through its own member.
-#[derive(serde::Serialize)]
-pub struct JsonPut {
-    pub node: String,
-    /// "leader" or "follower" when the probe started.
-    pub role: Option<String>,
-    pub p50_ns: Option<u64>,
-    pub p99_ns: Option<u64>,
-    /// True when the sample count does not support the p99 (listed under `insufficient_samples`).
-    pub p99_insufficient_samples: bool,
-    pub verdict: Option<String>,
-    /// False when the node's run did not finish; `incomplete_reason` says why.
-    pub complete: bool,
-    pub incomplete_reason: Option<String>,
-}
-
-/// A cluster run in `nodefit report --format json`.
-#[derive(serde::Serialize)]
-pub struct JsonCluster {
-    pub token: String,
-    pub run_id: String,
-    /// Member names, by name.
-    pub members: Vec<String>,
-    /// Nodes whose results were given (one each), by name.
-    pub nodes: Vec<String>,
-    /// Members whose result was not given.
-    pub missing: Vec<String>,
-    /// Nodes whose run is incomplete (`complete: false`).
-    pub incomplete: Vec<String>,
-    /// Second results of a node, ignored, in words.
-    pub duplicates_ignored: Vec<String>,
-    /// The worst node's verdict and that node; "INCOMPLETE" (no node) while a member's result is
-    /// missing or incomplete and no complete node is UNFIT; absent for probe-only results.
-    pub verdict: Option<String>,
-    pub worst_node: Option<String>,
-    pub rtt: Vec<JsonLink>,
-    pub put: Vec<JsonPut>,
-    /// The largest advice of all nodes.
-    pub heartbeat_interval_ms: Option<u64>,
-    pub election_timeout_ms: Option<u64>,
-}
-
-/// The cluster runs among `results`, for the JSON summary.
-pub fn json(results: &[Loaded]) -> Vec<JsonCluster> {
-    groups(results)
-        .iter()
-        .map(|g| {
-            let members = g.members();
-            let rtt = members
-                .iter()
-                .flat_map(|f| members.iter().map(move |t| (f, t)))
-                .filter(|(f, t)| f != t)
-                .map(|(f, t)| {
-                    let cell = g.rtt_cell(f, t);
-                    let (errors, last, supported) = match &cell {
-                        RttCell::Rtt {
-                            errors,
-                            last,
-                            supported,
-                            ..
-                        } => (*errors, last.clone(), *supported),
-                        RttCell::NoAnswer { errors, last } => (*errors, last.clone(), true),
-                        _ => (0, None, true),
-                    };
-                    JsonLink {
-                        from: f.clone(),
-                        to: t.clone(),
-                        rtt_p99_ns: cell.p99(),
-                        rtt_p99_insufficient_samples: !supported,
-                        rtt_errors: errors,
-                        rtt_last_error: last,
-                        incomplete: g.node(f).is_none_or(|(l, _)| !l.doc.complete),
-                    }
-                })
-                .collect();
-            let put = g
-                .nodes
-                .iter()
-                .map(|(l, c)| {
-                    let p99 = c.put_latency_ns.as_ref().and_then(|p| pct(p, 99.0));
-                    JsonPut {
-                        node: c.self_name.clone(),
-                        role: c.role.clone(),
-                        p50_ns: c.put_latency_ns.as_ref().and_then(|p| p.percentile(50.0)),
-                        p99_ns: p99.map(|p| p.0),
-                        p99_insufficient_samples: p99.is_some_and(|p| !p.1),
-                        verdict: l.doc.verdict.map(|v| v.as_str().to_string()),
-                        complete: l.doc.complete,
-                        incomplete_reason: l.doc.incomplete_reason.clone(),
-                    }
-                })
-                .collect();
-            let verdict = g.verdict();
-            let advice = g.advice();
-            JsonCluster {
-                token: g.token.clone(),
-                run_id: g.run_id.clone(),
-                nodes: g.nodes.iter().map(|(_, c)| c.self_name.clone()).collect(),
-                missing: g.missing(),
-                incomplete: g.incomplete(),
-                duplicates_ignored: g.duplicates.clone(),
-                members,
-                verdict: verdict.as_ref().map(|v| v.0.clone()),
-                worst_node: verdict.and_then(|v| v.1),
-                rtt,
-                put,
-                heartbeat_interval_ms: advice.as_ref().map(|a| a.0),
-                election_timeout_ms: advice.map(|a| a.1),
-            }
-        })
-        .collect()
 }
