@@ -13,7 +13,7 @@
 //! percentages by 100. Every series carries `command` (qualify, disk or etcd) and `node`, so the
 //! files of several commands in one textfile directory never collide.
 
-use crate::results::cluster::ClusterResult;
+use crate::results::cluster::{ClusterResult, PeerResult};
 use crate::results::etcd::EtcdResult;
 use crate::results::{CheckResult, ResultsDocument, WorkloadResult};
 use crate::util::stats::LatencySummary;
@@ -539,45 +539,7 @@ fn cluster(f: &mut Families, base: &[(String, String)], c: &ClusterResult) {
         c.errors_total as f64,
     );
     for p in &c.peers {
-        let pl = labels(
-            base,
-            &[("peer", p.name.clone()), ("address", p.address.clone())],
-        );
-        if let Some(r) = &p.rtt_ns {
-            latency(
-                f,
-                "nodefit_cluster_peer_rtt_seconds",
-                "TCP handshake round trip from this node to the peer's etcd peer port (HDR histogram of every sample).",
-                &pl,
-                &r.summary,
-            );
-        }
-        f.add(
-            "nodefit_cluster_peer_rtt_errors",
-            "TCP handshakes to the peer that failed (refused, unreachable, no answer within 1 s).",
-            pl.clone(),
-            p.rtt_errors as f64,
-        );
-        if let Some(e) = &p.etcd_peer_rtt_ns {
-            // A gauge, not a summary: the format keeps `quantile` for summaries, and these are
-            // bucket estimates, not a summary's quantiles.
-            for (pct, v) in [("50", e.p50_ns), ("99", e.p99_ns)] {
-                if let Some(ns) = v {
-                    f.add(
-                        "nodefit_cluster_etcd_peer_rtt_estimate_seconds",
-                        "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets (see _observations for how many it rests on).",
-                        labels(&pl, &[("percentile", pct.to_string())]),
-                        ns as f64 / 1e9,
-                    );
-                }
-            }
-            f.add(
-                "nodefit_cluster_etcd_peer_rtt_observations",
-                "Observations of etcd's peer RTT histogram behind the estimate (etcd probes peers every few seconds).",
-                pl.clone(),
-                e.count as f64,
-            );
-        }
+        peer(f, base, p);
     }
     f.add(
         "nodefit_cluster_recommended_heartbeat_interval_seconds",
@@ -591,6 +553,50 @@ fn cluster(f: &mut Families, base: &[(String, String)], c: &ClusterResult) {
         base.to_vec(),
         c.recommended.election_timeout_ms as f64 / 1e3,
     );
+}
+
+/// One peer of a cluster run: the TCP handshake RTT this node measured, its failures, and etcd's
+/// own estimate of the peer's round trip.
+fn peer(f: &mut Families, base: &[(String, String)], p: &PeerResult) {
+    let pl = labels(
+        base,
+        &[("peer", p.name.clone()), ("address", p.address.clone())],
+    );
+    if let Some(r) = &p.rtt_ns {
+        latency(
+            f,
+            "nodefit_cluster_peer_rtt_seconds",
+            "TCP handshake round trip from this node to the peer's etcd peer port (HDR histogram of every sample).",
+            &pl,
+            &r.summary,
+        );
+    }
+    f.add(
+        "nodefit_cluster_peer_rtt_errors",
+        "TCP handshakes to the peer that failed (refused, unreachable, no answer within 1 s).",
+        pl.clone(),
+        p.rtt_errors as f64,
+    );
+    if let Some(e) = &p.etcd_peer_rtt_ns {
+        // A gauge, not a summary: the format keeps `quantile` for summaries, and these are
+        // bucket estimates, not a summary's quantiles.
+        for (pct, v) in [("50", e.p50_ns), ("99", e.p99_ns)] {
+            if let Some(ns) = v {
+                f.add(
+                    "nodefit_cluster_etcd_peer_rtt_estimate_seconds",
+                    "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets (see _observations for how many it rests on).",
+                    labels(&pl, &[("percentile", pct.to_string())]),
+                    ns as f64 / 1e9,
+                );
+            }
+        }
+        f.add(
+            "nodefit_cluster_etcd_peer_rtt_observations",
+            "Observations of etcd's peer RTT histogram behind the estimate (etcd probes peers every few seconds).",
+            pl.clone(),
+            e.count as f64,
+        );
+    }
 }
 
 /// Refuse, before any measuring, a path the textfile could not be written to: a symlink, something

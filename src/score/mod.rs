@@ -18,14 +18,14 @@
 
 pub mod cluster;
 pub mod honesty;
-pub use crate::results::path;
 pub mod profile;
 
-use crate::results::check::CheckVerdict;
-pub use crate::results::check::Verdict;
+use crate::results::check::{CheckVerdict, Comparison, Severity, Verdict};
+use crate::results::path::{self, Found, Lookup, Selector};
 use crate::results::CheckResult;
-use path::{Found, Lookup, Selector};
-use profile::{Check, Comparison, Profile, Severity};
+use crate::util::stats::median;
+use crate::util::units::format_value;
+use profile::{Check, Profile};
 use serde_json::Value;
 
 /// Everything scoring decides.
@@ -41,8 +41,6 @@ pub struct Assessment {
     /// percentiles).
     pub warnings: Vec<String>,
 }
-
-pub use crate::util::stats::median;
 
 /// 0–100 from headroom against the limit (see the module comment).
 pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
@@ -69,8 +67,6 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
         s.min(49.0)
     }
 }
-
-pub use crate::util::units::format_value;
 
 fn limit_basis(check: &Check) -> Option<String> {
     check

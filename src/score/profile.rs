@@ -8,7 +8,7 @@ use crate::options::etcd::EtcdOptions;
 use crate::results::cluster::ClusterResult;
 use crate::results::etcd::EtcdResult;
 use crate::results::fingerprint::Fingerprint;
-use crate::score::path::{MetricPath, Selector};
+use crate::results::path::{MetricPath, Selector};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::de::DeTable;
@@ -42,7 +42,7 @@ pub enum ProfileError {
     NotFound(String),
 }
 
-pub use crate::results::check::{Comparison, Severity};
+use crate::results::check::{Comparison, Severity};
 
 /// One check of a profile.
 #[derive(Clone, Debug)]
@@ -599,9 +599,7 @@ fn parse_check(
     if checks.iter().any(|k| k.id == r.id) {
         return Err(at(c.span().start, format!("two checks have id '{}'", r.id)));
     }
-    let metric = MetricPath::parse(r.metric.get_ref())
-        .and_then(|p| validate_path(&p, disk).map(|_| p))
-        .map_err(|m| at(r.metric.span().start, m))?;
+    let metric = valid_path(src, &r.metric, disk)?;
     if metric.root() == "etcd" && !has_etcd {
         return Err(at(
             r.metric.span().start,
@@ -613,11 +611,7 @@ fn parse_check(
     }
     let limit_of = match &r.limit_of {
         None => None,
-        Some(l) => Some(
-            MetricPath::parse(l.get_ref())
-                .and_then(|p| validate_path(&p, disk).map(|_| p))
-                .map_err(|m| at(l.span().start, m))?,
-        ),
+        Some(l) => Some(valid_path(src, l, disk)?),
     };
     let comparison = Comparison::parse(r.comparison.get_ref()).ok_or_else(|| {
         at(
@@ -667,6 +661,17 @@ fn parse_check(
         severity,
         source: r.source.get_ref().trim().to_string(),
     })
+}
+
+/// A metric path as written in a check, parsed and held against what this profile's runs record.
+fn valid_path(
+    src: &Source,
+    text: &Spanned<String>,
+    disk: &[DiskWorkload],
+) -> Result<MetricPath, ProfileError> {
+    MetricPath::parse(text.get_ref())
+        .and_then(|p| validate_path(&p, disk).map(|_| p))
+        .map_err(|m| src.at(text.span().start, m))
 }
 
 /// A check's `marginal`: beyond the limit on the failing side (between the two the check is

@@ -1,8 +1,8 @@
-//! Which charts a report carries, built from loaded results: for one node its percentile curves,
-//! histograms and etcd charts; for a comparison the shared checks as shares of their limits
-//! (`sharechart`, log axis) and overlaid percentile curves, one colour per node on the same axes.
-//! Promises: limits come from the checks in the results (never made up here), and a chart is only
-//! made when it has data.
+//! Which charts a page carries, built from loaded results: for one node its percentile curves,
+//! histograms and etcd charts; for a comparison the shared checks as shares of their limits (drawn
+//! by `share.rs`, log axis) and overlaid percentile curves, one colour per node on the same axes;
+//! for a trend one line per metric. Promises: limits come from the checks in the results (never
+//! made up here), a chart is only made when it has data, and ids are unique within a page.
 
 use super::spec::{
     slug, BarChart, Body, Chart, HistChart, LineChart, RefLine, Series, ShareChart, XAxis, YUnit,

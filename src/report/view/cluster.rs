@@ -1,8 +1,8 @@
-//! The cluster page of `nodefit report`: results of one cluster run (same token and run id, one per
-//! node) become one cluster — the RTT matrix (from → to, p99) as a heat map, each node's put
-//! latency (leader vs followers), the advised etcd flags to paste, and the cluster verdict (the
-//! worst node's; never FIT while a member's result is missing or incomplete). Nodes are ordered by
-//! name, one result per node. Several cluster runs (vendor A's three VMs vs vendor B's) also
+//! What the cluster page of `nodefit report` says (laid out by html.rs, markdown.rs and json.rs):
+//! results of one cluster run (same token and run id, one per node) become one cluster — the RTT
+//! matrix (from → to, p99; a heat map in HTML), each node's put latency (leader vs followers), the
+//! advised etcd flags to paste, and the cluster verdict (the worst node's; never FIT while a
+//! member's result is missing or incomplete). Nodes are ordered by name, one result per node. Several cluster runs (vendor A's three VMs vs vendor B's) also
 //! compare side by side. Every figure comes from the results files.
 
 use super::node::{percentile_text, UNDERSAMPLED_NOTE};

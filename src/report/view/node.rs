@@ -1,6 +1,7 @@
 //! What the renderers show, extracted from results documents: workloads merged over rounds (exact,
 //! by adding their HDR histograms), percentile curves, histogram bins, the etcd section read
-//! defensively from untyped JSON, the fingerprint flattened to key/value rows, and value formatting.
+//! defensively from untyped JSON, the fingerprint flattened to key/value rows, and a node's tables
+//! as text rows (checks, workloads, members) that every format lays out alike.
 //! Promises: nothing here invents a figure; a value that is absent stays absent.
 
 use crate::results::{CheckResult, ResultsDocument};

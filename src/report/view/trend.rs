@@ -1,6 +1,6 @@
 //! Trends over a history of results (one per night per node) and regression detection. Groups runs
 //! by node (`node_name`, else hostname), orders them by `started_at`, follows each key metric over
-//! time with the profile's limit drawn, and judges the latest run against a baseline of the runs
+//! time with the profile's limit (drawn by `chart::figures`), and judges the latest run against a baseline of the runs
 //! before it ([`super::regress`]). Promises: every regression is printed with its numbers and the
 //! test that called it; a history too short to judge is said to be so, never passed silently.
 
