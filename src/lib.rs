@@ -10,6 +10,7 @@ pub mod disk;
 pub mod engine;
 pub mod error;
 pub mod etcd;
+pub mod export;
 pub mod fingerprint;
 pub mod options;
 pub mod qualify;

@@ -238,13 +238,12 @@ impl Member {
         }
         // Own process group (a terminal's Ctrl-C reaches nodefit only, which stops the member in
         // step with its peers); parent-death signal (the member goes if nodefit is killed).
-        // SAFETY: setpgid and prctl are async-signal-safe; nothing else runs between fork and exec.
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
-            use std::os::unix::process::CommandExt;
             cmd.pre_exec(|| {
-                if libc::setpgid(0, 0) != 0
-                    || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())

@@ -11,8 +11,8 @@
 //!
 //! This module is the domain alone (no clap, no printing). The rest of the feature sits in its
 //! layers: the options in `options/cluster.rs`, the `cluster` section in `results/cluster.rs`, the
-//! command (`nodefit etcd --cluster`) in `cmd/cluster.rs` with its text in `ui/cluster.rs`, the
-//! cluster checks in `score/cluster.rs` and the report's cluster page in `report/cluster.rs`.
+//! command (`nodefit etcd --cluster`) in `cmd/etcd.rs` with its text in `ui/cluster.rs`, the
+//! cluster checks in `score/cluster.rs` and the report's cluster page in `report/view/cluster.rs` (laid out by `report/{html,markdown,json}.rs`).
 
 pub mod member;
 pub mod peer_ca;

@@ -76,7 +76,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("cannot write --output {}: {e}", p.display()))?;
     }
     if let Some(p) = &cmd.prometheus_textfile {
-        crate::report::prometheus::check_path(p)?;
+        crate::export::prometheus::check_path(p)?;
     }
     let started = std::time::SystemTime::now();
     let mut doc = ResultsDocument::new(started);
@@ -103,7 +103,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     };
     emit(cmd.output.as_deref(), &bytes)?;
     if let Some(p) = &cmd.prometheus_textfile {
-        crate::report::prometheus::write_document(p, &doc)?;
+        crate::export::prometheus::write_document(p, &doc)?;
     }
     Ok(if interrupted {
         Outcome::Interrupted

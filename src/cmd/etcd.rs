@@ -1,5 +1,6 @@
 //! `nodefit etcd`: the probe's options (etcdctl's names for connection options, etcd benchmark's
-//! for the workload) plus where the output goes; a summary or the results document out.
+//! for the workload) plus where the output goes; a summary or the results document out. With
+//! `--cluster`, the cluster probe instead. Done (0), could not run (2), Ctrl-C (130).
 
 use super::{emit, Outcome, OutputFormat};
 use crate::options::cluster::ClusterOptions;
@@ -93,7 +94,7 @@ pub fn probe_options_with_words(
 /// `nodefit etcd`: probe, then print a summary or the results document.
 pub fn run(mut cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     if let Some(p) = &cmd.prometheus_textfile {
-        crate::report::prometheus::check_path(p)?;
+        crate::export::prometheus::check_path(p)?;
         if let Some(o) = &cmd.output {
             if let Some(e) = super::same_file(&[("--output", o), ("--prometheus-textfile", p)]) {
                 anyhow::bail!("{e}");
@@ -120,7 +121,7 @@ pub fn run(mut cmd: EtcdCmd) -> anyhow::Result<Outcome> {
         _workdir = Some(w);
     }
     if cmd.cluster.is_set() {
-        return super::cluster::run(cmd);
+        return run_cluster(cmd);
     }
     if cmd.cluster != ClusterOptions::default() {
         eprintln!(
@@ -141,8 +142,47 @@ pub fn run(mut cmd: EtcdCmd) -> anyhow::Result<Outcome> {
     finish(&cmd, doc, text)
 }
 
+/// `nodefit etcd --cluster …`: run the cluster probe, print this node's view or the results
+/// document (with its `etcd` and `cluster` sections).
+fn run_cluster(cmd: EtcdCmd) -> anyhow::Result<Outcome> {
+    let started = std::time::SystemTime::now();
+    let progress = super::progress(cmd.quiet);
+    let (etcd, cluster) =
+        match crate::cluster::probe_blocking(&cmd.options, &cmd.cluster, &progress) {
+            Ok(r) => r,
+            Err(e) => return Ok(could_not_probe("etcd --cluster", &e)),
+        };
+    let mut doc = ResultsDocument::new(started);
+    doc.node_name = Some(cluster.self_name.clone());
+    let mut text = crate::ui::etcd::text(&etcd);
+    text.push_str(&crate::ui::cluster::text(&cluster));
+    doc.etcd = Some(etcd);
+    doc.cluster = Some(cluster);
+    if let Some(name) = &cmd.profile {
+        judge(&mut doc, name)?;
+    }
+    finish(&cmd, doc, text)
+}
+
+/// `--profile`: the profile's etcd and cluster checks held against this node's view; a verdict
+/// and score only when the probe completed (an incomplete run keeps its checks, no verdict).
+fn judge(doc: &mut ResultsDocument, name: &str) -> anyhow::Result<()> {
+    let profile = crate::score::profile::Profile::find(name)?;
+    let p = crate::score::cluster::probe_only(&profile);
+    let outcome = crate::score::cluster::judge(&p, &serde_json::to_value(&*doc)?, &[]);
+    let complete = doc.etcd.as_ref().is_some_and(|e| e.complete);
+    doc.profile = Some(profile.summary_json());
+    if complete {
+        doc.verdict = Some(outcome.verdict);
+        doc.score = Some(outcome.score);
+    }
+    doc.checks = outcome.checks;
+    doc.warnings.extend(outcome.warnings);
+    Ok(())
+}
+
 /// A probe that could not run (or was stopped before it had anything): the one-line reason.
-pub(super) fn could_not_probe(what: &str, e: &dyn std::fmt::Display) -> Outcome {
+fn could_not_probe(what: &str, e: &dyn std::fmt::Display) -> Outcome {
     // The reason may quote etcd's or a peer's words.
     eprintln!(
         "nodefit: {what}: {}",
@@ -157,11 +197,7 @@ pub(super) fn could_not_probe(what: &str, e: &dyn std::fmt::Display) -> Outcome 
 
 /// Mark the document incomplete when the probe was, print the summary `text` or the document, write
 /// the Prometheus textfile; the outcome from how the probe ended.
-pub(super) fn finish(
-    cmd: &EtcdCmd,
-    mut doc: ResultsDocument,
-    text: String,
-) -> anyhow::Result<Outcome> {
+fn finish(cmd: &EtcdCmd, mut doc: ResultsDocument, text: String) -> anyhow::Result<Outcome> {
     let interrupted = crate::util::signals::stop_requested();
     let (complete, error) = doc
         .etcd
@@ -183,7 +219,7 @@ pub(super) fn finish(
     };
     emit(cmd.output.as_deref(), &bytes)?;
     if let Some(p) = &cmd.prometheus_textfile {
-        crate::report::prometheus::write_document(p, &doc)?;
+        crate::export::prometheus::write_document(p, &doc)?;
     }
     if !complete && !interrupted {
         eprintln!(

@@ -3,7 +3,6 @@
 //! and returns an [`Outcome`] that `main` maps to the exit code in one place.
 
 pub mod clean;
-pub mod cluster;
 pub mod disk;
 pub mod etcd;
 pub mod profiles;

@@ -80,7 +80,7 @@ pub struct QualifyArgs {
 pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
     let profile = Profile::find(&a.profile)?;
     if let Some(p) = &a.prometheus_textfile {
-        crate::report::prometheus::check_path(p)?;
+        crate::export::prometheus::check_path(p)?;
         if let Some(dir) = &a.output_dir {
             let (json, html) = (dir.join("result.json"), dir.join("report.html"));
             let files = [
@@ -203,7 +203,7 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
         }
     }
     if let Some(p) = &a.prometheus_textfile {
-        crate::report::prometheus::write_document(p, &q.doc)?;
+        crate::export::prometheus::write_document(p, &q.doc)?;
     }
     if let Some(e) = &q.result_error {
         eprintln!("nodefit: qualify: {e} (the verdict above was not saved)");

@@ -1,7 +1,7 @@
 //! `nodefit trend`: history in, regressions out — the text on stdout, the HTML where `-o` says.
 
 use super::{emit, load_inputs, output_clobbers_input, png_dir_problem, Outcome};
-use crate::report::trend;
+use crate::report::view::trend;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -147,12 +147,12 @@ pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
             .map(|f| format!("{f}: incomplete run, skipped")),
     );
     if let Some(path) = &a.output {
-        let bytes = trend::render_html(&ts, &left_out)?;
+        let bytes = crate::report::html::trend(&ts, &left_out)?;
         emit(Some(path), &bytes)?;
     }
     let pngs = match &a.png_dir {
         Some(dir) => {
-            let files = crate::report::trend_out::write_pngs(&ts, dir)?;
+            let files = crate::report::write_trend_pngs(&ts, dir)?;
             eprintln!(
                 "nodefit: wrote {} PNG chart(s) to {}",
                 files.len(),
@@ -167,7 +167,7 @@ pub fn run(a: TrendArgs) -> anyhow::Result<Outcome> {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => std::path::Path::new("."),
         };
-        let bytes = crate::report::trend_out::render_markdown(&ts, &left_out, &pngs, Some(md_dir));
+        let bytes = crate::report::markdown::trend(&ts, &left_out, &pngs, Some(md_dir));
         emit(Some(path), &bytes)?;
     }
     Ok(if a.fail_on_regression && regressions > 0 {

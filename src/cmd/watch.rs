@@ -125,8 +125,8 @@ impl Sink {
         }
         if let (Some(p), true) = (&self.textfile, due) {
             let (s, _) = degraded();
-            let text = crate::report::watch_prometheus::render(&s, &self.node, false);
-            if let Err(e) = crate::report::prometheus::write_textfile(p, &text) {
+            let text = crate::export::watch_prometheus::render(&s, &self.node, false);
+            if let Err(e) = crate::export::prometheus::write_textfile(p, &text) {
                 eprintln!("nodefit: watch: {e}");
             }
             self.last_textfile = Some(Instant::now());
@@ -160,7 +160,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<Outcome> {
     let mut c = config(&a)?;
     c.burst_spec()?;
     if let Some(p) = &a.prometheus_textfile {
-        crate::report::prometheus::check_path(p)?;
+        crate::export::prometheus::check_path(p)?;
     }
     if a.output.is_some() && a.output_format == WatchFormat::Normal {
         anyhow::bail!("--output needs --output-format json or jsonl");
@@ -220,8 +220,8 @@ pub fn run(a: WatchArgs) -> anyhow::Result<Outcome> {
     let result_path = write_result(&a, &doc, &node)?;
     if let Some(p) = &a.prometheus_textfile {
         if let Some(s) = &doc.watch {
-            let text = crate::report::watch_prometheus::render(s, &node, doc.complete);
-            crate::report::prometheus::write_textfile(p, &text)?;
+            let text = crate::export::watch_prometheus::render(s, &node, doc.complete);
+            crate::export::prometheus::write_textfile(p, &text)?;
         }
     }
     print_end(&a, &mut sink, &doc, &outcome.reasons, &result_path)?;

@@ -9,6 +9,7 @@ use crate::engine::{Completion, IoEngine, IoRequest, OpKind, Queued};
 use crate::results::spec::{JobSpec, SyncKind};
 use crate::util::stats::{Recorder, SparseLatencies};
 use rand::RngExt as _;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use std::time::{Duration, Instant};
@@ -358,7 +359,7 @@ struct JobLoop<'a> {
     plan: OffsetPlan,
     /// The file whose cached pages are dropped at each new pass (buffered reads), and the passes
     /// seen so far.
-    cache_fd: Option<std::os::fd::RawFd>,
+    cache_fd: Option<BorrowedFd<'a>>,
     passes_seen: u64,
     rng: rand::rngs::ThreadRng,
     slots: Vec<Option<InFlight>>,
@@ -383,7 +384,7 @@ impl<'a> JobLoop<'a> {
         engine: &'a mut dyn IoEngine,
         shared: &'a JobShared,
         start: Instant,
-        cache_fd: Option<std::os::fd::RawFd>,
+        cache_fd: Option<BorrowedFd<'a>>,
     ) -> Self {
         let iodepth = spec.iodepth.max(1) as usize;
         let ramp = Duration::from_nanos(spec.ramp_time_ns);
@@ -516,8 +517,6 @@ impl<'a> JobLoop<'a> {
     /// first (fio's invalidate=1 at each loop). Advisory: a refusal changes nothing measured.
     fn drop_cached_pages(&self) {
         if let Some(fd) = self.cache_fd {
-            // SAFETY: the caller owns the file for the whole job (see `run_job`).
-            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
             let _ = nix::fcntl::posix_fadvise(
                 fd,
                 0,
@@ -729,7 +728,7 @@ pub fn run_job(
     engine: &mut dyn IoEngine,
     shared: &JobShared,
     start: Instant,
-    cache_fd: Option<std::os::fd::RawFd>,
+    cache_fd: Option<BorrowedFd<'_>>,
 ) -> JobOutcome {
     let mut j = JobLoop::new(spec, engine, shared, start, cache_fd);
     loop {

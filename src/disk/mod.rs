@@ -72,10 +72,10 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     let mut engines = Vec::with_capacity(files.len());
     for (i, f) in &files {
         let spec = &specs[*i];
-        use std::os::fd::AsRawFd;
+        use std::os::fd::AsFd;
         let e = crate::engine::open(
             spec.ioengine,
-            f.fd.as_raw_fd(),
+            f.fd.as_fd(),
             spec.iodepth as usize,
             spec.bs as usize,
         )?;
@@ -85,7 +85,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         let buffered_reads = spec.rw.reads()
             && !spec.direct
             && spec.ioengine != crate::results::spec::EngineKind::Null;
-        engines.push((*i, e, buffered_reads.then(|| f.fd.as_raw_fd())));
+        engines.push((*i, e, buffered_reads.then(|| f.fd.as_fd())));
     }
 
     let shared = Arc::new(JobShared {
@@ -154,6 +154,8 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         }
         (outcomes, (u1 - u0, s1 - s0), wall)
     });
+    // The engines (drained into the job threads, so none is left) borrowed the files.
+    drop(engines);
     drop(files);
     scratch.remove_all();
     let vanished = vanished.into_inner().unwrap_or_else(|p| p.into_inner());

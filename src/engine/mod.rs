@@ -9,7 +9,7 @@ pub mod sync;
 pub mod uring;
 
 use crate::results::spec::EngineKind;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// What an operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,17 +67,18 @@ pub trait IoEngine: Send {
         -> Result<(), nix::errno::Errno>;
 }
 
-/// Build the engine for one job. `fd` stays owned by the caller and outlives the engine.
-pub fn open(
+/// Build the engine for one job. The engine borrows `fd` (the caller keeps the file open), so it
+/// cannot outlive the file.
+pub fn open<'fd>(
     kind: EngineKind,
-    fd: RawFd,
+    fd: BorrowedFd<'fd>,
     iodepth: usize,
     bs: usize,
-) -> Result<Box<dyn IoEngine>, crate::error::Error> {
+) -> Result<Box<dyn IoEngine + 'fd>, crate::error::Error> {
     let bufs = buffers::BufferPool::new(iodepth, bs)?;
     Ok(match kind {
         EngineKind::Sync => Box::new(sync::SyncEngine::new(fd, bufs)),
         EngineKind::Null => Box::new(null::NullEngine::new(iodepth)),
-        EngineKind::IoUring => Box::new(uring::UringEngine::new(fd, bufs, iodepth)?),
+        EngineKind::IoUring => Box::new(uring::UringEngine::new(fd.as_raw_fd(), bufs, iodepth)?),
     })
 }

@@ -2,37 +2,34 @@
 
 use super::buffers::BufferPool;
 use super::{Completion, IoEngine, IoRequest, OpKind, Queued};
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::BorrowedFd;
 
-pub struct SyncEngine {
-    fd: RawFd,
+/// The engine borrows the job's file for its lifetime `'fd`.
+pub struct SyncEngine<'fd> {
+    fd: BorrowedFd<'fd>,
     bufs: BufferPool,
 }
 
-impl SyncEngine {
-    pub fn new(fd: RawFd, bufs: BufferPool) -> Self {
+impl<'fd> SyncEngine<'fd> {
+    pub fn new(fd: BorrowedFd<'fd>, bufs: BufferPool) -> Self {
         SyncEngine { fd, bufs }
     }
 }
 
-impl IoEngine for SyncEngine {
+impl IoEngine for SyncEngine<'_> {
     fn name(&self) -> &'static str {
         "sync"
     }
 
     fn queue(&mut self, req: IoRequest) -> Queued {
-        // SAFETY: the caller owns fd for the engine's lifetime (see engine::open).
-        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        let fd = self.fd;
         let result = match req.kind {
             OpKind::Write => {
-                // SAFETY: the slot's buffer is at least req.len bytes and not aliased mutably now.
-                let buf = unsafe { std::slice::from_raw_parts(self.bufs.ptr(req.slot), req.len) };
+                let buf = &self.bufs.slot(req.slot)[..req.len];
                 nix::sys::uio::pwrite(fd, buf, req.offset as i64)
             }
             OpKind::Read => {
-                // SAFETY: as above; the engine is the only user of the buffer.
-                let buf =
-                    unsafe { std::slice::from_raw_parts_mut(self.bufs.ptr(req.slot), req.len) };
+                let buf = &mut self.bufs.slot_mut(req.slot)[..req.len];
                 nix::sys::uio::pread(fd, buf, req.offset as i64)
             }
             OpKind::Fsync => nix::unistd::fsync(fd).map(|_| 0),

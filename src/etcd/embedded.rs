@@ -125,14 +125,12 @@ impl Embedded {
             // Own process group: a terminal's Ctrl-C reaches nodefit only, which then reads the
             // final status and stops the members itself. Parent-death signal: if nodefit is
             // killed outright, the members go with it.
-            // SAFETY: setpgid and prctl are async-signal-safe; nothing else runs between fork
-            // and exec.
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
-                use std::os::unix::process::CommandExt;
                 cmd.pre_exec(|| {
-                    if libc::setpgid(0, 0) != 0
-                        || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                    {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                     Ok(())

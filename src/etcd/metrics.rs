@@ -192,6 +192,8 @@ pub struct ScrapeTls {
 }
 
 fn tls_config(t: &ScrapeTls) -> Result<tokio_rustls::rustls::ClientConfig, String> {
+    use rustls_pki_types::pem::{self, PemObject};
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     use tokio_rustls::rustls;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -200,7 +202,7 @@ fn tls_config(t: &ScrapeTls) -> Result<tokio_rustls::rustls::ClientConfig, Strin
         .as_ref()
         .ok_or("https metrics need --cacert to verify the server")?;
     let pem = std::fs::read(ca).map_err(|e| format!("cannot read {}: {e}", ca.display()))?;
-    for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+    for c in CertificateDer::pem_slice_iter(&pem) {
         let c = c.map_err(|e| format!("bad CA PEM: {e}"))?;
         roots
             .add(c)
@@ -214,11 +216,12 @@ fn tls_config(t: &ScrapeTls) -> Result<tokio_rustls::rustls::ClientConfig, Strin
         (Some(c), Some(k)) => {
             let cp = std::fs::read(c).map_err(|e| format!("cannot read {}: {e}", c.display()))?;
             let kp = std::fs::read(k).map_err(|e| format!("cannot read {}: {e}", k.display()))?;
-            let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut cp.as_slice()).collect();
+            let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&cp).collect();
             let certs = certs.map_err(|e| format!("bad client certificate: {e}"))?;
-            let key = rustls_pemfile::private_key(&mut kp.as_slice())
-                .map_err(|e| format!("bad client key: {e}"))?
-                .ok_or("no private key in --key")?;
+            let key = PrivateKeyDer::from_pem_slice(&kp).map_err(|e| match e {
+                pem::Error::NoItemsFound => "no private key in --key".to_string(),
+                e => format!("bad client key: {e}"),
+            })?;
             builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| e.to_string())

@@ -1,11 +1,16 @@
-//! HTML report: one self-contained file with inline SVG charts and inline CSS — no scripts, no
+//! HTML, every page (node report, comparison, cluster page, trend page): each one self-contained
+//! file with inline SVG charts and inline CSS — no scripts, no
 //! external fonts, stylesheets or links — so it opens offline and can be attached to a ticket.
 //! Promises: all text from results files is HTML-escaped.
 
-use super::charts::{self, Chart};
-use super::compare::{self, Comparison};
+use super::chart::{self, figures, spec::Chart};
 use super::load::Loaded;
-use super::{model, Renderer, ReportError, ReportInput};
+use super::view::cluster::{self as cl, ClusterRun, RttCell, RTT_LIMIT_NS};
+use super::view::compare::{self, SideBySide};
+use super::view::trend::MetricTrend;
+use super::view::{node as model, summary};
+use super::{Renderer, ReportError, ReportInput};
+use crate::results::installer_advice::per_installer;
 use std::fmt::Write;
 
 /// The HTML renderer.
@@ -70,8 +75,8 @@ impl Renderer for Html {
             let _ = writeln!(s, "</ul></div>");
         }
         // The answer first: a cluster run's section (verdict, RTT matrix, timing) before the nodes.
-        s.push_str(&super::cluster::html(&input.results));
-        let (side, per_node) = super::chart_sets(input);
+        s.push_str(&cluster(&input.results));
+        let (side, per_node) = figures::chart_sets(&input.results);
         let labels = compare::column_labels(&input.results);
         if let Some(c) = &cmp {
             comparison(&mut s, input, c, &side)?;
@@ -90,7 +95,7 @@ impl Renderer for Html {
 }
 
 fn figure(s: &mut String, c: &Chart) -> Result<(), ReportError> {
-    let svg = charts::to_svg(c)?;
+    let svg = chart::to_svg(c)?;
     let _ = writeln!(
         s,
         "<figure id=\"{}\" class=\"chart\">\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
@@ -159,38 +164,7 @@ fn node(
     for n in &l.notes {
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
     }
-    if !l.doc.checks.is_empty() {
-        let _ = writeln!(s, "<h3>Checks</h3>\n<table class=\"checks\">\n<tr><th>Check</th><th>Verdict</th><th>Observed</th><th>Limit</th><th>Headroom</th><th>Severity</th><th>Source</th></tr>");
-        for c in &l.doc.checks {
-            let obs = c
-                .observed
-                .map(|v| crate::util::units::format_value(v, &c.unit))
-                .unwrap_or_else(|| "—".into());
-            let head = model::headroom(c)
-                .map(|x| format!("{:+.0} %", x * 100.0))
-                .unwrap_or_else(|| "—".into());
-            let note = c
-                .note
-                .as_deref()
-                .map(|n| format!("<br><small>{}</small>", esc(n)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "<tr><td>{}<br><code>{}</code>{note}</td><td class=\"v-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.title),
-                esc(&c.id),
-                esc(c.verdict.as_str()),
-                esc(c.verdict.upper()),
-                esc(&obs),
-                esc(c.comparison.as_str()),
-                esc(&crate::util::units::format_value(c.limit, &c.unit)),
-                esc(&head),
-                esc(c.severity.as_str()),
-                esc(&c.source)
-            );
-        }
-        let _ = writeln!(s, "</table>\n<p><small>Headroom: how far the observed value is inside (+) or beyond (−) the limit, as a share of the limit.</small></p>");
-    }
+    checks(s, l);
     if !l.doc.warnings.is_empty() {
         let _ = writeln!(s, "<h3>Warnings</h3><ul>");
         for w in &l.doc.warnings {
@@ -199,39 +173,7 @@ fn node(
         let _ = writeln!(s, "</ul>");
     }
     if let Some(e) = model::etcd_view(&l.raw) {
-        if !e.summary.is_empty() {
-            let _ = writeln!(s, "<h3>etcd probe</h3>\n<table>");
-            for (k, v) in &e.summary {
-                let _ = writeln!(
-                    s,
-                    "<tr><th>{}</th><td class=\"num\">{}</td></tr>",
-                    esc(k),
-                    esc(v)
-                );
-            }
-            let _ = writeln!(s, "</table>");
-        }
-        if !e.members.is_empty() {
-            let _ = writeln!(s, "<table class=\"members\"><tr><th>Member</th><th>WAL fsync p50 / p99</th><th>backend commit p50 / p99</th><th>peer RTT p50 / p99</th></tr>");
-            for m in &e.members {
-                let _ = write!(s, "<tr><td>{}</td>", esc(&m.name));
-                for k in model::MEMBER_METRICS {
-                    let g = |x: &Option<f64>| {
-                        x.map(crate::util::units::format_ns)
-                            .unwrap_or_else(|| "—".into())
-                    };
-                    let text = m
-                        .metrics
-                        .iter()
-                        .find(|(n, _, _)| *n == k)
-                        .map(|(_, a, b)| format!("{} / {}", g(a), g(b)))
-                        .unwrap_or_else(|| "—".into());
-                    let _ = write!(s, "<td class=\"num\">{}</td>", esc(&text));
-                }
-                let _ = writeln!(s, "</tr>");
-            }
-            let _ = writeln!(s, "</table>\n<p><small>Member figures are estimates from each member's Prometheus histogram buckets (/metrics).</small></p>");
-        }
+        etcd(s, &e);
     }
     if !charts.is_empty() {
         let _ = writeln!(s, "<h3>Charts</h3>");
@@ -258,17 +200,74 @@ fn node(
     Ok(())
 }
 
+/// A node's checks table, each check's note under its title.
+fn checks(s: &mut String, l: &Loaded) {
+    if l.doc.checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "<h3>Checks</h3>\n<table class=\"checks\">\n<tr><th>Check</th><th>Verdict</th><th>Observed</th><th>Limit</th><th>Headroom</th><th>Severity</th><th>Source</th></tr>");
+    for r in model::check_rows(&l.doc.checks) {
+        let c = r.check;
+        let note = c
+            .note
+            .as_deref()
+            .map(|n| format!("<br><small>{}</small>", esc(n)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "<tr><td>{}<br><code>{}</code>{note}</td><td class=\"v-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.title),
+            esc(&c.id),
+            esc(c.verdict.as_str()),
+            esc(c.verdict.upper()),
+            esc(&r.observed),
+            esc(&r.limit),
+            esc(&r.headroom),
+            esc(c.severity.as_str()),
+            esc(&c.source)
+        );
+    }
+    let _ = writeln!(s, "</table>\n<p><small>Headroom: how far the observed value is inside (+) or beyond (−) the limit, as a share of the limit.</small></p>");
+}
+
+/// A node's etcd probe: the headline figures and the members' own.
+fn etcd(s: &mut String, e: &model::EtcdView) {
+    if !e.summary.is_empty() {
+        let _ = writeln!(s, "<h3>etcd probe</h3>\n<table>");
+        for (k, v) in &e.summary {
+            let _ = writeln!(
+                s,
+                "<tr><th>{}</th><td class=\"num\">{}</td></tr>",
+                esc(k),
+                esc(v)
+            );
+        }
+        let _ = writeln!(s, "</table>");
+    }
+    if !e.members.is_empty() {
+        let _ = writeln!(s, "<table class=\"members\"><tr><th>Member</th><th>WAL fsync p50 / p99</th><th>backend commit p50 / p99</th><th>peer RTT p50 / p99</th></tr>");
+        for m in &e.members {
+            let _ = write!(s, "<tr><td>{}</td>", esc(&m.name));
+            for text in m.cells() {
+                let _ = write!(s, "<td class=\"num\">{}</td>", esc(&text));
+            }
+            let _ = writeln!(s, "</tr>");
+        }
+        let _ = writeln!(s, "</table>\n<p><small>Member figures are estimates from each member's Prometheus histogram buckets (/metrics).</small></p>");
+    }
+}
+
 fn comparison(
     s: &mut String,
     input: &ReportInput,
-    cmp: &Comparison,
+    cmp: &SideBySide,
     charts: &[Chart],
 ) -> Result<(), ReportError> {
     let _ = writeln!(s, "<section class=\"comparison\">");
     if let Some(n) = &cmp.note {
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
     }
-    let lines = super::summary::lines(&input.results, cmp);
+    let lines = summary::lines(&input.results, cmp);
     if !lines.is_empty() {
         let _ = writeln!(s, "<ul class=\"summary\">");
         for l in lines {
@@ -296,48 +295,7 @@ fn comparison(
         );
     }
     let _ = writeln!(s, "</table>");
-    if !cmp.rows.is_empty() {
-        let _ = write!(s, "<h2>Checks side by side</h2>\n<table class=\"compare\"><tr><th>Check</th><th>Limit</th>");
-        for n in &cmp.nodes {
-            let _ = write!(s, "<th>{}</th>", esc(n));
-        }
-        let _ = writeln!(s, "</tr>");
-        for r in &cmp.rows {
-            let limit = r.limit_text();
-            let _ = write!(
-                s,
-                "<tr><td>{}<br><code>{}</code></td><td class=\"num\">{}</td>",
-                esc(&r.title),
-                esc(&r.id),
-                esc(&limit)
-            );
-            for (i, c) in r.cells.iter().enumerate() {
-                match c {
-                    None => {
-                        let _ = write!(s, "<td>not checked</td>");
-                    }
-                    Some(c) => {
-                        let v = c
-                            .observed
-                            .map(|x| crate::util::units::format_value(x, &r.unit))
-                            .unwrap_or_else(|| "—".into());
-                        let best = r.best == Some(i);
-                        let _ = write!(
-                            s,
-                            "<td class=\"num{}\">{}{} <span class=\"v-{}\">{}</span></td>",
-                            if best { " best" } else { "" },
-                            esc(&v),
-                            if best { " ★" } else { "" },
-                            esc(c.verdict.as_str()),
-                            esc(c.verdict.upper())
-                        );
-                    }
-                }
-            }
-            let _ = writeln!(s, "</tr>");
-        }
-        let _ = writeln!(s, "</table>\n<p><small>★ = best of the row.</small></p>");
-    }
+    checks_side_by_side(s, cmp);
     if !charts.is_empty() {
         let _ = writeln!(s, "<h2>Charts side by side</h2>");
         for c in charts {
@@ -346,4 +304,231 @@ fn comparison(
     }
     let _ = writeln!(s, "</section>");
     Ok(())
+}
+
+/// The checks of a comparison, one row per check, one column per node, the best of a row marked.
+fn checks_side_by_side(s: &mut String, cmp: &SideBySide) {
+    if cmp.rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        s,
+        "<h2>Checks side by side</h2>\n<table class=\"compare\"><tr><th>Check</th><th>Limit</th>"
+    );
+    for n in &cmp.nodes {
+        let _ = write!(s, "<th>{}</th>", esc(n));
+    }
+    let _ = writeln!(s, "</tr>");
+    for r in &cmp.rows {
+        let limit = r.limit_text();
+        let _ = write!(
+            s,
+            "<tr><td>{}<br><code>{}</code></td><td class=\"num\">{}</td>",
+            esc(&r.title),
+            esc(&r.id),
+            esc(&limit)
+        );
+        for (i, c) in r.cells.iter().enumerate() {
+            match c {
+                None => {
+                    let _ = write!(s, "<td>not checked</td>");
+                }
+                Some(c) => {
+                    let v = c
+                        .observed
+                        .map(|x| crate::util::units::format_value(x, &r.unit))
+                        .unwrap_or_else(|| "—".into());
+                    let best = r.best == Some(i);
+                    let _ = write!(
+                        s,
+                        "<td class=\"num{}\">{}{} <span class=\"v-{}\">{}</span></td>",
+                        if best { " best" } else { "" },
+                        esc(&v),
+                        if best { " ★" } else { "" },
+                        esc(c.verdict.as_str()),
+                        esc(c.verdict.upper())
+                    );
+                }
+            }
+        }
+        let _ = writeln!(s, "</tr>");
+    }
+    let _ = writeln!(s, "</table>\n<p><small>★ = best of the row.</small></p>");
+}
+
+/// Heat-map colour for an RTT p99 against the 50 ms limit.
+fn heat(v: Option<u64>) -> &'static str {
+    match v {
+        None => "#eeeeee",
+        Some(v) if v <= 10_000_000 => "#c8e6c9",
+        Some(v) if v <= 25_000_000 => "#fff59d",
+        Some(v) if v <= RTT_LIMIT_NS => "#ffcc80",
+        Some(_) => "#ef9a9a",
+    }
+}
+
+/// The cluster page: one section per cluster run, the RTT matrix as a heat map, then the runs side
+/// by side when there are several.
+pub fn cluster(results: &[Loaded]) -> String {
+    let gs = cl::groups(results);
+    let mut s = String::new();
+    for g in &gs {
+        cluster_run(&mut s, g);
+    }
+    if gs.len() > 1 {
+        clusters_side_by_side(&mut s, &gs);
+    }
+    s
+}
+
+/// One cluster run's section: the verdict, the RTT matrix, the put table, the advice.
+fn cluster_run(s: &mut String, g: &ClusterRun) {
+    let members = g.members();
+    let _ = writeln!(
+        s,
+        "<section class=\"cluster\">\n<h2>Cluster {}</h2>\n<p><strong>Cluster verdict: {}</strong> — {} of {} nodes' results (token <code>{}</code>)</p>",
+        esc(&g.label()),
+        esc(&cl::verdict_text(g)).replace('`', ""),
+        g.nodes.len(),
+        members.len(),
+        esc(&g.token)
+    );
+    if let Some(n) = g.insecure_note() {
+        let _ = writeln!(s, "<p class=\"note warning\">Warning: {}</p>", esc(&n));
+    }
+    for n in &g.duplicates {
+        let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(n));
+    }
+    let _ = writeln!(
+        s,
+        "<h3>Network RTT p99, from → to (TCP handshake)</h3>\n<table class=\"heatmap\"><tr><th>from \\ to</th>{}</tr>",
+        members
+            .iter()
+            .map(|m| format!("<th>{}</th>", esc(m)))
+            .collect::<String>()
+    );
+    for from in &members {
+        let (name, mark) = cl::row_heading(g, from);
+        let mark = mark
+            .map(|m| format!(" <small>{}</small>", esc(&m)))
+            .unwrap_or_default();
+        let _ = write!(s, "<tr><th>{}{mark}</th>", esc(&name));
+        for to in &members {
+            let c = g.rtt_cell(from, to);
+            let style = match &c {
+                RttCell::Diagonal => String::new(),
+                RttCell::NoAnswer { .. } => " style=\"background:#ef9a9a\"".into(),
+                c => format!(" style=\"background:{}\"", heat(c.p99())),
+            };
+            let title = match &c {
+                RttCell::Rtt {
+                    last: Some(e),
+                    errors,
+                    ..
+                } if *errors > 0 => format!(" title=\"last failure: {}\"", esc(e)),
+                _ => String::new(),
+            };
+            let _ = write!(s, "<td{style}{title}>{}</td>", esc(&c.text(false)));
+        }
+        let _ = writeln!(s, "</tr>");
+    }
+    let _ = writeln!(
+        s,
+        "</table>\n<p>Colours: ≤ 10 ms green, ≤ 25 ms yellow, ≤ 50 ms orange, beyond the 50 ms limit or no answer red. \"N failed\": TCP handshakes to the peer that failed.</p>"
+    );
+    let _ = writeln!(
+        s,
+        "<h3>Put latency through each node's member (from due time)</h3>\n<table><tr><th>node</th><th>role</th><th>p50</th><th>p99</th><th>max</th><th>errors</th><th>leader changes</th><th>verdict</th></tr>"
+    );
+    for m in &members {
+        let row: String = cl::put_row(g, m)
+            .iter()
+            .map(|t| format!("<td>{}</td>", esc(t)))
+            .collect();
+        let _ = writeln!(s, "<tr>{row}</tr>");
+    }
+    let _ = writeln!(s, "</table>");
+    if let Some(n) = cl::undersampled_note(g) {
+        let _ = writeln!(s, "<p><small>{}</small></p>", esc(&n));
+    }
+    if let Some((hb, el, basis)) = g.advice() {
+        let _ = writeln!(
+            s,
+            "<h3>etcd timing</h3>\n<p>Needed: <code>--heartbeat-interval={hb} --election-timeout={el}</code> (ms), the largest advice of all nodes (every member gets the same); {}. Per installer, never below its own defaults:</p>",
+            esc(&basis)
+        );
+        for a in per_installer(hb, el) {
+            let _ = writeln!(
+                s,
+                "<p><strong>{}</strong> (defaults {}/{} ms)</p>\n<pre>{}</pre>",
+                a.installer,
+                a.defaults_ms.0,
+                a.defaults_ms.1,
+                esc(&a.snippet)
+            );
+        }
+    }
+    let _ = writeln!(s, "</section>");
+}
+
+/// Several cluster runs side by side: verdict, worst link, put latency, advice.
+fn clusters_side_by_side(s: &mut String, gs: &[ClusterRun]) {
+    let _ = writeln!(
+        s,
+        "<section class=\"cluster\"><h2>Clusters side by side</h2>\n<table><tr><th>cluster</th><th>verdict</th><th>worst RTT p99</th><th>put p99 via leader</th><th>worst put p99 via a follower</th><th>advice</th></tr>"
+    );
+    for g in gs {
+        let worst = g.nodes.iter().filter_map(|(_, c)| c.worst_rtt_p99_ns).max();
+        let (lp, fp) = g.put_p99();
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td style=\"background:{}\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&g.label()),
+            esc(&g.verdict().map(|v| v.0).unwrap_or_else(|| "—".into())),
+            heat(worst),
+            esc(&cl::opt_ns(worst)),
+            esc(&cl::opt_pct(lp)),
+            esc(&cl::opt_pct(fp)),
+            esc(&g
+                .advice()
+                .map(|(h, e, _)| format!("--heartbeat-interval={h} --election-timeout={e}"))
+                .unwrap_or_default())
+        );
+    }
+    let _ = writeln!(s, "</table></section>");
+}
+
+/// The HTML trend report.
+pub fn trend(trends: &[MetricTrend], problems: &[String]) -> Result<Vec<u8>, ReportError> {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>nodefit trend</title>\n<style>\nbody{{font-family:'DejaVu Sans',Verdana,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.reg{{background:#fbe3d6;font-weight:bold}}figure svg{{max-width:100%;height:auto}}\n</style>\n</head>\n<body>\n<h1>nodefit trend</h1>\n"
+    );
+    if !problems.is_empty() {
+        let _ = writeln!(s, "<p><strong>Inputs left out:</strong></p><ul>");
+        for p in problems {
+            let _ = writeln!(s, "<li>{}</li>", esc(p));
+        }
+        let _ = writeln!(s, "</ul>");
+    }
+    let _ = writeln!(s, "<table><tr><th>Judgement of the latest run</th></tr>");
+    for t in trends {
+        let _ = writeln!(
+            s,
+            "<tr><td{}>{}</td></tr>",
+            if t.is_regression() {
+                " class=\"reg\""
+            } else {
+                ""
+            },
+            esc(&t.line())
+        );
+    }
+    let _ = writeln!(s, "</table>");
+    for c in figures::trend_charts(trends) {
+        figure(&mut s, &c)?;
+    }
+    let _ = writeln!(s, "</body>\n</html>");
+    Ok(s.into_bytes())
 }

@@ -103,42 +103,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
         path: path_buf.clone(),
         why: "top level is not a JSON object".into(),
     })?;
-    let tool = obj
-        .get("tool")
-        .and_then(|t| t.get("name"))
-        .and_then(|n| n.as_str());
-    if tool != Some("nodefit") {
-        return Err(LoadError::Foreign {
-            path: path_buf,
-            why: match tool {
-                Some(t) => format!("tool.name is {t:?}, expected \"nodefit\""),
-                None => "no tool.name".into(),
-            },
-        });
-    }
-    let version = obj
-        .get("schema_version")
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| LoadError::Foreign {
-            path: path_buf.clone(),
-            why: "no numeric schema_version".into(),
-        })?;
-    if version > u64::from(SCHEMA_VERSION) {
-        return Err(LoadError::TooNew {
-            path: path_buf,
-            found: version,
-            oldest: OLDEST_SCHEMA_VERSION,
-            newest: SCHEMA_VERSION,
-        });
-    }
-    if version < u64::from(OLDEST_SCHEMA_VERSION) {
-        return Err(LoadError::TooOld {
-            path: path_buf,
-            found: version,
-            oldest: OLDEST_SCHEMA_VERSION,
-            newest: SCHEMA_VERSION,
-        });
-    }
+    let version = nodefit_version(&path_buf, obj)?;
     let doc: ResultsDocument = match serde_json::from_value(raw.clone()) {
         Ok(d) => d,
         Err(source) => {
@@ -175,6 +140,51 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
         raw,
         notes: Vec::new(),
     })
+}
+
+/// The schema version of a nodefit results document, refused when the document is not nodefit's
+/// or its version is outside what this nodefit reads.
+fn nodefit_version(
+    path: &Path,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<u64, LoadError> {
+    let tool = obj
+        .get("tool")
+        .and_then(|t| t.get("name"))
+        .and_then(|n| n.as_str());
+    if tool != Some("nodefit") {
+        return Err(LoadError::Foreign {
+            path: path.to_path_buf(),
+            why: match tool {
+                Some(t) => format!("tool.name is {t:?}, expected \"nodefit\""),
+                None => "no tool.name".into(),
+            },
+        });
+    }
+    let version = obj
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| LoadError::Foreign {
+            path: path.to_path_buf(),
+            why: "no numeric schema_version".into(),
+        })?;
+    if version > u64::from(SCHEMA_VERSION) {
+        return Err(LoadError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            oldest: OLDEST_SCHEMA_VERSION,
+            newest: SCHEMA_VERSION,
+        });
+    }
+    if version < u64::from(OLDEST_SCHEMA_VERSION) {
+        return Err(LoadError::TooOld {
+            path: path.to_path_buf(),
+            found: version,
+            oldest: OLDEST_SCHEMA_VERSION,
+            newest: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
 }
 
 /// What kind of non-regular file `ft` is, for the message.

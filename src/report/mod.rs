@@ -1,25 +1,18 @@
-//! Reports rendered from results JSON: one node's qualification report, or several results side by
-//! side. Renderers share one trait and return bytes; where the bytes go (file, stdout, PNG directory)
-//! is decided once, by the command layer (`cmd::report`). Promises: a file that cannot be read is named with what is wrong and
+//! Reports rendered from results JSON: one node's qualification report, several results side by
+//! side, the cluster page, the trend page. On one axis: [`load`] reads the results, [`view`] says
+//! what a page says (plain data, no markup), [`chart`] draws, and one file per format writes every
+//! page ([`html`], [`markdown`], [`json`]). Renderers share one trait and return bytes; where the
+//! bytes go (file, stdout, PNG directory) is decided once, by the command layer (`cmd::report`,
+//! `cmd::trend`); PNGs are written here, once. Promises: a file that cannot be read is named with what is wrong and
 //! the rest still renders (unless `--strict`); nothing is measured here, every figure comes from the
 //! results files.
 
-pub mod charts;
-pub mod cluster;
-pub mod compare;
-pub mod figures;
+pub mod chart;
 pub mod html;
 pub mod json;
 pub mod load;
 pub mod markdown;
-pub mod model;
-pub mod prometheus;
-pub mod regress;
-pub mod sharechart;
-pub mod summary;
-pub mod trend;
-pub mod trend_out;
-pub mod watch_prometheus;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -42,7 +35,7 @@ impl ReportInput {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error(transparent)]
-    Chart(#[from] charts::ChartError),
+    Chart(#[from] chart::ChartError),
     // The io error is part of the message and deliberately not a `source`: main prints errors
     // with their chain (`{:#}`), which would say it twice.
     #[error("cannot write {path}: {err}")]
@@ -81,61 +74,47 @@ impl Format {
     }
 }
 
-/// The charts of a report: the side-by-side charts (empty for one result), then each result's own
-/// charts in argument order. Results sharing a node name are labelled "vm #1", "vm #2", … (as in the
-/// comparison tables) and so are their chart ids ("vm-2-wal-percentiles"); any id that would still
-/// repeat gets a "-2", "-3", … suffix, so ids (HTML anchors, PNG file names) never collide.
-pub fn chart_sets(input: &ReportInput) -> (Vec<charts::Chart>, Vec<Vec<charts::Chart>>) {
-    let labels = compare::column_labels(&input.results);
-    let mut side = if input.is_comparison() {
-        let cmp = compare::compare(&input.results);
-        figures::comparison_charts(&input.results, &cmp)
-    } else {
-        Vec::new()
-    };
-    let mut per_node: Vec<Vec<charts::Chart>> = input
-        .results
-        .iter()
-        .zip(&labels)
-        .map(|(l, label)| figures::node_charts(l, label))
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    for c in side.iter_mut().chain(per_node.iter_mut().flatten()) {
-        if !seen.insert(c.id.clone()) {
-            let mut k = 2;
-            while !seen.insert(format!("{}-{k}", c.id)) {
-                k += 1;
-            }
-            c.id = format!("{}-{k}", c.id);
-        }
-    }
-    (side, per_node)
-}
-
 /// Every chart of a report, in the order the HTML shows them; ids are unique.
-pub fn all_charts(input: &ReportInput) -> Vec<charts::Chart> {
-    let (side, per_node) = chart_sets(input);
+pub fn all_charts(input: &ReportInput) -> Vec<chart::spec::Chart> {
+    let (side, per_node) = chart::figures::chart_sets(&input.results);
     side.into_iter()
         .chain(per_node.into_iter().flatten())
         .collect()
 }
 
-/// Write every chart as `DIR/<chart id>.png`; returns the files written (distinct paths, as chart
-/// ids are unique).
+/// Write every chart of a report as `DIR/<chart id>.png`; returns the files written (distinct
+/// paths, as chart ids are unique).
 pub fn write_pngs(input: &ReportInput, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let written = write_chart_pngs(&all_charts(input), dir)?;
+    Ok(written.into_iter().map(|(_, path)| path).collect())
+}
+
+/// Write every trend's chart as `DIR/<chart id>.png`; returns (chart title, file) in trend order.
+pub fn write_trend_pngs(
+    trends: &[view::trend::MetricTrend],
+    dir: &Path,
+) -> Result<Vec<(String, PathBuf)>, ReportError> {
+    write_chart_pngs(&chart::figures::trend_charts(trends), dir)
+}
+
+/// Write each chart (ids already unique) as `DIR/<chart id>.png`: (chart title, file) in order.
+fn write_chart_pngs(
+    charts: &[chart::spec::Chart],
+    dir: &Path,
+) -> Result<Vec<(String, PathBuf)>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|err| ReportError::Write {
         path: dir.to_path_buf(),
         err,
     })?;
     let mut written = Vec::new();
-    for c in all_charts(input) {
-        let bytes = charts::to_png(&c)?;
+    for c in charts {
+        let bytes = chart::to_png(c)?;
         let path = dir.join(format!("{}.png", c.id));
         crate::util::atomic::write(&path, &bytes).map_err(|err| ReportError::Write {
             path: path.clone(),
             err,
         })?;
-        written.push(path);
+        written.push((c.title.clone(), path));
     }
     Ok(written)
 }

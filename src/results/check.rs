@@ -53,6 +53,10 @@ impl Comparison {
     pub fn upper(self) -> bool {
         matches!(self, Comparison::Le | Comparison::Lt)
     }
+    /// True for lower bounds (larger is better). `==` is neither bound: it has no better side.
+    pub fn lower(self) -> bool {
+        matches!(self, Comparison::Ge | Comparison::Gt)
+    }
     /// Headroom of `observed` against `limit` as a fraction of the limit: positive = room to spare,
     /// negative = beyond it. None for `==` and a zero limit.
     pub fn headroom(self, observed: f64, limit: f64) -> Option<f64> {

@@ -143,3 +143,26 @@ pub struct ClusterResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unfinished: Vec<String>,
 }
+
+impl ClusterResult {
+    /// A cluster section with every optional part present, to validate `cluster.` metric paths
+    /// against.
+    pub fn template() -> ClusterResult {
+        let mut r = crate::util::stats::Recorder::new();
+        r.record(1);
+        let summary = r.summary(&RTT_PERCENTILES);
+        ClusterResult {
+            put_latency_ns: summary.clone(),
+            peers: vec![PeerResult {
+                rtt_ns: summary.map(|summary| RttSummary {
+                    samples: summary.count,
+                    summary,
+                }),
+                etcd_peer_rtt_ns: Some(MetricEstimate::template()),
+                ..Default::default()
+            }],
+            worst_rtt_p99_ns: Some(0),
+            ..ClusterResult::default()
+        }
+    }
+}

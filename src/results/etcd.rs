@@ -242,3 +242,43 @@ pub struct MetricEstimate {
     /// Always "prometheus buckets (estimate)": bucket bounds limit the precision.
     pub source: String,
 }
+
+/// What every [`MetricEstimate`] says it comes from (the schema's constant).
+pub const ESTIMATE_SOURCE: &str = "prometheus buckets (estimate)";
+
+impl MetricEstimate {
+    /// An estimate with every field present, for templates.
+    pub fn template() -> MetricEstimate {
+        MetricEstimate {
+            count: 0,
+            p50_ns: Some(0),
+            p99_ns: Some(0),
+            window: "probe".into(),
+            source: ESTIMATE_SOURCE.into(),
+        }
+    }
+}
+
+impl EtcdResult {
+    /// An etcd section with every optional part present, to validate `etcd.` metric paths against.
+    pub fn template() -> EtcdResult {
+        let mut r = crate::util::stats::Recorder::new();
+        r.record(1);
+        let summary = r.summary(&crate::util::stats::FIO_DEFAULT_PERCENTILES);
+        let member = MemberResult {
+            raft_term: Some(0),
+            raft_index: Some(0),
+            db_size_bytes: Some(0),
+            wal_fsync: Some(MetricEstimate::template()),
+            backend_commit: Some(MetricEstimate::template()),
+            peer_rtt: Some(MetricEstimate::template()),
+            ..MemberResult::default()
+        };
+        EtcdResult {
+            latency_ns: summary.clone(),
+            service_time_ns: summary,
+            members: vec![member],
+            ..EtcdResult::default()
+        }
+    }
+}

@@ -3,8 +3,8 @@
 //! reasons name the links: `cp1 → cp3: rtt p99 61.2 ms`.
 
 use super::profile::Profile;
-use super::Outcome;
-use crate::results::cluster::{ClusterResult, PeerResult, RttSummary, RTT_PERCENTILES};
+use super::Assessment;
+use crate::results::cluster::ClusterResult;
 use crate::util::units::format_ns;
 use serde_json::Value;
 
@@ -31,7 +31,7 @@ pub fn probe_only(profile: &Profile) -> Profile {
 
 /// Score `doc` (a results document's JSON) with `profile`, cluster-aware: the cluster checks only
 /// when there is a cluster section, and peer-RTT checks name every link beyond the limit.
-pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outcome {
+pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Assessment {
     let cluster: Option<ClusterResult> = doc
         .get(ROOT)
         .and_then(|c| serde_json::from_value(c.clone()).ok());
@@ -97,25 +97,4 @@ pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
         out = super::summarize(out.checks);
     }
     out
-}
-
-/// A cluster section with every optional part present, for checking profile metric paths.
-pub fn template() -> Value {
-    let mut r = crate::util::stats::Recorder::new();
-    r.record(1);
-    let summary = r.summary(&RTT_PERCENTILES);
-    let c = ClusterResult {
-        put_latency_ns: summary.clone(),
-        peers: vec![PeerResult {
-            rtt_ns: summary.map(|summary| RttSummary {
-                samples: summary.count,
-                summary,
-            }),
-            etcd_peer_rtt_ns: Some(crate::etcd::metrics::empty_estimate()),
-            ..Default::default()
-        }],
-        worst_rtt_p99_ns: Some(0),
-        ..ClusterResult::default()
-    };
-    serde_json::to_value(c).unwrap_or_default()
 }

@@ -18,19 +18,19 @@
 
 pub mod cluster;
 pub mod honesty;
-pub use crate::results::path;
 pub mod profile;
 
-use crate::results::check::CheckVerdict;
-pub use crate::results::check::Verdict;
+use crate::results::check::{CheckVerdict, Comparison, Severity, Verdict};
+use crate::results::path::{self, Found, Lookup, Selector};
 use crate::results::CheckResult;
-use path::{Found, Lookup, Selector};
-use profile::{Check, Comparison, Profile, Severity};
+use crate::util::stats::median;
+use crate::util::units::format_value;
+use profile::{Check, Profile};
 use serde_json::Value;
 
 /// Everything scoring decides.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub struct Assessment {
     pub verdict: Verdict,
     /// Overall 0–100.
     pub score: f64,
@@ -41,8 +41,6 @@ pub struct Outcome {
     /// percentiles).
     pub warnings: Vec<String>,
 }
-
-pub use crate::util::stats::median;
 
 /// 0–100 from headroom against the limit (see the module comment).
 pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
@@ -69,8 +67,6 @@ pub fn check_score(cmp: Comparison, observed: f64, limit: f64) -> f64 {
         s.min(49.0)
     }
 }
-
-pub use crate::util::units::format_value;
 
 fn limit_basis(check: &Check) -> Option<String> {
     check
@@ -382,7 +378,7 @@ pub fn reason(c: &CheckResult) -> String {
 }
 
 /// Judge every check of `profile` against `doc` (a results document's JSON).
-pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outcome {
+pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Assessment {
     let checks: Vec<CheckResult> = profile
         .checks
         .iter()
@@ -392,7 +388,7 @@ pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Outco
 }
 
 /// Verdict, overall score, reasons and warnings from judged checks.
-pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
+pub fn summarize(checks: Vec<CheckResult>) -> Assessment {
     let must = |c: &&&CheckResult| c.severity == Severity::Must;
     let evaluated: Vec<&CheckResult> = checks
         .iter()
@@ -448,7 +444,7 @@ pub fn summarize(checks: Vec<CheckResult>) -> Outcome {
     if must_fail {
         overall = overall.min(49.0);
     }
-    Outcome {
+    Assessment {
         verdict,
         score: overall,
         checks,

@@ -5,9 +5,13 @@
 
 use crate::options::disk::{DiskOptions, JobSpec};
 use crate::options::etcd::EtcdOptions;
-use crate::score::path::{MetricPath, Selector};
+use crate::results::cluster::ClusterResult;
+use crate::results::etcd::EtcdResult;
+use crate::results::fingerprint::Fingerprint;
+use crate::results::path::{MetricPath, Selector};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use toml::de::DeTable;
 use toml::Spanned;
 
 /// The profiles compiled into the binary, so an installed `nodefit` works from any directory.
@@ -38,7 +42,7 @@ pub enum ProfileError {
     NotFound(String),
 }
 
-pub use crate::results::check::{Comparison, Severity};
+use crate::results::check::{Comparison, Severity};
 
 /// One check of a profile.
 #[derive(Clone, Debug)]
@@ -109,10 +113,12 @@ struct RawProfile {
     description: String,
     #[serde(default)]
     rounds: Option<Spanned<u32>>,
+    // Read here for their shape only; their contents are read from the document as written
+    // ([`written`]), where every key and value keeps its position.
     #[serde(default)]
-    disk: Vec<Spanned<toml::Table>>,
+    disk: Vec<toml::Table>,
     #[serde(default)]
-    etcd: Option<Spanned<toml::Table>>,
+    etcd: Option<toml::Table>,
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
 }
@@ -139,40 +145,82 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Line of `key = …` in the table that starts at `span` (up to the next table header), or the
-/// table's first line. (toml's span of an array-of-tables entry may cover only its header.)
-fn key_line(text: &str, span: &std::ops::Range<usize>, key: &str) -> usize {
-    let start = span.start.min(text.len());
-    let first = line_of(text, start);
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    for (k, l) in text[line_start..].lines().enumerate() {
-        let t = l.trim_start();
-        if k > 0 && t.starts_with('[') {
-            break;
-        }
-        if let Some(rest) = t.strip_prefix(key) {
-            if !key.is_empty() && rest.trim_start().starts_with('=') {
-                return first + k;
-            }
-        }
-    }
-    first
+/// The profile's text and name, to place an error at its line.
+struct Source<'a> {
+    text: &'a str,
+    file: &'a str,
 }
 
-/// Line holding `needle` in the table that starts at `span`, or the table's first line.
-fn value_line(text: &str, span: &std::ops::Range<usize>, needle: &str) -> usize {
-    let start = span.start.min(text.len());
-    let first = line_of(text, start);
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    for (k, l) in text[line_start..].lines().enumerate() {
-        if k > 0 && l.trim_start().starts_with('[') {
-            break;
-        }
-        if l.contains(needle) {
-            return first + k;
+impl Source<'_> {
+    /// An error at the line of byte `offset`.
+    fn at(&self, offset: usize, message: String) -> ProfileError {
+        ProfileError::At {
+            file: self.file.to_string(),
+            line: line_of(self.text, offset),
+            message,
         }
     }
-    first
+
+    /// A toml error at the position toml gives it (the offending key or value), else at
+    /// `fallback`; its message after `prefix`.
+    fn toml(&self, e: &toml::de::Error, fallback: usize, prefix: &str) -> ProfileError {
+        let offset = e.span().map_or(fallback, |s| s.start);
+        self.at(offset, format!("{prefix}{}", e.message().trim()))
+    }
+}
+
+/// A table as written: every key and value with its position in the profile's text.
+type Written<'i> = DeTable<'i>;
+
+/// The table under `key` of the document (the `index`th of an array of tables), as written, with
+/// its span (an array-of-tables entry's starts at its header).
+fn written<'i>(doc: &DeTable<'i>, key: &str, index: Option<usize>) -> Option<Spanned<Written<'i>>> {
+    let v = doc.get(key)?;
+    let v = match index {
+        Some(i) => v.get_ref().as_array()?.get(i)?,
+        None => v,
+    };
+    Some(Spanned::new(v.span(), v.get_ref().as_table()?.clone()))
+}
+
+/// Where `key` is written in `table`.
+fn key_offset(table: &Written, key: &str) -> Option<usize> {
+    table.get_key_value(key).map(|(k, _)| k.span().start)
+}
+
+/// Deserialize a written table with its positions, so an error carries the offending key's or
+/// value's span.
+fn from_written<'i, T: serde::Deserialize<'i>>(
+    table: Written<'i>,
+    span: std::ops::Range<usize>,
+) -> Result<T, toml::de::Error> {
+    T::deserialize(toml::de::Deserializer::from(Spanned::new(span, table)))
+}
+
+/// Where the key an option error is about is written: the key whose flag (`--ramp-time`) the
+/// message names first, else the key whose written value it quotes ('1q').
+fn offending_key(table: &Written, message: &str) -> Option<usize> {
+    let by_flag = table
+        .iter()
+        .filter_map(|(k, _)| {
+            let flag = format!("--{}", k.get_ref().replace('_', "-"));
+            let at = message.match_indices(&flag).find(|(i, _)| {
+                // "--fsync" is not "--fsync-every": the flag ends where the name does.
+                !message[i + flag.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            })?;
+            Some((at.0, k.span().start))
+        })
+        .min();
+    let by_value = || {
+        table.iter().find_map(|(k, v)| {
+            let text = v.get_ref().as_str()?;
+            message
+                .contains(&format!("'{text}'"))
+                .then(|| k.span().start)
+        })
+    };
+    by_flag.map(|(_, offset)| offset).or_else(by_value)
 }
 
 /// Fields of a workload's result that a metric path may name after `workloads[ID].`.
@@ -244,12 +292,10 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
                 ))
             }
         }
-        "etcd" => validate_in(p, &etcd_template(), "the etcd section"),
-        "cluster" => validate_in(p, &super::cluster::template(), "the cluster section"),
+        "etcd" => validate_in(p, &section(EtcdResult::template())?, "the etcd section"),
+        "cluster" => validate_in(p, &section(ClusterResult::template())?, "the cluster section"),
         "fingerprint" => {
-            let template = serde_json::to_value(crate::fingerprint::Fingerprint::template())
-                .map_err(|e| e.to_string())?;
-            validate_in(p, &template, "the fingerprint")
+            validate_in(p, &section(Fingerprint::template())?, "the fingerprint")
         }
         other => Err(format!(
             "unknown metric path '{}': it must start with workloads[ID], etcd, cluster or fingerprint, not '{other}'",
@@ -258,35 +304,9 @@ fn validate_path(p: &MetricPath, disk: &[DiskWorkload]) -> Result<(), String> {
     }
 }
 
-/// An etcd section with every optional part present, to validate `etcd.` paths against.
-fn etcd_template() -> serde_json::Value {
-    use crate::etcd::{EtcdResult, MemberResult, MetricEstimate};
-    let mut r = crate::util::stats::Recorder::new();
-    r.record(1);
-    let summary = r.summary(&crate::util::stats::FIO_DEFAULT_PERCENTILES);
-    let est = MetricEstimate {
-        count: 0,
-        p50_ns: Some(0),
-        p99_ns: Some(0),
-        window: String::new(),
-        source: String::new(),
-    };
-    let member = MemberResult {
-        raft_term: Some(0),
-        raft_index: Some(0),
-        db_size_bytes: Some(0),
-        wal_fsync: Some(est.clone()),
-        backend_commit: Some(est.clone()),
-        peer_rtt: Some(est),
-        ..MemberResult::default()
-    };
-    let e = EtcdResult {
-        latency_ns: summary.clone(),
-        service_time_ns: summary,
-        members: vec![member],
-        ..EtcdResult::default()
-    };
-    serde_json::to_value(e).unwrap_or_default()
+/// A section's template as JSON, to walk a metric path through.
+fn section(template: impl serde::Serialize) -> Result<serde_json::Value, String> {
+    serde_json::to_value(template).map_err(|e| e.to_string())
 }
 
 /// Check that `p` (after its root) names a number in `template`: arrays need a selector (their
@@ -334,18 +354,20 @@ fn validate_in(p: &MetricPath, template: &serde_json::Value, what: &str) -> Resu
 impl Profile {
     /// Parse and validate a profile's TOML; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
-        let at = |offset: usize, message: String| ProfileError::At {
-            file: file.to_string(),
-            line: line_of(text, offset),
-            message,
-        };
+        let src = Source { text, file };
+        let at = |offset: usize, message: String| src.at(offset, message);
         let raw: RawProfile = toml::from_str(text).map_err(|e| match e.span() {
-            Some(s) => at(s.start, e.message().trim().to_string()),
+            Some(_) => src.toml(&e, 0, ""),
             None => ProfileError::File {
                 file: file.to_string(),
                 message: e.message().trim().to_string(),
             },
         })?;
+        // The same text parsed, keeping every key's and value's position (from_str succeeded, so
+        // this does too).
+        let doc = DeTable::parse(text)
+            .map_err(|e| src.toml(&e, 0, ""))?
+            .into_inner();
         let rounds = match &raw.rounds {
             Some(r) if *r.get_ref() == 0 || *r.get_ref() > 100 => {
                 return Err(at(
@@ -357,17 +379,23 @@ impl Profile {
             None => 3,
         };
         let mut disk: Vec<DiskWorkload> = Vec::new();
-        for t in &raw.disk {
-            let w = parse_workload(text, file, t, rounds, &disk)?;
+        for i in 0..raw.disk.len() {
+            let t = written(&doc, "disk", Some(i))
+                .ok_or_else(|| at(0, "every [[disk]] entry must be a table".into()))?;
+            let w = parse_workload(&src, t, rounds, &disk)?;
             disk.push(w);
         }
         let etcd = match &raw.etcd {
             None => None,
-            Some(e) => Some(parse_etcd(text, file, e)?),
+            Some(_) => {
+                let e = written(&doc, "etcd", None)
+                    .ok_or_else(|| at(0, "[etcd] must be a table".into()))?;
+                Some(parse_etcd(&src, e)?)
+            }
         };
         let mut checks: Vec<Check> = Vec::new();
         for c in &raw.check {
-            let check = parse_check(text, file, c, &disk, etcd.is_some(), &checks)?;
+            let check = parse_check(&src, c, &disk, etcd.is_some(), &checks)?;
             checks.push(check);
         }
         if checks.is_empty() {
@@ -429,199 +457,149 @@ impl Profile {
 /// One `[[disk]]` table: id, title, group and rounds taken out, the rest read as fio options and
 /// resolved once so a bad value is reported at its line now, not at run time.
 fn parse_workload(
-    text: &str,
-    file: &str,
-    t: &Spanned<toml::Table>,
+    src: &Source,
+    t: Spanned<Written>,
     rounds: u32,
     disk: &[DiskWorkload],
 ) -> Result<DiskWorkload, ProfileError> {
-    let at = |offset: usize, message: String| ProfileError::At {
-        file: file.to_string(),
-        line: line_of(text, offset),
-        message,
-    };
     let span = t.span();
-    let mut table = t.get_ref().clone();
-    let take_str = |table: &mut toml::Table, key: &str| -> Result<Option<String>, ProfileError> {
-        match table.remove(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(ProfileError::At {
-                file: file.to_string(),
-                line: key_line(text, &span, key),
-                message: format!("{key} must be a string"),
-            }),
-        }
-    };
-    let id = take_str(&mut table, "id")?
-        .ok_or_else(|| at(span.start, "a [[disk]] workload needs an id".into()))?;
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(ProfileError::At {
-            file: file.to_string(),
-            line: key_line(text, &span, "id"),
-            message: format!("id '{id}' may only hold letters, digits, '_' and '-'"),
-        });
-    }
-    if disk.iter().any(|d| d.id == id) {
-        return Err(ProfileError::At {
-            file: file.to_string(),
-            line: key_line(text, &span, "id"),
-            message: format!("two [[disk]] workloads have id '{id}'"),
-        });
-    }
-    let title = take_str(&mut table, "title")?.unwrap_or_else(|| id.clone());
-    let concurrent_group = take_str(&mut table, "concurrent_group")?;
-    let w_rounds = match table.remove("rounds") {
+    let mut table = t.into_inner();
+    let (id, id_at) = workload_id(src, &mut table, span.start, disk)?;
+    let title = take_str(src, &mut table, "title")?.map_or_else(|| id.clone(), |(t, _)| t);
+    let concurrent_group = take_str(src, &mut table, "concurrent_group")?.map(|(g, _)| g);
+    let w_rounds = match table.remove_entry("rounds") {
         None => rounds,
-        Some(toml::Value::Integer(n)) if (1..=100).contains(&n) => n as u32,
-        Some(_) => {
-            return Err(ProfileError::At {
-                file: file.to_string(),
-                line: key_line(text, &span, "rounds"),
-                message: "rounds must be an integer between 1 and 100".into(),
-            })
-        }
+        Some((k, v)) => v
+            .get_ref()
+            .as_integer()
+            .and_then(|n| u32::from_str_radix(&n.as_str().replace('_', ""), n.radix()).ok())
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                src.at(
+                    k.span().start,
+                    "rounds must be an integer between 1 and 100".into(),
+                )
+            })?,
     };
     for forbidden in ["name", "directory", "filename"] {
-        if table.contains_key(forbidden) {
-            return Err(ProfileError::At {
-                    file: file.to_string(),
-                    line: key_line(text, &span, forbidden),
-                    message: format!(
-                        "'{forbidden}' is not allowed in a profile: the id names the workload and --directory places it"
-                    ),
-                });
+        if let Some(at) = key_offset(&table, forbidden) {
+            return Err(src.at(
+                at,
+                format!("'{forbidden}' is not allowed in a profile: the id names the workload and --directory places it"),
+            ));
         }
     }
-    let options: DiskOptions = toml::Value::Table(table).try_into().map_err(|e| {
-        let msg = e.message().trim().to_string();
-        // serde names the offending key in backquotes: point at its line.
-        let key = msg
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_default();
-        let line = match msg.split('"').nth(1) {
-            // "invalid type: string \"often\"": find the value instead.
-            Some(v) if key.is_empty() || !msg.contains("field") => {
-                value_line(text, &span, &format!("\"{v}\""))
-            }
-            _ => key_line(text, &span, &key),
-        };
-        ProfileError::At {
-            file: file.to_string(),
-            line,
-            message: format!("workload '{id}': {msg}"),
-        }
-    })?;
-    let mut named = options.clone();
-    named.name = Some(id.clone());
-    let spec = JobSpec::resolve(&named).map_err(|e| {
-        let msg = e.to_string();
-        let key = [
-            "bs",
-            "size",
-            "runtime",
-            "ramp_time",
-            "rw",
-            "ioengine",
-            "fallocate",
-            "numjobs",
-            "iodepth",
-            "rate_iops",
-            "percentile_list",
-        ]
-        .into_iter()
-        .find(|k| {
-            msg.contains(&format!("--{}", k.replace('_', "-")))
-                || named_value(&named, k).is_some_and(|v| msg.contains(&format!("'{v}'")))
-        })
-        .unwrap_or("id");
-        ProfileError::At {
-            file: file.to_string(),
-            line: key_line(text, &span, key),
-            message: format!("workload '{id}': {msg}"),
-        }
-    })?;
+    let (options, spec) = workload_options(src, Spanned::new(span.clone(), table), &id, id_at)?;
     if spec.runtime_ns.is_none() || options.size.is_none() || spec.time_based {
-        return Err(at(
-                span.start,
-                format!(
-                    "workload '{id}' must be bounded by time and size: set both runtime and size, and not time_based"
-                ),
-            ));
+        return Err(src.at(
+            span.start,
+            format!(
+                "workload '{id}' must be bounded by time and size: set both runtime and size, and not time_based"
+            ),
+        ));
     }
     Ok(DiskWorkload {
         id,
         title,
         concurrent_group,
         rounds: w_rounds,
-        options: named,
+        options,
     })
+}
+
+/// A string-valued key taken out of a table: its value and where its key is written.
+fn take_str(
+    src: &Source,
+    table: &mut Written,
+    key: &str,
+) -> Result<Option<(String, usize)>, ProfileError> {
+    let Some((k, v)) = table.remove_entry(key) else {
+        return Ok(None);
+    };
+    match v.get_ref().as_str() {
+        Some(s) => Ok(Some((s.to_string(), k.span().start))),
+        None => Err(src.at(k.span().start, format!("{key} must be a string"))),
+    }
+}
+
+/// A workload's id (taken out of its table) and where it is written: present, of letters, digits,
+/// '_' and '-', and not taken by an earlier workload.
+fn workload_id(
+    src: &Source,
+    table: &mut Written,
+    head: usize,
+    disk: &[DiskWorkload],
+) -> Result<(String, usize), ProfileError> {
+    let (id, at) = take_str(src, table, "id")?
+        .ok_or_else(|| src.at(head, "a [[disk]] workload needs an id".into()))?;
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(src.at(
+            at,
+            format!("id '{id}' may only hold letters, digits, '_' and '-'"),
+        ));
+    }
+    if disk.iter().any(|d| d.id == id) {
+        return Err(src.at(at, format!("two [[disk]] workloads have id '{id}'")));
+    }
+    Ok((id, at))
+}
+
+/// The fio options of a workload's table (what is left of it), named `id` and resolved once: a
+/// bad key or value is reported where it is written (an option the resolution refuses, at the key
+/// its message names; else at the id).
+fn workload_options(
+    src: &Source,
+    t: Spanned<Written>,
+    id: &str,
+    id_at: usize,
+) -> Result<(DiskOptions, JobSpec), ProfileError> {
+    let span = t.span();
+    let table = t.into_inner();
+    let written = table.clone();
+    let mut options: DiskOptions = from_written(table, span.clone())
+        .map_err(|e| src.toml(&e, span.start, &format!("workload '{id}': ")))?;
+    options.name = Some(id.to_string());
+    let spec = JobSpec::resolve(&options).map_err(|e| {
+        let msg = e.to_string();
+        let at = offending_key(&written, &msg).unwrap_or(id_at);
+        src.at(at, format!("workload '{id}': {msg}"))
+    })?;
+    Ok((options, spec))
 }
 
 /// The `[etcd]` table: `nodefit etcd`'s options by their flag names (snake_case), checked as the
 /// probe would check them.
-fn parse_etcd(
-    text: &str,
-    file: &str,
-    e: &Spanned<toml::Table>,
-) -> Result<EtcdOptions, ProfileError> {
+fn parse_etcd(src: &Source, e: Spanned<Written>) -> Result<EtcdOptions, ProfileError> {
     let span = e.span();
-    let opts: EtcdOptions =
-        toml::Value::Table(e.get_ref().clone())
-            .try_into()
-            .map_err(|err: toml::de::Error| {
-                let msg = err.message().trim().to_string();
-                // serde names an offending key in backquotes; our own value errors quote the value.
-                let line = match (msg.split('`').nth(1), msg.split('\'').nth(1)) {
-                    (Some(key), _) => key_line(text, &span, key),
-                    (None, Some(v)) => value_line(text, &span, &format!("\"{v}\"")),
-                    (None, None) => line_of(text, span.start),
-                };
-                ProfileError::At {
-                    file: file.to_string(),
-                    line,
-                    message: format!("[etcd] {msg}"),
-                }
-            })?;
+    let opts: EtcdOptions = from_written(e.into_inner(), span.clone())
+        .map_err(|err| src.toml(&err, span.start, "[etcd] "))?;
     let prefix = opts
         .prefix
         .clone()
         .unwrap_or_else(|| "/nodefit/00000000-00000000/".into());
-    opts.resolve_load(prefix).map_err(|err| ProfileError::At {
-        file: file.to_string(),
-        line: line_of(text, span.start),
-        message: format!("[etcd] {err}"),
-    })?;
+    opts.resolve_load(prefix)
+        .map_err(|err| src.at(span.start, format!("[etcd] {err}")))?;
     Ok(opts)
 }
 
 /// One `[[check]]` table, its metric paths validated against what this profile's runs record.
 fn parse_check(
-    text: &str,
-    file: &str,
+    src: &Source,
     c: &Spanned<RawCheck>,
     disk: &[DiskWorkload],
     has_etcd: bool,
     checks: &[Check],
 ) -> Result<Check, ProfileError> {
-    let at = |offset: usize, message: String| ProfileError::At {
-        file: file.to_string(),
-        line: line_of(text, offset),
-        message,
-    };
+    let at = |offset: usize, message: String| src.at(offset, message);
     let r = c.get_ref();
     if checks.iter().any(|k| k.id == r.id) {
         return Err(at(c.span().start, format!("two checks have id '{}'", r.id)));
     }
-    let metric = MetricPath::parse(r.metric.get_ref())
-        .and_then(|p| validate_path(&p, disk).map(|_| p))
-        .map_err(|m| at(r.metric.span().start, m))?;
+    let metric = valid_path(src, &r.metric, disk)?;
     if metric.root() == "etcd" && !has_etcd {
         return Err(at(
             r.metric.span().start,
@@ -633,11 +611,7 @@ fn parse_check(
     }
     let limit_of = match &r.limit_of {
         None => None,
-        Some(l) => Some(
-            MetricPath::parse(l.get_ref())
-                .and_then(|p| validate_path(&p, disk).map(|_| p))
-                .map_err(|m| at(l.span().start, m))?,
-        ),
+        Some(l) => Some(valid_path(src, l, disk)?),
     };
     let comparison = Comparison::parse(r.comparison.get_ref()).ok_or_else(|| {
         at(
@@ -667,23 +641,7 @@ fn parse_check(
     }
     let marginal = match &r.marginal {
         None => None,
-        Some(m) => {
-            let v = *m.get_ref();
-            let beyond = match comparison {
-                Comparison::Le | Comparison::Lt => v > limit,
-                Comparison::Ge | Comparison::Gt => v < limit,
-                Comparison::Eq => false,
-            };
-            if !beyond || limit_of.is_some() {
-                return Err(at(
-                        m.span().start,
-                        format!(
-                            "marginal {v} must lie beyond the limit {limit} on the failing side (and cannot be used with limit_of)"
-                        ),
-                    ));
-            }
-            Some(v)
-        }
+        Some(m) => Some(marginal(src, m, comparison, limit, limit_of.is_some())?),
     };
     if r.source.get_ref().trim().len() < 8 {
         return Err(at(
@@ -705,18 +663,41 @@ fn parse_check(
     })
 }
 
-fn named_value(o: &DiskOptions, key: &str) -> Option<String> {
-    match key {
-        "bs" => o.bs.clone(),
-        "size" => o.size.clone(),
-        "runtime" => o.runtime.clone(),
-        "ramp_time" => o.ramp_time.clone(),
-        "rw" => o.rw.clone(),
-        "ioengine" => o.ioengine.clone(),
-        "fallocate" => o.fallocate.clone(),
-        "percentile_list" => o.percentile_list.clone(),
-        _ => None,
+/// A metric path as written in a check, parsed and held against what this profile's runs record.
+fn valid_path(
+    src: &Source,
+    text: &Spanned<String>,
+    disk: &[DiskWorkload],
+) -> Result<MetricPath, ProfileError> {
+    MetricPath::parse(text.get_ref())
+        .and_then(|p| validate_path(&p, disk).map(|_| p))
+        .map_err(|m| src.at(text.span().start, m))
+}
+
+/// A check's `marginal`: beyond the limit on the failing side (between the two the check is
+/// MARGINAL), and not with `limit_of` (whose limit is only known at judging time).
+fn marginal(
+    src: &Source,
+    m: &Spanned<f64>,
+    comparison: Comparison,
+    limit: f64,
+    has_limit_of: bool,
+) -> Result<f64, ProfileError> {
+    let v = *m.get_ref();
+    let beyond = match comparison {
+        Comparison::Le | Comparison::Lt => v > limit,
+        Comparison::Ge | Comparison::Gt => v < limit,
+        Comparison::Eq => false,
+    };
+    if !beyond || has_limit_of {
+        return Err(src.at(
+            m.span().start,
+            format!(
+                "marginal {v} must lie beyond the limit {limit} on the failing side (and cannot be used with limit_of)"
+            ),
+        ));
     }
+    Ok(v)
 }
 
 /// Directories searched for `NAME.toml`, in order.

@@ -149,7 +149,7 @@ fn p99_to(doc: &Value, peer: &str) -> f64 {
 }
 
 /// The shipped profile's cluster checks against one node's document.
-fn judge(doc: &Value) -> nodefit::score::Outcome {
+fn judge(doc: &Value) -> nodefit::score::Assessment {
     let mut p = nodefit::score::profile::Profile::find("k8s-control-plane").unwrap();
     p.checks.retain(|c| c.metric.root() == "cluster");
     assert_eq!(p.checks.len(), 5);

@@ -4,9 +4,8 @@
 //! under-sampled percentiles are in parentheses as in the disk tables, a result given twice counts
 //! once, and nodes are ordered by name in every output.
 
-use nodefit::report::{
-    html::Html, json::Json, load, markdown::Markdown, model, Renderer, ReportInput,
-};
+use nodefit::report::view::node as model;
+use nodefit::report::{html::Html, json::Json, load, markdown::Markdown, Renderer, ReportInput};
 use serde_json::Value;
 use std::path::Path;
 
@@ -46,8 +45,8 @@ fn render(results: Vec<load::Loaded>) -> Out {
     // The cluster page only, as the renderers embed it (it comes first; the comparison and the
     // per-node sections follow: the_cluster_section_comes_first).
     Out {
-        md: nodefit::report::cluster::markdown(&input.results),
-        html: nodefit::report::cluster::html(&input.results),
+        md: nodefit::report::markdown::cluster(&input.results),
+        html: nodefit::report::html::cluster(&input.results),
         json,
     }
 }

@@ -211,7 +211,7 @@ fn results_sharing_a_node_name_get_distinct_chart_ids_and_png_files() {
     let ids: Vec<String> = report::all_charts(&inp).into_iter().map(|c| c.id).collect();
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "{ids:?}");
-    let slug = report::charts::slug(&node);
+    let slug = report::chart::spec::slug(&node);
     assert!(
         ids.iter().any(|i| i.starts_with(&format!("{slug}-2-"))),
         "{ids:?}"
@@ -470,7 +470,7 @@ fn io_errors_are_said_once_in_the_printed_chain() {
             err: io(),
         }
         .into(),
-        report::prometheus::TextfileError::Io {
+        nodefit::export::prometheus::TextfileError::Io {
             path: "t.prom".into(),
             err: io(),
         }

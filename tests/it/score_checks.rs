@@ -3,8 +3,10 @@
 //! data — then the verdict and overall score from sets of judged checks.
 
 use nodefit::results::CheckResult;
-use nodefit::score::profile::{Comparison, Profile};
-use nodefit::score::{check_score, evaluate, median, summarize, Verdict};
+use nodefit::results::{Comparison, Verdict};
+use nodefit::score::profile::Profile;
+use nodefit::score::{check_score, evaluate, summarize};
+use nodefit::util::stats::median;
 use serde_json::{json, Value};
 
 /// A one-check profile around `check` (the TOML body of a [[check]] after its id).

@@ -212,7 +212,7 @@ fn bad_profiles_name_file_and_line() {
             "load = \"s\"",
             "load = \"huge\"",
             "[etcd] unknown variant `huge`",
-            "[etcd]",
+            "load = \"huge\"",
         ),
         (
             "load = \"s\"",

@@ -5,8 +5,8 @@
 //! then the most checks it leads); the factor named is the largest one by which a node is worse
 //! than the reference on a shared check where both have a positive figure, printed with the two
 //! observed values it comes from; ties are called level, never a lead.
-use super::compare::{Comparison, Row};
-use super::load::Loaded;
+use super::compare::{Row, SideBySide};
+use crate::report::load::Loaded;
 use crate::results::{CheckVerdict, Severity};
 
 /// How much worse `other` is than `reference` on a row (> 1 = worse), when both have a positive
@@ -20,17 +20,19 @@ fn worse_factor(row: &Row, reference: usize, other: usize) -> Option<(f64, f64, 
             .filter(|v| v.is_finite() && *v > 0.0)
     };
     let (r, o) = (obs(reference)?, obs(other)?);
-    let f = match row.comparison.as_str() {
-        "<=" | "<" => o / r,
-        ">=" | ">" => r / o,
-        _ => return None,
+    let f = if row.comparison.upper() {
+        o / r
+    } else if row.comparison.lower() {
+        r / o
+    } else {
+        return None;
     };
     Some((f, o, r))
 }
 
 /// "slower"/"faster" for latencies, "lower"/"higher" otherwise, for a factor > 1 (worse) or < 1.
 fn direction(row: &Row, worse: bool) -> &'static str {
-    let upper = matches!(row.comparison.as_str(), "<=" | "<");
+    let upper = row.comparison.upper();
     match (row.unit.as_str(), upper, worse) {
         ("ns", _, true) => "slower",
         ("ns", _, false) => "faster",
@@ -102,7 +104,7 @@ fn who(name: &str, l: &Loaded) -> String {
 
 /// Index of the reference node: fewest failed must checks, then highest score, then the most
 /// checks where it is ahead of every other node, then first.
-fn reference(results: &[Loaded], cmp: &Comparison) -> usize {
+fn reference(results: &[Loaded], cmp: &SideBySide) -> usize {
     let key = |i: usize| {
         let l = &results[i];
         let must = l
@@ -127,7 +129,7 @@ fn reference(results: &[Loaded], cmp: &Comparison) -> usize {
 
 /// On how many rows node `i` is strictly better than every other node with a figure (ahead), and
 /// on how many it equals the best of them (level). `==` rows only count as level when equal.
-fn standing(cmp: &Comparison, i: usize) -> (usize, usize) {
+fn standing(cmp: &SideBySide, i: usize) -> (usize, usize) {
     let (mut ahead, mut level) = (0, 0);
     for row in &cmp.rows {
         let fig = |k: usize| row.cells.get(k)?.as_ref()?.observed;
@@ -154,7 +156,7 @@ fn standing(cmp: &Comparison, i: usize) -> (usize, usize) {
 }
 
 /// One line per result, in argument order; empty when fewer than two results or no shared checks.
-pub fn lines(results: &[Loaded], cmp: &Comparison) -> Vec<String> {
+pub fn lines(results: &[Loaded], cmp: &SideBySide) -> Vec<String> {
     if results.len() < 2 || cmp.rows.is_empty() || cmp.nodes.len() != results.len() {
         return Vec::new();
     }
@@ -218,14 +220,14 @@ pub fn lines(results: &[Loaded], cmp: &Comparison) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::compare::Cell;
+    use crate::report::view::compare::Cell;
 
     fn row(cmp: &str, unit: &str, a: f64, b: f64) -> Row {
         Row {
             id: "x".into(),
             title: "X p99".into(),
             unit: unit.into(),
-            comparison: cmp.into(),
+            comparison: crate::results::Comparison::parse(cmp).unwrap(),
             limit: Some(10.0),
             cells: [a, b]
                 .iter()
@@ -252,7 +254,7 @@ mod tests {
         assert_eq!(factor(45.2), "45×");
         assert_eq!(factor(2.26), "2.3×");
         // Ties are level, not a lead; `==` rows are never a lead.
-        let cmp = Comparison {
+        let cmp = SideBySide {
             nodes: vec!["a".into(), "b".into()],
             profiles: vec![],
             rows: vec![

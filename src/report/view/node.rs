@@ -1,6 +1,7 @@
 //! What the renderers show, extracted from results documents: workloads merged over rounds (exact,
 //! by adding their HDR histograms), percentile curves, histogram bins, the etcd section read
-//! defensively from untyped JSON, the fingerprint flattened to key/value rows, and value formatting.
+//! defensively from untyped JSON, the fingerprint flattened to key/value rows, and a node's tables
+//! as text rows (checks, workloads, members) that every format lays out alike.
 //! Promises: nothing here invents a figure; a value that is absent stays absent.
 
 use crate::results::{CheckResult, ResultsDocument};
@@ -147,6 +148,66 @@ pub fn histogram_bins(h: &Histogram<u64>, bins: usize) -> Vec<(f64, f64, u64)> {
     out
 }
 
+/// One row of a node's checks table, as text: the format files only lay it out.
+pub struct CheckRow<'a> {
+    pub check: &'a CheckResult,
+    /// The observed value as the tables print it ("—" without one).
+    pub observed: String,
+    /// The limit with its comparison ("<= 10.00ms").
+    pub limit: String,
+    /// Headroom ("+42 %", "—" without one).
+    pub headroom: String,
+}
+
+/// The checks table of a node, one row per check in document order.
+pub fn check_rows(checks: &[CheckResult]) -> Vec<CheckRow<'_>> {
+    checks
+        .iter()
+        .map(|c| CheckRow {
+            check: c,
+            observed: c
+                .observed
+                .map(|v| crate::util::units::format_value(v, &c.unit))
+                .unwrap_or_else(|| "—".into()),
+            limit: format!(
+                "{} {}",
+                c.comparison,
+                crate::util::units::format_value(c.limit, &c.unit)
+            ),
+            headroom: headroom(c)
+                .map(|x| format!("{:+.0} %", x * 100.0))
+                .unwrap_or_else(|| "—".into()),
+        })
+        .collect()
+}
+
+/// The disk workloads table of a node: per workload and kind (workload, rounds, kind, ops, p50,
+/// p99, p99.9, max), percentiles in parentheses where the sample count does not support them.
+pub fn workload_rows(views: &[WorkloadView]) -> Vec<[String; 8]> {
+    let mut rows = Vec::new();
+    for v in views {
+        for (k, hist) in &v.kinds {
+            let p = |q: f64| {
+                percentile_text(
+                    hist.value_at_quantile(q) as f64,
+                    crate::util::stats::percentile_supported(hist.len(), q * 100.0),
+                )
+            };
+            rows.push([
+                v.key.clone(),
+                v.rounds.to_string(),
+                k.to_string(),
+                hist.len().to_string(),
+                p(0.5),
+                p(0.99),
+                p(0.999),
+                crate::util::units::format_ns(hist.max() as f64),
+            ]);
+        }
+    }
+    rows
+}
+
 /// A field read from untyped JSON as a number.
 fn num(v: &Value, key: &str) -> Option<f64> {
     v.get(key).and_then(Value::as_f64)
@@ -175,6 +236,23 @@ pub struct EtcdView {
     pub members: Vec<MemberView>,
     /// Merged probe latency histogram, when the section carries one.
     pub latency: Option<Histogram<u64>>,
+}
+
+impl MemberView {
+    /// "p50 / p99" of each of [`MEMBER_METRICS`], in that order; "—" where absent.
+    pub fn cells(&self) -> [String; 3] {
+        MEMBER_METRICS.map(|name| {
+            let g = |x: &Option<f64>| {
+                x.map(crate::util::units::format_ns)
+                    .unwrap_or_else(|| "—".into())
+            };
+            self.metrics
+                .iter()
+                .find(|(k, _, _)| *k == name)
+                .map(|(_, a, b)| format!("{} / {}", g(a), g(b)))
+                .unwrap_or_else(|| "—".into())
+        })
+    }
 }
 
 /// Etcd member metric names as the contract spells them.

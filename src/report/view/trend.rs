@@ -1,15 +1,12 @@
 //! Trends over a history of results (one per night per node) and regression detection. Groups runs
 //! by node (`node_name`, else hostname), orders them by `started_at`, follows each key metric over
-//! time with the profile's limit drawn, and judges the latest run against a baseline of the runs
+//! time with the profile's limit (drawn by `chart::figures`), and judges the latest run against a baseline of the runs
 //! before it ([`super::regress`]). Promises: every regression is printed with its numbers and the
 //! test that called it; a history too short to judge is said to be so, never passed silently.
 
-use super::charts::{self, Body, Chart, LineChart, RefLine, Series, XAxis, YUnit};
-use super::html::esc;
-use super::load::Loaded;
-use super::model;
-use super::regress::{self, Outcome, Sample};
-use std::fmt::Write;
+use super::node;
+use super::regress::{self, Finding, Sample};
+use crate::report::load::Loaded;
 
 /// How a metric is read from one document.
 #[derive(Clone, Debug)]
@@ -25,7 +22,7 @@ pub struct MetricRead {
 }
 
 /// Parse `workloads[NAME].latency_ns.KIND.percentiles.P` into (NAME, KIND, P).
-fn parse_path(path: &str) -> Option<(String, String, f64)> {
+pub fn parse_path(path: &str) -> Option<(String, String, f64)> {
     let m = crate::results::path::MetricPath::parse(path).ok()?;
     let (name, kind, p) = m.workload_percentile()?;
     Some((name.to_string(), kind.to_string(), p))
@@ -35,7 +32,7 @@ fn parse_path(path: &str) -> Option<(String, String, f64)> {
 pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Option<MetricRead> {
     if let Some(c) = doc.checks.iter().find(|c| c.id == metric) {
         let observed = c.observed?;
-        let hist = model::metric_histogram(doc, &c.metric);
+        let hist = node::metric_histogram(doc, &c.metric);
         return Some(MetricRead {
             sample: Sample {
                 value: observed,
@@ -51,11 +48,11 @@ pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Optio
                 ),
                 c.limit,
             )),
-            lower_is_better: model::lower_is_better(c),
+            lower_is_better: node::lower_is_better(c),
         });
     }
     let (name, kind, p) = parse_path(metric)?;
-    let (h, q) = model::metric_histogram(doc, metric)?;
+    let (h, q) = node::metric_histogram(doc, metric)?;
     let rounds: Vec<f64> = doc
         .workloads
         .iter()
@@ -94,7 +91,7 @@ pub fn read_metric(doc: &crate::results::ResultsDocument, metric: &str) -> Optio
 /// Default metrics for a node: the latest run's checks, plus p99 of each workload no check covers.
 fn default_metrics(latest: &crate::results::ResultsDocument) -> Vec<String> {
     let mut out: Vec<String> = latest.checks.iter().map(|c| c.id.clone()).collect();
-    for v in model::workload_views(latest) {
+    for v in node::workload_views(latest) {
         let Some((kind, _)) = v.primary() else {
             continue;
         };
@@ -120,24 +117,24 @@ pub struct MetricTrend {
     /// Limit from the latest run's check.
     pub limit: Option<(String, f64)>,
     /// The judgement of the latest run.
-    pub outcome: Outcome,
+    pub finding: Finding,
 }
 
 impl MetricTrend {
     /// True when this trend ends in a regression.
     pub fn is_regression(&self) -> bool {
-        matches!(&self.outcome, Outcome::Judged(j) if j.regression)
+        matches!(&self.finding, Finding::Judged(j) if j.regression)
     }
 
     /// One line for the terminal.
     pub fn line(&self) -> String {
         let f = |v: f64| crate::util::units::format_value(v, &self.unit);
-        match &self.outcome {
-            Outcome::TooShort { have, need } => format!(
+        match &self.finding {
+            Finding::TooShort { have, need } => format!(
                 "{} {}: history too short to judge ({have} earlier run(s), need at least {need})",
                 self.node, self.metric
             ),
-            Outcome::Judged(j) => format!(
+            Finding::Judged(j) => format!(
                 "{} {}: {} latest {} vs baseline {} ({:.1} % {}; the run's figure vs the median of {} baseline run(s)); {}",
                 self.node,
                 self.metric,
@@ -227,7 +224,7 @@ pub fn trends(
                 (last.unit.clone(), last.limit.clone(), last.lower_is_better);
             let samples: Vec<Sample> = reads.iter().map(|(_, r)| r.sample.clone()).collect();
             let floor = min_change(&unit, limit.as_ref().map(|(_, v)| *v));
-            let outcome = regress::detect(&samples, baseline, threshold_pct, lower, floor);
+            let finding = regress::detect(&samples, baseline, threshold_pct, lower, floor);
             out.push(MetricTrend {
                 node: node.clone(),
                 metric,
@@ -237,102 +234,9 @@ pub fn trends(
                     .map(|(t, r)| (t.clone(), r.sample.value))
                     .collect(),
                 limit,
-                outcome,
+                finding,
             });
         }
     }
     out
-}
-
-/// Short run label from an RFC 3339 time: "11-26 02:00".
-fn short_time(t: &str) -> String {
-    match (t.get(5..10), t.get(11..16)) {
-        (Some(d), Some(h)) => format!("{d} {h}"),
-        _ => t.to_string(),
-    }
-}
-
-/// The chart of one trend.
-pub fn chart(t: &MetricTrend) -> Chart {
-    let labels: Vec<String> = t.points.iter().map(|(s, _)| short_time(s)).collect();
-    Chart {
-        id: charts::slug(&format!("trend-{}-{}", t.node, t.metric)),
-        title: format!("{} · {} over time", t.node, t.metric),
-        caption: "One point per run: the check's observed value (median over rounds) or the merged percentile; dashed: the limit in the latest run's profile.".into(),
-        body: Body::Lines(LineChart {
-            x: XAxis::Index(labels),
-            y_unit: if t.unit == "ns" {
-                YUnit::Ns
-            } else {
-                YUnit::Other(t.unit.clone())
-            },
-            y_label: match parse_path(&t.metric) {
-                Some((_, kind, p)) => format!("{kind} p{}", crate::util::units::percentile_key(p)),
-                None => t.metric.clone(),
-            },
-            series: vec![Series {
-                name: t.node.clone(),
-                points: t
-                    .points
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (_, v))| (i as f64, *v))
-                    .collect(),
-            }],
-            hlines: t
-                .limit
-                .iter()
-                .map(|(label, v)| RefLine {
-                    label: label.clone(),
-                    value: *v,
-                })
-                .collect(),
-            vlines: vec![],
-        }),
-    }
-}
-
-/// The HTML trend report.
-pub fn render_html(
-    trends: &[MetricTrend],
-    problems: &[String],
-) -> Result<Vec<u8>, super::ReportError> {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>nodefit trend</title>\n<style>\nbody{{font-family:'DejaVu Sans',Verdana,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.reg{{background:#fbe3d6;font-weight:bold}}figure svg{{max-width:100%;height:auto}}\n</style>\n</head>\n<body>\n<h1>nodefit trend</h1>\n"
-    );
-    if !problems.is_empty() {
-        let _ = writeln!(s, "<p><strong>Inputs left out:</strong></p><ul>");
-        for p in problems {
-            let _ = writeln!(s, "<li>{}</li>", esc(p));
-        }
-        let _ = writeln!(s, "</ul>");
-    }
-    let _ = writeln!(s, "<table><tr><th>Judgement of the latest run</th></tr>");
-    for t in trends {
-        let _ = writeln!(
-            s,
-            "<tr><td{}>{}</td></tr>",
-            if t.is_regression() {
-                " class=\"reg\""
-            } else {
-                ""
-            },
-            esc(&t.line())
-        );
-    }
-    let _ = writeln!(s, "</table>");
-    for t in trends {
-        let c = chart(t);
-        let svg = charts::to_svg(&c)?;
-        let _ = writeln!(
-            s,
-            "<figure id=\"{}\" class=\"chart\">\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
-            esc(&c.id),
-            esc(&c.caption)
-        );
-    }
-    let _ = writeln!(s, "</body>\n</html>");
-    Ok(s.into_bytes())
 }

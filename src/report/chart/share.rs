@@ -5,24 +5,11 @@
 //! the share is limit ÷ observed, so right of the line is always beyond the limit; checks whose
 //! share is undefined (`==`, a zero limit, limits that differ between nodes) are named, not drawn.
 
-use super::charts::{caption_size, e, log_keys, trim, KeyAxis, FAMILY, PALETTE};
-use super::compare::Comparison;
+use super::axes::{caption_size, e, log_keys, trim, KeyAxis, FAMILY, PALETTE};
+use super::spec::ShareChart;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-/// Horizontal bars, one row (group) per check, one bar per node within it.
-#[derive(Clone, Debug)]
-pub struct ShareChart {
-    /// Row labels (check ids), top to bottom.
-    pub groups: Vec<String>,
-    /// Legend text, one per node.
-    pub series_names: Vec<String>,
-    /// shares[group][node]: observed ÷ limit (limit ÷ observed for a minimum); None = no bar.
-    pub shares: Vec<Vec<Option<f64>>>,
-    /// labels[group][node]: the observed value as the tables print it ("" = nothing to print).
-    pub labels: Vec<Vec<String>>,
-}
 
 /// Pixels per bar and between rows.
 const BAR_PX: u32 = 17;
@@ -43,87 +30,6 @@ pub fn size(c: &ShareChart) -> (u32, u32) {
         800,
         (FRAME_PX + (rows * f64::from(per_row)).ceil() as u32).max(300),
     )
-}
-
-/// The share of the limit a value is at, when there is one: observed ÷ limit for a maximum,
-/// limit ÷ observed for a minimum; None for `==`, a non-positive limit or observed value.
-pub fn share(comparison: &str, observed: f64, limit: f64) -> Option<f64> {
-    if !(observed.is_finite() && limit.is_finite()) || observed <= 0.0 || limit <= 0.0 {
-        return None;
-    }
-    match comparison {
-        "<=" | "<" => Some(observed / limit),
-        ">=" | ">" => Some(limit / observed),
-        _ => None,
-    }
-}
-
-/// The share-of-limit chart of a comparison's shared checks, and the checks left out with why
-/// (for the caption). None when no check has a share to draw.
-pub fn from_comparison(cmp: &Comparison) -> Option<(ShareChart, Vec<String>)> {
-    let mut chart = ShareChart {
-        groups: Vec::new(),
-        series_names: cmp.nodes.clone(),
-        shares: Vec::new(),
-        labels: Vec::new(),
-    };
-    let mut left_out = Vec::new();
-    for r in &cmp.rows {
-        let Some(limit) = r.limit else {
-            left_out.push(format!("{} (limits differ between nodes)", r.id));
-            continue;
-        };
-        if !matches!(r.comparison.as_str(), "<=" | "<" | ">=" | ">") || limit <= 0.0 {
-            left_out.push(format!(
-                "{} ({} {}: no share of a limit)",
-                r.id,
-                r.comparison,
-                crate::util::units::format_value(limit, &r.unit)
-            ));
-            continue;
-        }
-        let obs: Vec<Option<f64>> = r
-            .cells
-            .iter()
-            .map(|c| c.as_ref().and_then(|c| c.observed))
-            .collect();
-        chart.groups.push(r.id.clone());
-        chart.shares.push(
-            obs.iter()
-                .map(|o| o.and_then(|o| share(&r.comparison, o, limit)))
-                .collect(),
-        );
-        chart.labels.push(
-            obs.iter()
-                .map(|o| {
-                    o.map(|o| crate::util::units::format_value(o, &r.unit))
-                        .unwrap_or_default()
-                })
-                .collect(),
-        );
-    }
-    if chart.shares.iter().flatten().all(Option::is_none) {
-        return None;
-    }
-    Some((chart, left_out))
-}
-
-/// The comparison's checks chart (id `compare-checks`), with its caption naming what is left out.
-pub fn chart(cmp: &Comparison) -> Option<super::charts::Chart> {
-    let (body, left_out) = from_comparison(cmp)?;
-    let mut caption = "Each node's observed value for the checks the compared results share, as a share of the check's limit on a log axis: 1 (dashed) is at the limit, right of it beyond. For a minimum (a rate, a count of CPUs) the share is limit ÷ observed, so right is worse there too. The figure printed at each bar is the observed value, as in the table.".to_string();
-    if !left_out.is_empty() {
-        caption.push_str(&format!(
-            " Not drawn (see the table): {}.",
-            left_out.join(", ")
-        ));
-    }
-    Some(super::charts::Chart {
-        id: "compare-checks".into(),
-        title: "Checks as a share of their limit, one bar per node".into(),
-        caption,
-        body: super::charts::Body::Share(body),
-    })
 }
 
 /// x range in log10 space: a floor a third below the smallest share (so its bar has length),
@@ -217,6 +123,27 @@ pub fn draw<DB: DrawingBackend>(
         .map_err(e)?
         .label("limit (1 = at the limit)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+    bars(&mut chart, c, n, x0)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FAMILY, 13))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+/// One bar per node and check (none where a share is undefined), each node's bars in its colour
+/// with its legend entry, and the observed value printed at the end of each bar.
+fn bars<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<KeyAxis, KeyAxis>>,
+    c: &ShareChart,
+    n: f64,
+    x0: f64,
+) -> Result<(), String> {
+    let ns = c.series_names.len().max(1);
     let thick = 0.8 / ns as f64;
     let text = TextStyle::from((FAMILY, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for si in 0..ns {
@@ -265,14 +192,6 @@ pub fn draw<DB: DrawingBackend>(
             }))
             .map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FAMILY, 13))
-        .draw()
-        .map_err(e)?;
     Ok(())
 }
 
@@ -293,16 +212,6 @@ mod tests {
     }
 
     #[test]
-    fn shares_point_beyond_the_limit_for_both_directions() {
-        assert_eq!(share("<=", 20.0, 10.0), Some(2.0));
-        assert_eq!(share(">=", 5.0, 50.0), Some(10.0));
-        assert_eq!(share(">", 500.0, 50.0), Some(0.1));
-        assert_eq!(share("==", 0.0, 0.0), None);
-        assert_eq!(share("<=", 0.0, 5.0), None);
-        assert_eq!(share("<=", 1.0, 0.0), None);
-    }
-
-    #[test]
     fn axis_holds_every_share_and_the_limit_with_room_below() {
         let c = two_nodes();
         let (lo, hi) = x_range(&c);
@@ -315,13 +224,13 @@ mod tests {
 
     #[test]
     fn svg_draws_a_bar_and_a_value_per_node_and_check() {
-        let c = super::super::charts::Chart {
+        let c = super::super::spec::Chart {
             id: "s".into(),
             title: "Checks as a share of their limit".into(),
             caption: String::new(),
-            body: super::super::charts::Body::Share(two_nodes()),
+            body: super::super::spec::Body::Share(two_nodes()),
         };
-        let svg = super::super::charts::to_svg(&c).unwrap();
+        let svg = super::super::to_svg(&c).unwrap();
         for label in ["50.0µs", "5.00ms", "500 ops/s", "5 ops/s", "wal_sync_iops"] {
             assert!(svg.contains(label), "{label} not drawn");
         }
@@ -334,7 +243,7 @@ mod tests {
         }
         // The PNG: the fast node's smaller bar (0.005 of the limit, beside 0.5) is still a bar
         // in pixels, at least 8 px long and thick.
-        let png = super::super::charts::to_png(&c).unwrap();
+        let png = super::super::to_png(&c).unwrap();
         let img = image::load_from_memory(&png).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), size(&two_nodes()));
         let blue: Vec<(u32, u32)> = img

@@ -1,9 +1,8 @@
 //! Side-by-side comparison of several results: one column per node, one row per check, best per row
 //! marked. Promises: results qualified against different profiles are compared only on the checks
-//! they share, and the comparison says so in [`Comparison::note`].
+//! they share, and the comparison says so in [`SideBySide::note`].
 
-use super::load::Loaded;
-use super::model;
+use crate::report::load::Loaded;
 use serde::Serialize;
 
 /// One node's figure in a row.
@@ -25,10 +24,10 @@ pub struct Row {
     /// Unit of the values.
     pub unit: String,
     /// Comparison against the limit ("<=", ">=" …).
-    pub comparison: String,
+    pub comparison: crate::results::Comparison,
     /// The limit, when every node that has the check uses the same one.
     pub limit: Option<f64>,
-    /// Per node, in [`Comparison::nodes`] order (absent when the node lacks the check).
+    /// Per node, in [`SideBySide::nodes`] order (absent when the node lacks the check).
     pub cells: Vec<Option<Cell>>,
     /// Index of the best node for this row, when at least two have a figure.
     pub best: Option<usize>,
@@ -52,7 +51,7 @@ impl Row {
 
 /// A comparison of several results.
 #[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
+pub struct SideBySide {
     /// Column headings, one per result (node name, made unique).
     pub nodes: Vec<String>,
     /// Distinct profiles among the results.
@@ -82,7 +81,7 @@ pub fn column_labels(results: &[Loaded]) -> Vec<String> {
 }
 
 /// Build the comparison.
-pub fn compare(results: &[Loaded]) -> Comparison {
+pub fn compare(results: &[Loaded]) -> SideBySide {
     let nodes = column_labels(results);
     // Only qualified results (those with checks) take part in choosing the rows.
     let qualified: Vec<&Loaded> = results
@@ -123,64 +122,70 @@ pub fn compare(results: &[Loaded]) -> Comparison {
         ));
         ids = shared;
     }
-    let rows = ids
-        .iter()
-        .map(|id| {
-            let found: Vec<Option<&crate::results::CheckResult>> = results
-                .iter()
-                .map(|l| l.doc.checks.iter().find(|c| &c.id == id))
-                .collect();
-            let first = found.iter().flatten().next().copied();
-            let limits: Vec<f64> = found.iter().flatten().map(|c| c.limit).collect();
-            let limit = match limits.first() {
-                Some(l0) if limits.iter().all(|l| l == l0) => Some(*l0),
-                _ => None,
-            };
-            let lower = first.is_some_and(model::lower_is_better);
-            let cells: Vec<Option<Cell>> = found
-                .iter()
-                .map(|c| {
-                    c.map(|c| Cell {
-                        observed: c.observed,
-                        verdict: c.verdict,
-                    })
-                })
-                .collect();
-            let with: Vec<(usize, f64)> = cells
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| Some((i, c.as_ref()?.observed?)))
-                .collect();
-            let best = if with.len() >= 2 {
-                with.iter()
-                    .copied()
-                    .reduce(|a, b| {
-                        let better = if lower { b.1 < a.1 } else { b.1 > a.1 };
-                        if better {
-                            b
-                        } else {
-                            a
-                        }
-                    })
-                    .map(|b| b.0)
-            } else {
-                None
-            };
-            Row {
-                id: id.clone(),
-                title: first.map(|c| c.title.clone()).unwrap_or_default(),
-                unit: first.map(|c| c.unit.clone()).unwrap_or_default(),
-                comparison: first.map(|c| c.comparison.to_string()).unwrap_or_default(),
-                limit,
-                cells,
-                best,
-            }
-        })
-        .collect();
-    Comparison {
+    let rows = ids.iter().filter_map(|id| row(results, id)).collect();
+    SideBySide {
         nodes,
         profiles,
         rows,
         note,
     }
+}
+
+/// The row of check `id` across `results`: each one's figure, the limit when all share one, the
+/// best node when the check has a better side. None when no result has the check.
+fn row(results: &[Loaded], id: &str) -> Option<Row> {
+    let found: Vec<Option<&crate::results::CheckResult>> = results
+        .iter()
+        .map(|l| l.doc.checks.iter().find(|c| c.id == id))
+        .collect();
+    // Every id comes from some result's checks, so one result at least has it.
+    let first = found.iter().flatten().next().copied()?;
+    let limits: Vec<f64> = found.iter().flatten().map(|c| c.limit).collect();
+    let limit = match limits.first() {
+        Some(l0) if limits.iter().all(|l| l == l0) => Some(*l0),
+        _ => None,
+    };
+    // `==` has no better side: no best, as the summary and the share chart have no
+    // direction for it either.
+    let better = |a: f64, b: f64| {
+        if first.comparison.upper() {
+            b < a
+        } else if first.comparison.lower() {
+            b > a
+        } else {
+            false
+        }
+    };
+    let cells: Vec<Option<Cell>> = found
+        .iter()
+        .map(|c| {
+            c.map(|c| Cell {
+                observed: c.observed,
+                verdict: c.verdict,
+            })
+        })
+        .collect();
+    let with: Vec<(usize, f64)> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((i, c.as_ref()?.observed?)))
+        .collect();
+    let has_direction = first.comparison != crate::results::Comparison::Eq;
+    let best = if with.len() >= 2 && has_direction {
+        with.iter()
+            .copied()
+            .reduce(|a, b| if better(a.1, b.1) { b } else { a })
+            .map(|b| b.0)
+    } else {
+        None
+    };
+    Some(Row {
+        id: id.to_string(),
+        title: first.title.clone(),
+        unit: first.unit.clone(),
+        comparison: first.comparison,
+        limit,
+        cells,
+        best,
+    })
 }

@@ -36,9 +36,9 @@ pub struct Sample {
     pub hist: Option<(Histogram<u64>, f64)>,
 }
 
-/// Outcome for one metric.
+/// What the detector finds for one metric: too short a history, or a judgement.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
+pub enum Finding {
     /// Not enough earlier runs to judge.
     TooShort {
         /// Earlier runs available.
@@ -199,16 +199,16 @@ pub fn detect(
     threshold_pct: f64,
     lower_is_better: bool,
     min_change: f64,
-) -> Outcome {
+) -> Finding {
     let Some((latest, earlier)) = history.split_last() else {
-        return Outcome::TooShort {
+        return Finding::TooShort {
             have: 0,
             need: MIN_BASELINE,
         };
     };
     let need = MIN_BASELINE.min(baseline_n.max(1));
     if earlier.len() < need {
-        return Outcome::TooShort {
+        return Finding::TooShort {
             have: earlier.len(),
             need,
         };
@@ -239,70 +239,12 @@ pub fn detect(
         }
     };
 
-    // 1. Percentile with histograms on both sides.
-    if let Some((test, significant)) = histogram_test(latest, base, lower_is_better) {
-        return Outcome::Judged(Judgement {
-            latest: latest.value,
-            baseline: base_v,
-            worse_pct: w,
-            baseline_runs: base.len(),
-            test: material(test),
-            significant,
-            immaterial,
-            regression: significant && !immaterial && w >= threshold_pct,
-        });
-    }
-
-    // 2. Mann–Whitney over rounds.
-    let base_rounds: Vec<f64> = base.iter().flat_map(|b| b.rounds.iter().copied()).collect();
-    if latest.rounds.len() >= 3 && base_rounds.len() >= 3 {
-        let (a, b): (Vec<f64>, Vec<f64>) = (
-            latest.rounds.iter().map(|v| s * v).collect(),
-            base_rounds.iter().map(|v| s * v).collect(),
-        );
-        let p = mann_whitney_greater(&a, &b);
-        let significant = p < 0.05;
-        return Outcome::Judged(Judgement {
-            latest: latest.value,
-            baseline: base_v,
-            worse_pct: w,
-            baseline_runs: base.len(),
-            test: material(format!(
-                "one-sided Mann–Whitney U over rounds ({} latest vs {} baseline): p = {p:.4}",
-                a.len(),
-                b.len()
-            )),
-            significant,
-            immaterial,
-            regression: significant && !immaterial && w >= threshold_pct,
-        });
-    }
-    // 3. Robust z-score of the latest figure against the baseline runs.
-    let dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
-    let mad = median(&dev) * 1.4826;
-    // Floor the scale at the minimum material change: a baseline without spread (MAD = 0) must
-    // not make any change infinitely significant.
-    let scale = mad.max(min_change);
-    let (z, test) = if scale > 0.0 {
-        let z = s * (latest.value - base_v) / scale;
-        (
-            z,
-            format!(
-                "robust z-score against {} baseline runs: z = {z:.1} (≥ 3 needed; scale 1.4826·MAD = {mad}, floored at {min_change})",
-                base.len()
-            ),
-        )
-    } else {
-        (
-            0.0,
-            format!(
-                "robust z-score against {} baseline runs: baseline has no spread (MAD = 0) and no absolute floor, not significant",
-                base.len()
-            ),
-        )
-    };
-    let significant = z >= 3.0;
-    Outcome::Judged(Judgement {
+    // The noise test: a percentile with histograms on both sides, else Mann–Whitney over rounds,
+    // else a robust z-score of the run's figure.
+    let (test, significant) = histogram_test(latest, base, lower_is_better)
+        .or_else(|| rounds_test(latest, base, s))
+        .unwrap_or_else(|| z_test(latest, base, base_v, s, min_change));
+    Finding::Judged(Judgement {
         latest: latest.value,
         baseline: base_v,
         worse_pct: w,
@@ -312,6 +254,61 @@ pub fn detect(
         immaterial,
         regression: significant && !immaterial && w >= threshold_pct,
     })
+}
+
+/// One-sided Mann–Whitney U over the rounds, when both sides have at least 3; `s` signs values so
+/// that larger is worse. The test's text and whether it is significant (p < 0.05).
+fn rounds_test(latest: &Sample, base: &[Sample], s: f64) -> Option<(String, bool)> {
+    let base_rounds: Vec<f64> = base.iter().flat_map(|b| b.rounds.iter().copied()).collect();
+    if latest.rounds.len() < 3 || base_rounds.len() < 3 {
+        return None;
+    }
+    let (a, b): (Vec<f64>, Vec<f64>) = (
+        latest.rounds.iter().map(|v| s * v).collect(),
+        base_rounds.iter().map(|v| s * v).collect(),
+    );
+    let p = mann_whitney_greater(&a, &b);
+    Some((
+        format!(
+            "one-sided Mann–Whitney U over rounds ({} latest vs {} baseline): p = {p:.4}",
+            a.len(),
+            b.len()
+        ),
+        p < 0.05,
+    ))
+}
+
+/// Robust z-score of the latest figure against the baseline runs' median `base_v`, its scale
+/// floored at the minimum material change (a baseline without spread must not make any change
+/// infinitely significant). The test's text and whether it is significant (z ≥ 3).
+fn z_test(
+    latest: &Sample,
+    base: &[Sample],
+    base_v: f64,
+    s: f64,
+    min_change: f64,
+) -> (String, bool) {
+    let dev: Vec<f64> = base.iter().map(|b| (b.value - base_v).abs()).collect();
+    let mad = median(&dev) * 1.4826;
+    let scale = mad.max(min_change);
+    if scale > 0.0 {
+        let z = s * (latest.value - base_v) / scale;
+        (
+            format!(
+                "robust z-score against {} baseline runs: z = {z:.1} (≥ 3 needed; scale 1.4826·MAD = {mad}, floored at {min_change})",
+                base.len()
+            ),
+            z >= 3.0,
+        )
+    } else {
+        (
+            format!(
+                "robust z-score against {} baseline runs: baseline has no spread (MAD = 0) and no absolute floor, not significant",
+                base.len()
+            ),
+            false,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -350,7 +347,7 @@ mod tests {
         let mut hist: Vec<Sample> = (0..7).map(|i| night(i + 1, 5000, 2e6, 1.0)).collect();
         hist.push(night(99, 5000, 2e6, 2.0));
         match detect(&hist, 7, 20.0, true, 0.0) {
-            Outcome::Judged(j) => {
+            Finding::Judged(j) => {
                 assert!(j.regression, "{j:?}");
                 assert!(j.worse_pct > 80.0, "{j:?}");
             }
@@ -367,7 +364,7 @@ mod tests {
             .map(|(i, f)| night(i as u64 + 1, 5000, 2e6, *f))
             .collect();
         match detect(&hist, 7, 20.0, true, 0.0) {
-            Outcome::Judged(j) => assert!(!j.regression, "{j:?}"),
+            Finding::Judged(j) => assert!(!j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
     }
@@ -377,7 +374,7 @@ mod tests {
         let hist: Vec<Sample> = (0..3).map(|i| night(i + 1, 1000, 2e6, 1.0)).collect();
         assert_eq!(
             detect(&hist, 7, 20.0, true, 0.0),
-            Outcome::TooShort { have: 2, need: 3 }
+            Finding::TooShort { have: 2, need: 3 }
         );
     }
 
@@ -391,7 +388,7 @@ mod tests {
         let mut hist: Vec<Sample> = (0..7).map(|i| base(1000.0 + i as f64)).collect();
         hist.push(base(500.0));
         match detect(&hist, 7, 20.0, false, 0.0) {
-            Outcome::Judged(j) => {
+            Finding::Judged(j) => {
                 assert!(j.regression && j.test.contains("Mann"), "{j:?}");
             }
             o => panic!("{o:?}"),
@@ -413,12 +410,12 @@ mod tests {
             .collect();
         hist.push(one(10.3));
         match detect(&hist, 7, 20.0, true, 0.0) {
-            Outcome::Judged(j) => assert!(!j.regression, "{j:?}"),
+            Finding::Judged(j) => assert!(!j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
         hist.push(one(25.0));
         match detect(&hist, 7, 20.0, true, 0.0) {
-            Outcome::Judged(j) => assert!(j.regression && j.test.contains("z ="), "{j:?}"),
+            Finding::Judged(j) => assert!(j.regression && j.test.contains("z ="), "{j:?}"),
             o => panic!("{o:?}"),
         }
     }
@@ -434,7 +431,7 @@ mod tests {
         let mut hist: Vec<Sample> = (0..7).map(|_| one(0.034)).collect();
         hist.push(one(0.072));
         match detect(&hist, 7, 20.0, true, 0.5) {
-            Outcome::Judged(j) => {
+            Finding::Judged(j) => {
                 assert!(!j.regression && j.immaterial && !j.significant, "{j:?}");
                 assert!(!j.test.contains("inf"), "{j:?}");
             }
@@ -442,14 +439,14 @@ mod tests {
         }
         // No floor at all: a zero MAD is still not significant by itself.
         match detect(&hist, 7, 20.0, true, 0.0) {
-            Outcome::Judged(j) => assert!(!j.significant && !j.regression, "{j:?}"),
+            Finding::Judged(j) => assert!(!j.significant && !j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
         // A material jump over a flat baseline is still caught.
         hist.pop();
         hist.push(one(4.0));
         match detect(&hist, 7, 20.0, true, 0.5) {
-            Outcome::Judged(j) => assert!(j.regression, "{j:?}"),
+            Finding::Judged(j) => assert!(j.regression, "{j:?}"),
             o => panic!("{o:?}"),
         }
     }

@@ -13,7 +13,8 @@
 //! percentages by 100. Every series carries `command` (qualify, disk or etcd) and `node`, so the
 //! files of several commands in one textfile directory never collide.
 
-use crate::results::cluster::ClusterResult;
+use crate::results::cluster::{ClusterResult, PeerResult};
+use crate::results::etcd::EtcdResult;
 use crate::results::{CheckResult, ResultsDocument, WorkloadResult};
 use crate::util::stats::LatencySummary;
 use std::fmt::Write as _;
@@ -354,6 +355,24 @@ pub fn render(doc: &ResultsDocument, commit: &str) -> String {
         ("command".to_string(), command.to_string()),
         ("node".to_string(), node),
     ];
+    run(&mut f, doc, &base, commit);
+    if command == "qualify" {
+        qualification(&mut f, doc, &base);
+    }
+    for w in &doc.workloads {
+        workload(&mut f, &base, w);
+    }
+    if let Some(e) = &doc.etcd {
+        etcd(&mut f, &base, e);
+    }
+    if let Some(c) = &doc.cluster {
+        cluster(&mut f, &base, c);
+    }
+    f.text()
+}
+
+/// What every file says about its run: who wrote it, when, and whether the run completed.
+fn run(f: &mut Families, doc: &ResultsDocument, base: &[(String, String)], commit: &str) {
     let profile = doc
         .profile
         .as_ref()
@@ -365,7 +384,7 @@ pub fn render(doc: &ResultsDocument, commit: &str) -> String {
         "nodefit_info",
         "Always 1: the nodefit version and commit that wrote this file, the profile and the node.",
         labels(
-            &base,
+            base,
             &[
                 ("version", doc.tool.version.clone()),
                 ("commit", commit.to_string()),
@@ -378,14 +397,14 @@ pub fn render(doc: &ResultsDocument, commit: &str) -> String {
         f.add(
             "nodefit_run_timestamp_seconds",
             "When the run started, seconds since the Unix epoch.",
-            base.clone(),
+            base.to_vec(),
             t,
         );
         if let Some(end) = epoch_seconds(&doc.finished_at) {
             f.add(
                 "nodefit_run_duration_seconds",
                 "From the start to the end of the run (whole seconds, as the results document stamps them).",
-                base.clone(),
+                base.to_vec(),
                 end - t,
             );
         }
@@ -393,97 +412,94 @@ pub fn render(doc: &ResultsDocument, commit: &str) -> String {
     f.add(
         "nodefit_run_complete",
         "1 when the run completed, 0 when it was cut short (interrupted, disk full, I/O error).",
-        base.clone(),
+        base.to_vec(),
         if doc.complete { 1.0 } else { 0.0 },
     );
-    if command == "qualify" {
-        // All three states, so `nodefit_verdict{verdict="FIT"} == 0` also catches an incomplete run
-        // (no verdict at all).
-        for v in ["FIT", "MARGINAL", "UNFIT"] {
-            f.add(
-                "nodefit_verdict",
-                "1 for the qualification's verdict, 0 for the others (all 0 when the run was incomplete).",
-                labels(&base, &[("verdict", v.to_string())]),
-                if doc.verdict.map(|x| x.as_str()) == Some(v) {
-                    1.0
-                } else {
-                    0.0
-                },
-            );
-        }
-        if let Some(s) = doc.score {
-            f.add(
-                "nodefit_score",
-                "Qualification score, 0-100 from headroom against the limits.",
-                base.clone(),
-                s,
-            );
-        }
+}
+
+/// A qualification's verdict (all three states), score, warnings and checks.
+fn qualification(f: &mut Families, doc: &ResultsDocument, base: &[(String, String)]) {
+    // All three states, so `nodefit_verdict{verdict="FIT"} == 0` also catches an incomplete run
+    // (no verdict at all).
+    for v in ["FIT", "MARGINAL", "UNFIT"] {
         f.add(
-            "nodefit_warnings",
-            "Number of warnings in the result (fsync honesty, incomplete run, insufficient samples, ...).",
-            base.clone(),
-            doc.warnings.len() as f64,
-        );
-        for c in &doc.checks {
-            check(&mut f, &base, c);
-        }
-    }
-    for w in &doc.workloads {
-        workload(&mut f, &base, w);
-    }
-    if let Some(e) = &doc.etcd {
-        let el = labels(
-            &base,
-            &[("target", e.target.kind.clone()), ("op", e.load.op.clone())],
-        );
-        if let Some(l) = &e.latency_ns {
-            latency(
-                &mut f,
-                "nodefit_etcd_latency_seconds",
-                "etcd request latency from when each request was due on the open-loop schedule to its reply (corrects coordinated omission).",
-                &el,
-                l,
-            );
-        }
-        if let Some(l) = &e.service_time_ns {
-            latency(
-                &mut f,
-                "nodefit_etcd_service_time_seconds",
-                "etcd request service time, send to reply (what etcdctl check perf reports).",
-                &el,
-                l,
-            );
-        }
-        f.add(
-            "nodefit_etcd_target_rate_per_second",
-            "Requests per second the etcd probe's schedule asked for.",
-            el.clone(),
-            e.target_rate,
-        );
-        f.add(
-            "nodefit_etcd_achieved_rate_per_second",
-            "Successful etcd requests per second over the probe's runtime.",
-            el.clone(),
-            e.achieved_rate,
-        );
-        f.add(
-            "nodefit_etcd_errors",
-            "Failed etcd requests during the probe.",
-            el.clone(),
-            e.errors_total as f64,
-        );
-        f.add(
-            "nodefit_etcd_leader_changes",
-            "etcd leader changes observed during the probe.",
-            el,
-            e.leader_changes as f64,
+            "nodefit_verdict",
+            "1 for the qualification's verdict, 0 for the others (all 0 when the run was incomplete).",
+            labels(base, &[("verdict", v.to_string())]),
+            if doc.verdict.map(|x| x.as_str()) == Some(v) {
+                1.0
+            } else {
+                0.0
+            },
         );
     }
-    if let Some(c) = &doc.cluster {
-        cluster(&mut f, &base, c);
+    if let Some(s) = doc.score {
+        f.add(
+            "nodefit_score",
+            "Qualification score, 0-100 from headroom against the limits.",
+            base.to_vec(),
+            s,
+        );
     }
-    f.text()
+    f.add(
+        "nodefit_warnings",
+        "Number of warnings in the result (fsync honesty, incomplete run, insufficient samples, ...).",
+        base.to_vec(),
+        doc.warnings.len() as f64,
+    );
+    for c in &doc.checks {
+        check(f, base, c);
+    }
+}
+
+/// The etcd probe: latency from due time and service time, rates, errors, leader changes.
+fn etcd(f: &mut Families, base: &[(String, String)], e: &EtcdResult) {
+    let el = labels(
+        base,
+        &[("target", e.target.kind.clone()), ("op", e.load.op.clone())],
+    );
+    if let Some(l) = &e.latency_ns {
+        latency(
+            f,
+            "nodefit_etcd_latency_seconds",
+            "etcd request latency from when each request was due on the open-loop schedule to its reply (corrects coordinated omission).",
+            &el,
+            l,
+        );
+    }
+    if let Some(l) = &e.service_time_ns {
+        latency(
+            f,
+            "nodefit_etcd_service_time_seconds",
+            "etcd request service time, send to reply (what etcdctl check perf reports).",
+            &el,
+            l,
+        );
+    }
+    f.add(
+        "nodefit_etcd_target_rate_per_second",
+        "Requests per second the etcd probe's schedule asked for.",
+        el.clone(),
+        e.target_rate,
+    );
+    f.add(
+        "nodefit_etcd_achieved_rate_per_second",
+        "Successful etcd requests per second over the probe's runtime.",
+        el.clone(),
+        e.achieved_rate,
+    );
+    f.add(
+        "nodefit_etcd_errors",
+        "Failed etcd requests during the probe.",
+        el.clone(),
+        e.errors_total as f64,
+    );
+    f.add(
+        "nodefit_etcd_leader_changes",
+        "etcd leader changes observed during the probe.",
+        el,
+        e.leader_changes as f64,
+    );
 }
 
 /// A cluster run (`--cluster`): this node's links to its peers and the advised etcd timing. No run
@@ -523,45 +539,7 @@ fn cluster(f: &mut Families, base: &[(String, String)], c: &ClusterResult) {
         c.errors_total as f64,
     );
     for p in &c.peers {
-        let pl = labels(
-            base,
-            &[("peer", p.name.clone()), ("address", p.address.clone())],
-        );
-        if let Some(r) = &p.rtt_ns {
-            latency(
-                f,
-                "nodefit_cluster_peer_rtt_seconds",
-                "TCP handshake round trip from this node to the peer's etcd peer port (HDR histogram of every sample).",
-                &pl,
-                &r.summary,
-            );
-        }
-        f.add(
-            "nodefit_cluster_peer_rtt_errors",
-            "TCP handshakes to the peer that failed (refused, unreachable, no answer within 1 s).",
-            pl.clone(),
-            p.rtt_errors as f64,
-        );
-        if let Some(e) = &p.etcd_peer_rtt_ns {
-            // A gauge, not a summary: the format keeps `quantile` for summaries, and these are
-            // bucket estimates, not a summary's quantiles.
-            for (pct, v) in [("50", e.p50_ns), ("99", e.p99_ns)] {
-                if let Some(ns) = v {
-                    f.add(
-                        "nodefit_cluster_etcd_peer_rtt_estimate_seconds",
-                        "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets (see _observations for how many it rests on).",
-                        labels(&pl, &[("percentile", pct.to_string())]),
-                        ns as f64 / 1e9,
-                    );
-                }
-            }
-            f.add(
-                "nodefit_cluster_etcd_peer_rtt_observations",
-                "Observations of etcd's peer RTT histogram behind the estimate (etcd probes peers every few seconds).",
-                pl.clone(),
-                e.count as f64,
-            );
-        }
+        peer(f, base, p);
     }
     f.add(
         "nodefit_cluster_recommended_heartbeat_interval_seconds",
@@ -575,6 +553,50 @@ fn cluster(f: &mut Families, base: &[(String, String)], c: &ClusterResult) {
         base.to_vec(),
         c.recommended.election_timeout_ms as f64 / 1e3,
     );
+}
+
+/// One peer of a cluster run: the TCP handshake RTT this node measured, its failures, and etcd's
+/// own estimate of the peer's round trip.
+fn peer(f: &mut Families, base: &[(String, String)], p: &PeerResult) {
+    let pl = labels(
+        base,
+        &[("peer", p.name.clone()), ("address", p.address.clone())],
+    );
+    if let Some(r) = &p.rtt_ns {
+        latency(
+            f,
+            "nodefit_cluster_peer_rtt_seconds",
+            "TCP handshake round trip from this node to the peer's etcd peer port (HDR histogram of every sample).",
+            &pl,
+            &r.summary,
+        );
+    }
+    f.add(
+        "nodefit_cluster_peer_rtt_errors",
+        "TCP handshakes to the peer that failed (refused, unreachable, no answer within 1 s).",
+        pl.clone(),
+        p.rtt_errors as f64,
+    );
+    if let Some(e) = &p.etcd_peer_rtt_ns {
+        // A gauge, not a summary: the format keeps `quantile` for summaries, and these are
+        // bucket estimates, not a summary's quantiles.
+        for (pct, v) in [("50", e.p50_ns), ("99", e.p99_ns)] {
+            if let Some(ns) = v {
+                f.add(
+                    "nodefit_cluster_etcd_peer_rtt_estimate_seconds",
+                    "etcd's own etcd_network_peer_round_trip_time_seconds for the peer, from this node's member: an estimate within Prometheus buckets (see _observations for how many it rests on).",
+                    labels(&pl, &[("percentile", pct.to_string())]),
+                    ns as f64 / 1e9,
+                );
+            }
+        }
+        f.add(
+            "nodefit_cluster_etcd_peer_rtt_observations",
+            "Observations of etcd's peer RTT histogram behind the estimate (etcd probes peers every few seconds).",
+            pl.clone(),
+            e.count as f64,
+        );
+    }
 }
 
 /// Refuse, before any measuring, a path the textfile could not be written to: a symlink, something
