@@ -241,7 +241,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The watch checks held against the document: checks, verdict and score set on it.
-fn judge(doc: &mut ResultsDocument) -> anyhow::Result<crate::score::Outcome> {
+fn judge(doc: &mut ResultsDocument) -> anyhow::Result<crate::score::Assessment> {
     let json = serde_json::to_value(&*doc)?;
     let checks = crate::watch::checks::builtin()
         .iter()

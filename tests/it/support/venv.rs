@@ -3,6 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+
+/// Tests in this binary that want the same venv make it one at a time (two `python3 -m venv` on one
+/// directory at once fail with "File exists").
+static MAKING: Mutex<()> = Mutex::new(());
 
 /// The venv for `requirement` ("name==version"), or why it cannot be made here.
 pub fn pinned(requirement: &str) -> Result<PathBuf, String> {
@@ -10,6 +15,7 @@ pub fn pinned(requirement: &str) -> Result<PathBuf, String> {
         .join("target")
         .join(format!("venv-{}", requirement.replace("==", "-")));
     let marker = venv.join(".complete");
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|p| p.into_inner());
     if marker.is_file() {
         return Ok(venv);
     }
