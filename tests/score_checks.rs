@@ -265,6 +265,8 @@ fn judged(severity: &str, verdict: &str, score: f64) -> CheckResult {
         title: "t".into(),
         metric: "m".into(),
         observed: Some(1.0),
+        observed_ci: None,
+        confidence: None,
         rounds: vec![],
         unit: "ns".into(),
         comparison: nodefit::results::Comparison::Le,

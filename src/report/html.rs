@@ -161,10 +161,7 @@ fn node(
     if !l.doc.checks.is_empty() {
         let _ = writeln!(s, "<h3>Checks</h3>\n<table class=\"checks\">\n<tr><th>Check</th><th>Verdict</th><th>Observed</th><th>Limit</th><th>Headroom</th><th>Severity</th><th>Source</th></tr>");
         for c in &l.doc.checks {
-            let obs = c
-                .observed
-                .map(|v| crate::util::units::format_value(v, &c.unit))
-                .unwrap_or_else(|| "—".into());
+            let obs = c.observed_text().unwrap_or_else(|| "—".into());
             let head = model::headroom(c)
                 .map(|x| format!("{:+.0} %", x * 100.0))
                 .unwrap_or_else(|| "—".into());

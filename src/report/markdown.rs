@@ -77,10 +77,7 @@ fn node(s: &mut String, l: &Loaded, level: usize) {
             "| Check | Verdict | Observed | Limit | Headroom | Severity | Source |\n|---|---|---|---|---|---|---|"
         );
         for c in &l.doc.checks {
-            let obs = c
-                .observed
-                .map(|v| crate::util::units::format_value(v, &c.unit))
-                .unwrap_or_else(|| "—".into());
+            let obs = c.observed_text().unwrap_or_else(|| "—".into());
             let head = model::headroom(c)
                 .map(|x| format!("{:+.0} %", x * 100.0))
                 .unwrap_or_else(|| "—".into());
