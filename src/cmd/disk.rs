@@ -66,6 +66,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
     let opts = crate::disk::RunOptions {
         progress: super::progress(cmd.quiet),
         label: None,
+        early_stop: None,
     };
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
     doc.workloads = results;

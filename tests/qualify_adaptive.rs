@@ -1,0 +1,137 @@
+//! Adaptive stopping end to end, on real disks: the nodefit binary qualifies a RAM-backed
+//! directory (every check decided at the first looks) and an ext4 loop device throttled to 40
+//! write IOPS by a cgroup v1 blkio throttle (a must check decided failing: UNFIT, the embedded
+//! probe not run). What is asserted is the stop reason and the verdict, not timings: those are
+//! in docs/bench.md.
+
+#[path = "support/throttled.rs"]
+mod throttled;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn result(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("result.json")).unwrap()).unwrap()
+}
+
+fn check<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn stops(doc: &Value) -> Vec<(String, String)> {
+    doc["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["spec"]["name"].as_str().unwrap().to_string(),
+                w["stop"]["reason"].as_str().unwrap_or("none").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_fast_disk_is_decided_at_the_first_looks() {
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+        .args(["qualify", "--no-etcd", "--quiet", "--directory"])
+        .arg(dir.path())
+        .arg("--output-dir")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let doc = result(out.path());
+    assert_ne!(doc["verdict"], "UNFIT", "{stdout}");
+    for (name, reason) in stops(&doc) {
+        // RAM answers a flush in microseconds: every check is far from its limit.
+        assert_eq!(reason, "decided", "{name} did not stop early: {stdout}");
+    }
+    for w in doc["workloads"].as_array().unwrap() {
+        let budget = w["spec"]["runtime_ns"].as_f64().unwrap();
+        assert!(w["runtime_ns"].as_f64().unwrap() < budget, "{w}");
+        assert!(
+            w["stop"]["note"].as_str().unwrap().contains("decided"),
+            "{w}"
+        );
+    }
+    let c = check(&doc, "wal_fdatasync_p99");
+    assert_eq!(c["verdict"], "pass", "{c}");
+    let [lo, hi] = [
+        c["observed_ci"][0].as_f64().unwrap(),
+        c["observed_ci"][1].as_f64().unwrap(),
+    ];
+    let obs = c["observed"].as_f64().unwrap();
+    assert!(lo <= obs && obs <= hi && hi < 10e6, "{c}");
+    assert_eq!(c["confidence"], 0.95);
+}
+
+#[test]
+fn a_40_iops_loop_device_is_unfit_as_soon_as_that_is_certain() {
+    if let Some(why) = throttled::unavailable() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the throttled-disk fixture must run in CI: {why}"
+        );
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let disk = throttled::ThrottledDisk::new(512, 40).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = disk
+        .command(Path::new(env!("CARGO_BIN_EXE_nodefit")))
+        .args(["qualify", "--quiet", "--directory"])
+        .arg(&disk.mountpoint)
+        .arg("--output-dir")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    let doc = result(out.path());
+    assert_eq!(doc["verdict"], "UNFIT", "{stdout}");
+    let wal: Vec<&Value> = doc["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["spec"]["name"] == "wal")
+        .collect();
+    assert_eq!(wal.len(), 3, "rounds stay: {stdout}");
+    for w in wal {
+        assert_eq!(w["stop"]["reason"], "decided", "{w}");
+        assert!(
+            w["stop"]["note"]
+                .as_str()
+                .unwrap()
+                .contains("UNFIT is certain"),
+            "{}",
+            w["stop"]
+        );
+    }
+    // The embedded probe adds nothing to a certain UNFIT: skipped, saying why.
+    let probe = check(&doc, "etcd_put_p99");
+    assert_eq!(probe["verdict"], "skipped", "{probe}");
+    assert!(
+        probe["note"]
+            .as_str()
+            .unwrap()
+            .contains("already made the node UNFIT"),
+        "{probe}"
+    );
+    assert!(doc.get("etcd").is_none_or(Value::is_null));
+}
