@@ -68,6 +68,13 @@ impl LookBoard {
         }
     }
 
+    /// Every job has ended: nothing is left to stop.
+    fn all_finished(&self) -> bool {
+        self.slots
+            .iter()
+            .all(|s| s.lock().unwrap_or_else(|p| p.into_inner()).finished)
+    }
+
     /// Every job's copy for look `k` once each has one (a finished job's last copy standing in);
     /// None while some job has not reached the look yet.
     fn ready(&self, k: usize) -> Option<Vec<JobOutcome>> {
@@ -100,6 +107,10 @@ pub fn monitor(
     let board = shared.looks.as_ref()?;
     let mut k = 0;
     while k < board.at.len() && !done.load(Ordering::Relaxed) {
+        if board.all_finished() {
+            // Ended by size (or error) before this look: not a decision.
+            return None;
+        }
         let Some(copies) = board.ready(k) else {
             std::thread::sleep(Duration::from_millis(20));
             continue;

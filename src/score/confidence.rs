@@ -34,8 +34,10 @@ pub fn round_interval(check: &Check, f: &Found, confidence: f64) -> Option<Inter
     })
 }
 
-/// The interval of a check over its rounds (see [`interval::rounds_interval`]), and each round's;
-/// None when any round has none.
+/// The interval of a check over its rounds, and each round's; None when any round has none. A
+/// rate pools the per-second series of every round into one t interval (a round of two or three
+/// whole seconds alone has one or two degrees of freedom: an interval too wide to say anything); a
+/// percentile combines the rounds' intervals (see [`interval::rounds_interval`]).
 pub fn check_interval(
     check: &Check,
     per_round: &[Found],
@@ -45,7 +47,16 @@ pub fn check_interval(
         .iter()
         .map(|f| round_interval(check, f, confidence))
         .collect::<Option<_>>()?;
-    Some((interval::rounds_interval(&rounds)?, rounds))
+    let pooled_series: Option<Vec<(f64, f64)>> = per_round
+        .iter()
+        .map(|f| f.series.clone())
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.concat());
+    let overall = match pooled_series {
+        Some(series) if per_round.len() > 1 => interval::rate_interval(&series, confidence)?,
+        _ => interval::rounds_interval(&rounds)?,
+    };
+    Some((overall, rounds))
 }
 
 /// Where an interval lies against a check's limit; None for `==` checks (exact counts).
