@@ -61,13 +61,18 @@ pub struct Found {
 /// Fields that are rates over a run with a per-second `timeseries` beside them.
 const RATE_FIELDS: [&str; 2] = ["iops", "achieved_rate"];
 
-/// (ops, seconds) per interval of the `timeseries` array of `node` (intervals end at `t_s`).
+/// (ops, seconds) per interval of the `timeseries` array of `node` (intervals end at `t_s`; none
+/// past the node's `runtime_ns`, so a last second the run only began counts as the part it had).
 fn rate_series(node: &Value) -> Option<Vec<(f64, f64)>> {
+    let end = node
+        .get("runtime_ns")
+        .and_then(Value::as_f64)
+        .map_or(f64::INFINITY, |ns| ns / 1e9);
     let mut prev = 0.0;
     let mut out = Vec::new();
     for s in node.get("timeseries")?.as_array()? {
-        let t = s.get("t_s")?.as_f64()?;
-        out.push((s.get("ops")?.as_f64()?, t - prev));
+        let t = s.get("t_s")?.as_f64()?.min(end);
+        out.push((s.get("ops")?.as_f64()?, (t - prev).max(0.0)));
         prev = t;
     }
     Some(out)
