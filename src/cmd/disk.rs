@@ -84,6 +84,7 @@ pub fn run(cmd: DiskCmd) -> anyhow::Result<Outcome> {
         progress: super::progress(cmd.quiet),
         label: None,
         min_free: super::workdir::min_free(cmd.min_free)?,
+        early_stop: None,
     };
     let results = crate::disk::run_workloads(std::slice::from_ref(&spec), &opts)?;
     doc.workloads = results;

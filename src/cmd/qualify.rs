@@ -75,6 +75,24 @@ pub struct QualifyArgs {
     /// (written atomically: a temporary file in the same directory, then rename)
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// Confidence of every check's interval, between 0.5 and 0.9999
+    #[arg(long, default_value_t = crate::util::stats::interval::DEFAULT_CONFIDENCE, value_parser = parse_confidence)]
+    pub confidence: f64,
+    /// Run every disk workload to its full budget instead of stopping once its checks are decided
+    #[arg(long)]
+    pub no_adaptive: bool,
+}
+
+/// `--confidence`: a level between 0.5 and 0.9999 (0.95, not 95).
+fn parse_confidence(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number (e.g. 0.95)"))?;
+    if (0.5..=0.9999).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is outside 0.5..=0.9999 (write 0.95, not 95)"))
+    }
 }
 
 pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
@@ -167,6 +185,8 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
         no_etcd: a.no_etcd,
         cluster,
         progress: super::progress(quiet),
+        confidence: a.confidence,
+        adaptive: !a.no_adaptive,
     })?;
     if let (true, true, Some(e)) = (quiet, q.etcd_failed_explicitly, &q.etcd_error) {
         eprintln!("nodefit: qualify: etcd probe failed: {e}");

@@ -31,6 +31,24 @@ pub struct JobShared {
     /// Set by any job that hits a fatal error (e.g. ENOSPC) so the others stop too.
     pub abort: AtomicBool,
     pub live: LiveCounters,
+    /// Set when a planned look decided the run (adaptive stopping): jobs stop as at their
+    /// deadline.
+    pub decided: AtomicBool,
+    /// Where jobs leave copies of their measurements at planned looks; None without adaptive
+    /// stopping.
+    pub looks: Option<super::looks::LookBoard>,
+}
+
+impl JobShared {
+    /// Nothing shared yet; `looks` for adaptive stopping.
+    pub fn new(looks: Option<super::looks::LookBoard>) -> Self {
+        JobShared {
+            abort: AtomicBool::new(false),
+            live: LiveCounters::default(),
+            decided: AtomicBool::new(false),
+            looks,
+        }
+    }
 }
 
 /// One second of the measured phase.
@@ -61,6 +79,7 @@ impl SecondBucket {
 }
 
 /// What one job measured.
+#[derive(Clone)]
 pub struct JobOutcome {
     pub write: Recorder,
     pub read: Recorder,
@@ -186,6 +205,10 @@ struct Accounting<'a> {
     live_pending: u64,
     live_published: Instant,
     shared: &'a JobShared,
+    /// This job's index among the run's jobs (its slot on the look board).
+    job: usize,
+    /// The next planned look this job has not left a copy for.
+    next_look: usize,
 }
 
 impl<'a> Accounting<'a> {
@@ -209,6 +232,22 @@ impl<'a> Accounting<'a> {
             live_pending: 0,
             live_published: start,
             shared,
+            job: 0,
+            next_look: 0,
+        }
+    }
+
+    /// Leave a copy of what is measured for every planned look whose time has come by `at`.
+    fn leave_copies(&mut self, at: Instant) {
+        let (Some(board), Some(ms)) = (&self.shared.looks, self.out.measure_start) else {
+            return;
+        };
+        let into = at.saturating_duration_since(ms);
+        while board.at.get(self.next_look).is_some_and(|t| into >= *t) {
+            let mut copy = self.out.clone();
+            copy.runtime = into;
+            board.deposit(self.job, copy);
+            self.next_look += 1;
         }
     }
 
@@ -282,6 +321,7 @@ impl<'a> Accounting<'a> {
             if op.kind.is_sync() == self.per_second_flushes {
                 self.cur_latency.record(ns);
             }
+            self.leave_copies(at);
         }
         None
     }
@@ -723,14 +763,17 @@ impl<'a> JobLoop<'a> {
 /// Run one job to its end: size done, runtime reached, stop requested or a fatal error.
 /// Run one job to its end. `cache_fd`: the job's file, open for the whole call, whose cached pages
 /// are dropped at every new pass (buffered reads); None otherwise.
+/// `job`: its index among the run's jobs (its slot on the look board).
 pub fn run_job(
     spec: &JobSpec,
     engine: &mut dyn IoEngine,
     shared: &JobShared,
     start: Instant,
     cache_fd: Option<BorrowedFd<'_>>,
+    job: usize,
 ) -> JobOutcome {
     let mut j = JobLoop::new(spec, engine, shared, start, cache_fd);
+    j.acct.job = job;
     loop {
         let now = j.last_t.take().unwrap_or_else(Instant::now);
         if !j.acct.measuring && now >= j.ramp_end {
@@ -741,7 +784,8 @@ pub fn run_job(
         if stop {
             j.acct.out.interrupted = crate::util::signals::stop_requested();
         }
-        let timed_out = j.deadline.is_some_and(|d| now >= d);
+        let timed_out =
+            j.deadline.is_some_and(|d| now >= d) || shared.decided.load(Ordering::Relaxed);
         let can_issue = !stop && !timed_out && j.fatal.is_none();
         let more = can_issue && j.issued_data < j.budget;
         // A flush is due: let the writes before it complete, then time the flush alone. After
@@ -768,7 +812,11 @@ pub fn run_job(
             break;
         }
     }
-    j.finish()
+    let out = j.finish();
+    if let Some(board) = &shared.looks {
+        board.finish(job, out.clone());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -823,15 +871,12 @@ mod tests {
             ..DiskOptions::default()
         })
         .unwrap();
-        let shared = JobShared {
-            abort: AtomicBool::new(false),
-            live: LiveCounters::default(),
-        };
+        let shared = JobShared::new(None);
         let mut engine = Reluctant {
             offers: 0,
             queued: Vec::new(),
         };
-        let out = run_job(&spec, &mut engine, &shared, Instant::now(), None);
+        let out = run_job(&spec, &mut engine, &shared, Instant::now(), None, 0);
         assert_eq!(out.error, None);
         assert_eq!(out.write.count(), 100);
         assert_eq!(out.bytes_written, 100 * 4096);
@@ -840,10 +885,7 @@ mod tests {
 
     #[test]
     fn accounting_buckets_seconds_and_skips_the_ramp() {
-        let shared = JobShared {
-            abort: AtomicBool::new(false),
-            live: LiveCounters::default(),
-        };
+        let shared = JobShared::new(None);
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let op = |kind, ms| InFlight {
@@ -906,10 +948,7 @@ mod tests {
     /// flushes, the writes' when it does not — never a median of the two populations.
     #[test]
     fn per_second_percentiles_are_of_one_population() {
-        let shared = JobShared {
-            abort: AtomicBool::new(false),
-            live: LiveCounters::default(),
-        };
+        let shared = JobShared::new(None);
         let t0 = Instant::now();
         for flushes in [true, false] {
             let mut a = Accounting::new(&shared, t0, true, false, flushes);

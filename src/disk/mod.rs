@@ -6,6 +6,7 @@ pub mod etcd_dir;
 pub mod headroom;
 pub mod job;
 pub mod layout;
+pub mod looks;
 
 use crate::error::Error;
 use crate::results::spec::JobSpec;
@@ -27,6 +28,8 @@ pub struct RunOptions {
     pub label: Option<String>,
     /// Free space the scratch files must leave (`--min-free`).
     pub min_free: headroom::MinFree,
+    /// Stop early when this rule decides at one of its planned looks (adaptive stopping).
+    pub early_stop: Option<looks::EarlyStop>,
 }
 
 /// Run the given workloads concurrently and return one result per spec, in order. A workload cut
@@ -88,10 +91,12 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         engines.push((*i, e, buffered_reads.then(|| f.fd.as_fd())));
     }
 
-    let shared = Arc::new(JobShared {
-        abort: AtomicBool::new(false),
-        live: LiveCounters::default(),
-    });
+    let job_spec: Vec<usize> = engines.iter().map(|(i, _, _)| *i).collect();
+    let shared = Arc::new(JobShared::new(
+        opts.early_stop
+            .as_ref()
+            .map(|e| looks::LookBoard::new(e.at.clone(), engines.len())),
+    ));
     let barrier = Arc::new(Barrier::new(engines.len() + 1));
     let longest_ramp = specs.iter().map(|s| s.ramp_time_ns).max().unwrap_or(0);
     let done = AtomicBool::new(false);
@@ -100,12 +105,16 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         .iter()
         .filter_map(|(_, f)| file_identity_fd(&f.fd).map(|id| (f.path.clone(), id)))
         .collect();
-    let (outcomes, cpu, wall) = std::thread::scope(|scope| {
+    let (outcomes, cpu, wall, decision) = std::thread::scope(|scope| {
         // A scratch file whose path no longer leads to it (its directory removed or replaced
         // mid-run) would take writes into an unlinked inode: stop, and say so.
         scope.spawn(|| watch_files(&watched, &shared, &done, &vanished));
+        let monitor = opts.early_stop.as_ref().map(|rule| {
+            let (shared, done, job_spec) = (&shared, &done, &job_spec);
+            scope.spawn(move || looks::monitor(specs, job_spec, rule, shared, done))
+        });
         let mut handles = Vec::new();
-        for (i, mut engine, cache_fd) in engines.drain(..) {
+        for (job, (i, mut engine, cache_fd)) in engines.drain(..).enumerate() {
             let spec = &specs[i];
             let shared = shared.clone();
             let barrier = barrier.clone();
@@ -114,7 +123,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 scope.spawn(move || {
                     barrier.wait();
                     let start = Instant::now();
-                    job::run_job(spec, engine.as_mut(), &shared, start, cache_fd)
+                    job::run_job(spec, engine.as_mut(), &shared, start, cache_fd, job)
                 }),
             ));
         }
@@ -152,7 +161,8 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         if let Some(p) = progress {
             let _ = p.join();
         }
-        (outcomes, (u1 - u0, s1 - s0), wall)
+        let decision = monitor.and_then(|m| m.join().ok().flatten());
+        (outcomes, (u1 - u0, s1 - s0), wall, decision)
     });
     // The engines (drained into the job threads, so none is left) borrowed the files.
     drop(engines);
@@ -172,9 +182,41 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
             r.complete = false;
             r.error = Some(why.clone());
         }
+        r.stop = Some(stop_of(spec, &r, decision.as_ref()));
         results.push(r);
     }
     Ok(results)
+}
+
+/// Why a workload's measured phase ended: an error, a decision at a look, its runtime, or its size.
+fn stop_of(
+    spec: &JobSpec,
+    r: &WorkloadResult,
+    decision: Option<&looks::Decision>,
+) -> crate::results::WorkloadStop {
+    use crate::results::StopReason;
+    let after_s = r.runtime_ns as f64 / 1e9;
+    let (reason, note) = if !r.complete {
+        (StopReason::Error, None)
+    } else if let Some(d) = decision {
+        (
+            StopReason::Decided,
+            Some(format!(
+                "at the look after {:.1} s: {}",
+                d.at.as_secs_f64(),
+                d.why
+            )),
+        )
+    } else if spec.time_based || spec.runtime_ns.is_some_and(|b| r.runtime_ns >= b) {
+        (StopReason::Budget, None)
+    } else {
+        (StopReason::Size, None)
+    };
+    crate::results::WorkloadStop {
+        reason,
+        after_s,
+        note,
+    }
 }
 
 fn file_identity_fd(fd: &std::os::fd::OwnedFd) -> Option<(u64, u64)> {
@@ -325,6 +367,7 @@ fn fold(
             sys_pct: cpu.1.as_secs_f64() / wall_s * 100.0,
         },
         timeseries,
+        stop: None,
         fio_command: spec.fio_command(),
     }
 }

@@ -4,6 +4,8 @@
 //! marked incomplete, with scratch files removed. Narration goes to the progress sink; the command
 //! layer prints the verdict and decides the exit code.
 
+pub mod adaptive;
+
 use crate::fingerprint::{cpu_sample, cpu_time_between, Fingerprint};
 use crate::options::cluster::ClusterOptions;
 use crate::options::disk::JobSpec;
@@ -14,6 +16,7 @@ use crate::score::profile::Profile;
 use crate::util::progress::Progress;
 use crate::util::signals::stop_requested;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A qualification to run: the profile and the node's side of it, as the command layer resolved
@@ -41,6 +44,11 @@ pub struct QualifyConfig {
     pub cluster: Option<ClusterOptions>,
     /// Where narration and live figures go.
     pub progress: Progress,
+    /// Confidence of every check's interval (0.95 by default).
+    pub confidence: f64,
+    /// Stop each disk step as soon as its checks are decided (see [`adaptive`]); false runs every
+    /// workload to its budget.
+    pub adaptive: bool,
 }
 
 /// What a qualification produced.
@@ -194,12 +202,44 @@ fn disk_plan(c: &QualifyConfig) -> Result<DiskPlan, QualifyError> {
     })
 }
 
+/// The early-stop rule of step `s`, when adaptive.
+fn step_rule(
+    c: &QualifyConfig,
+    plan: &DiskPlan,
+    s: &Step,
+    unfit: &Arc<Mutex<Option<String>>>,
+) -> Option<crate::disk::looks::EarlyStop> {
+    if !c.adaptive {
+        return None;
+    }
+    let budget = s
+        .members
+        .iter()
+        .filter_map(|i| plan.specs[*i].runtime_ns)
+        .max()
+        .map(Duration::from_nanos)?;
+    let ids: Vec<String> = s
+        .members
+        .iter()
+        .map(|i| c.profile.disk[*i].id.clone())
+        .collect();
+    adaptive::rule(
+        &c.profile,
+        &ids,
+        adaptive::planned_looks(budget),
+        c.confidence,
+        unfit.clone(),
+    )
+}
+
 /// Every round of every step, in order; stops at the first incomplete workload or a stop request.
-/// Returns true when interrupted.
+/// Returns true when interrupted. `unfit` receives why, when an adaptive look found a `must` check
+/// failing for certain.
 fn run_disk(
     c: &QualifyConfig,
     plan: &DiskPlan,
     doc: &mut ResultsDocument,
+    unfit: &Arc<Mutex<Option<String>>>,
 ) -> Result<bool, QualifyError> {
     let run_start = Instant::now();
     let max_rounds = plan.max_rounds;
@@ -217,6 +257,7 @@ fn run_disk(
                     plan.eta.saturating_sub(run_start.elapsed()).as_secs()
                 )),
                 min_free: c.min_free,
+                early_stop: step_rule(c, plan, s, unfit),
             };
             let results = match crate::disk::run_workloads(&specs, &opts) {
                 Ok(r) => r,
@@ -246,7 +287,7 @@ fn run_disk(
             }
             for w in &doc.workloads[doc.workloads.len() - s.members.len()..] {
                 c.progress.note(&format!(
-                    "  round {r} {}: {} data ops, {} flushes in {:.1}s{}",
+                    "  round {r} {}: {} data ops, {} flushes in {:.1}s{}{}",
                     w.spec.name,
                     w.ops,
                     w.sync_ops,
@@ -255,6 +296,14 @@ fn run_disk(
                         " (concurrently)"
                     } else {
                         ""
+                    },
+                    match &w.stop {
+                        Some(crate::results::WorkloadStop {
+                            note: Some(n),
+                            reason: crate::results::StopReason::Decided,
+                            ..
+                        }) => format!("; stopped early, {n}"),
+                        _ => String::new(),
                     }
                 ));
             }
@@ -275,7 +324,12 @@ struct EtcdStep {
 
 /// The etcd step: run the probe when it is due (across the candidate nodes with `cluster`), or
 /// say why its checks are skipped.
-fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> EtcdStep {
+fn run_etcd(
+    c: &QualifyConfig,
+    doc: &mut ResultsDocument,
+    interrupted: bool,
+    unfit: Option<String>,
+) -> EtcdStep {
     let mut step = EtcdStep {
         skip: Vec::new(),
         failed_explicitly: false,
@@ -296,6 +350,16 @@ fn run_etcd(c: &QualifyConfig, doc: &mut ResultsDocument, interrupted: bool) -> 
     let Some(opts) = &c.etcd else {
         return step;
     };
+    // The disk already decided UNFIT: an embedded probe can't change that. A user's cluster
+    // (--endpoints) or the candidate nodes (--cluster, who wait for this one) are still probed.
+    if let (Some(why), false, None) = (unfit, opts.is_live(), &c.cluster) {
+        let why = format!(
+            "etcd probe not run: the disk already made the node UNFIT ({why}); --no-adaptive runs it anyway"
+        );
+        c.progress.note(&why);
+        step.skip.push(("etcd".into(), why));
+        return step;
+    }
     let cluster = c.cluster.as_ref().map(|co| {
         let mut co = co.clone();
         if co.node_name.is_none() {
@@ -454,12 +518,14 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
         plan.eta.as_secs()
     ));
 
-    let mut interrupted = run_disk(&c, &plan, &mut doc)?;
+    let unfit = Arc::new(Mutex::new(None));
+    let mut interrupted = run_disk(&c, &plan, &mut doc, &unfit)?;
+    let unfit = unfit.lock().unwrap_or_else(|p| p.into_inner()).take();
     let EtcdStep {
         skip,
         failed_explicitly: etcd_failed_explicitly,
         error: etcd_error,
-    } = run_etcd(&c, &mut doc, interrupted);
+    } = run_etcd(&c, &mut doc, interrupted, unfit);
     interrupted |= stop_requested();
     if interrupted {
         doc.complete = false;
@@ -470,7 +536,8 @@ pub fn run(c: QualifyConfig) -> Result<Qualification, QualifyError> {
     let mut warnings = fp.warnings();
     let signals = crate::score::honesty::signals(&doc.workloads, Some(&fp));
     doc.fingerprint = Some(FingerprintSection::Known(Box::new(fp)));
-    let outcome = crate::score::cluster::judge(profile, &serde_json::to_value(&doc)?, &skip);
+    let outcome =
+        crate::score::cluster::judge_at(profile, &serde_json::to_value(&doc)?, &skip, c.confidence);
     warnings.extend(crate::score::honesty::warning(&signals));
     warnings.extend(outcome.warnings.iter().cloned());
     if !doc.complete {

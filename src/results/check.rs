@@ -160,6 +160,16 @@ pub struct CheckResult {
     /// Observed value (median over rounds where the workload was repeated); absent when missing.
     #[serde(default)]
     pub observed: Option<f64>,
+    /// Confidence interval of `observed`, [lo, hi], at `confidence`: for a percentile, the
+    /// order-statistic interval widened by the histogram's bucket error; for a rate, Student's t on
+    /// its per-second series; over rounds, the middle of the rounds' bounds; `[v, v]` for a figure
+    /// with no sampling error (counts, the fingerprint). Absent when skipped or when no method
+    /// applies (etcd's own Prometheus bucket estimates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_ci: Option<[f64; 2]>,
+    /// Confidence level of `observed_ci` (0.95 unless `--confidence` says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
     /// Observed value per round, when repeated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<f64>,
@@ -187,4 +197,17 @@ pub struct CheckResult {
     /// Why the check was skipped, marginal or failed, or a caveat on the figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl CheckResult {
+    /// The observed value with its interval, as tables show it: `281.9µs [268.0µs, 297.5µs]`; the
+    /// value alone when the interval is exact (`[v, v]`) or absent; None when nothing was observed.
+    pub fn observed_text(&self) -> Option<String> {
+        let fmt = |v: f64| crate::util::units::format_value(v, &self.unit);
+        let v = self.observed?;
+        Some(match self.observed_ci {
+            Some([lo, hi]) if lo != hi => format!("{} [{}, {}]", fmt(v), fmt(lo), fmt(hi)),
+            _ => fmt(v),
+        })
+    }
 }

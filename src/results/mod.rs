@@ -202,6 +202,35 @@ pub struct WorkloadResult {
     /// Per-second series of the measured phase.
     #[serde(default)]
     pub timeseries: Vec<SecondSample>,
+    /// Why and when the measured phase ended (absent in documents from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<WorkloadStop>,
     /// The equivalent fio command line.
     pub fio_command: String,
+}
+
+/// Why a workload's measured phase ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopReason {
+    /// Adaptive stopping: every check the workload feeds was decided at a planned look.
+    Decided,
+    /// Its runtime ran out.
+    Budget,
+    /// Its size was written (or read) before the runtime ran out.
+    Size,
+    /// Interrupted or failed (see `error`).
+    Error,
+}
+
+/// Why and when a workload stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadStop {
+    /// "decided", "budget", "size" or "error".
+    pub reason: StopReason,
+    /// Seconds of measured phase when it stopped.
+    pub after_s: f64,
+    /// For "decided": what was decided, check by check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

@@ -50,6 +50,32 @@ pub struct Found {
     /// For a percentile: its histogram's sample count and encoded HDR histogram, so rounds can be
     /// pooled exactly.
     pub histogram: Option<(u64, String)>,
+    /// For a percentile: the exact smallest and largest sample of its histogram, which bound any
+    /// interval read from the histogram's buckets.
+    pub min_max: Option<(u64, u64)>,
+    /// For a rate (`iops`, `achieved_rate`): its per-second series as (events, seconds) per
+    /// interval, from the `timeseries` beside it.
+    pub series: Option<Vec<(f64, f64)>>,
+}
+
+/// Fields that are rates over a run with a per-second `timeseries` beside them.
+const RATE_FIELDS: [&str; 2] = ["iops", "achieved_rate"];
+
+/// (ops, seconds) per interval of the `timeseries` array of `node` (intervals end at `t_s`; none
+/// past the node's `runtime_ns`, so a last second the run only began counts as the part it had).
+fn rate_series(node: &Value) -> Option<Vec<(f64, f64)>> {
+    let end = node
+        .get("runtime_ns")
+        .and_then(Value::as_f64)
+        .map_or(f64::INFINITY, |ns| ns / 1e9);
+    let mut prev = 0.0;
+    let mut out = Vec::new();
+    for s in node.get("timeseries")?.as_array()? {
+        let t = s.get("t_s")?.as_f64()?.min(end);
+        out.push((s.get("ops")?.as_f64()?, (t - prev).max(0.0)));
+        prev = t;
+    }
+    Some(out)
 }
 
 /// A percentile with too few samples behind it, and the highest well-supported lower percentile of
@@ -233,7 +259,9 @@ impl MetricPath {
             .iter()
             .any(|s| s.selector == Some(Selector::All));
         let mut out = Vec::new();
-        for (node, _parent, grandparent) in cursors {
+        let last = &self.segments[self.segments.len() - 1].name;
+        let is_rate = RATE_FIELDS.contains(&last.as_str());
+        for (node, parent, grandparent) in cursors {
             let Some(value) = node.as_f64() else {
                 if node.is_null() && any_all {
                     // A member without this figure (e.g. no metrics scraped): judge the others.
@@ -241,6 +269,10 @@ impl MetricPath {
                 }
                 return Lookup::Missing(format!("'{}' is not a number ({node})", self.text));
             };
+            let min_max = grandparent.filter(|_| in_percentiles).and_then(|summary| {
+                Some((summary.get("min")?.as_u64()?, summary.get("max")?.as_u64()?))
+            });
+            let series = parent.filter(|_| is_rate).and_then(rate_series);
             let (insufficient, histogram) = if in_percentiles {
                 let key = &self.segments[self.segments.len() - 1].name;
                 let hist = grandparent.and_then(|summary| {
@@ -260,6 +292,8 @@ impl MetricPath {
                 value,
                 insufficient,
                 histogram,
+                min_max,
+                series,
             });
         }
         if out.is_empty() {

@@ -32,13 +32,28 @@ pub fn probe_only(profile: &Profile) -> Profile {
 /// Score `doc` (a results document's JSON) with `profile`, cluster-aware: the cluster checks only
 /// when there is a cluster section, and peer-RTT checks name every link beyond the limit.
 pub fn judge(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Assessment {
+    judge_at(
+        profile,
+        doc,
+        skip,
+        crate::util::stats::interval::DEFAULT_CONFIDENCE,
+    )
+}
+
+/// [`judge`] with every check's interval at `confidence`.
+pub fn judge_at(
+    profile: &Profile,
+    doc: &Value,
+    skip: &[(String, String)],
+    confidence: f64,
+) -> Assessment {
     let cluster: Option<ClusterResult> = doc
         .get(ROOT)
         .and_then(|c| serde_json::from_value(c.clone()).ok());
     // A cluster run that failed keeps its checks, skipped with the reason `skip` gives.
     let asked = skip.iter().any(|(root, _)| root == ROOT);
     let p = applicable(profile, cluster.is_some() || asked);
-    let mut out = super::score(&p, doc, skip);
+    let mut out = super::score_at(&p, doc, skip, confidence);
     if let Some(c) = &cluster {
         for r in out.checks.iter_mut() {
             if !r.metric.starts_with("cluster.peers[*].rtt_ns.percentiles.") {

@@ -13,10 +13,14 @@
 //!   (limit − observed) / limit for upper limits and (observed − limit) / limit for lower ones; a
 //!   failing check scores at most 49. `==` checks score 100 or 0. Overall: mean of evaluated
 //!   checks weighted must 2, should 1, at most 49 when a must fails.
+//! - Confidence: every check carries the interval of its observed value (see [`confidence`]); an
+//!   interval that straddles the limit, or rounds whose intervals lie on opposite sides of it, make
+//!   the check MARGINAL whatever the point value says.
 //! - Verdict: UNFIT when a must fails; MARGINAL when a must is marginal or a should fails (or no
 //!   check could be evaluated); FIT otherwise.
 
 pub mod cluster;
+pub mod confidence;
 pub mod honesty;
 pub mod profile;
 
@@ -25,6 +29,7 @@ use crate::results::path::{self, Found, Lookup, Selector};
 use crate::results::CheckResult;
 use crate::util::stats::median;
 use crate::util::units::format_value;
+use crate::util::stats::interval::{self, Interval, Side, DEFAULT_CONFIDENCE};
 use profile::{Check, Profile};
 use serde_json::Value;
 
@@ -81,6 +86,8 @@ fn skipped(check: &Check, note: String) -> CheckResult {
         title: check.title.clone(),
         metric: check.metric.text.clone(),
         observed: None,
+        observed_ci: None,
+        confidence: None,
         rounds: Vec::new(),
         unit: check.unit.clone(),
         comparison: check.comparison,
@@ -95,20 +102,34 @@ fn skipped(check: &Check, note: String) -> CheckResult {
     }
 }
 
-/// Judge one check against a document's JSON. `skip` maps a metric root (e.g. "etcd") to why that
-/// section is absent (probe failed, --no-etcd), so the note says why rather than "not found".
+/// Judge one check against a document's JSON at the default confidence (see [`evaluate_at`]).
 pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckResult {
+    evaluate_at(check, doc, skip, DEFAULT_CONFIDENCE)
+}
+
+/// Judge one check against a document's JSON, its interval at `confidence`. `skip` maps a metric
+/// root (e.g. "etcd") to why that section is absent (probe failed, --no-etcd), so the note says why
+/// rather than "not found".
+pub fn evaluate_at(
+    check: &Check,
+    doc: &Value,
+    skip: &[(String, String)],
+    confidence: f64,
+) -> CheckResult {
     let (per_round, limit) = match rounds_of(check, doc, skip) {
         Ok(r) => r,
         Err(skipped) => return *skipped,
     };
     let values: Vec<f64> = per_round.iter().map(|f| f.value).collect();
     let observed = median(&values);
+    let intervals = confidence::check_interval(check, &per_round, confidence);
     let mut result = CheckResult {
         id: check.id.clone(),
         title: check.title.clone(),
         metric: check.metric.text.clone(),
         observed: Some(observed),
+        observed_ci: intervals.as_ref().map(|(iv, _)| [iv.lo, iv.hi]),
+        confidence: intervals.as_ref().map(|_| confidence),
         rounds: if values.len() > 1 {
             values.clone()
         } else {
@@ -127,9 +148,22 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
     };
     let mut notes: Vec<String> = Vec::new();
 
-    if judge_undersampled(check, &per_round, limit, &mut result, &mut notes) {
+    if judge_undersampled(
+        check,
+        &per_round,
+        limit,
+        confidence,
+        &mut result,
+        &mut notes,
+    ) {
         return result;
     }
+    let disagree = intervals
+        .as_ref()
+        .and_then(|(_, rounds)| confidence::disagreement(check, rounds, &values, limit));
+    let ci_straddles = intervals.as_ref().is_some_and(|(iv, _)| {
+        confidence::side_of(check.comparison, iv, limit) == Some(Side::Straddles)
+    });
     let pass = check.comparison.holds(observed, limit);
     let passing_rounds = values
         .iter()
@@ -142,7 +176,10 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             Comparison::Ge | Comparison::Gt => observed >= m,
             Comparison::Eq => false,
         });
-    result.verdict = if straddles {
+    result.verdict = if let Some(why) = disagree {
+        notes.push(why);
+        CheckVerdict::Marginal
+    } else if straddles {
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         notes.push(format!(
@@ -151,6 +188,11 @@ pub fn evaluate(check: &Check, doc: &Value, skip: &[(String, String)]) -> CheckR
             format_value(hi, &check.unit),
             values.len()
         ));
+        CheckVerdict::Marginal
+    } else if ci_straddles {
+        if let Some((iv, _)) = &intervals {
+            notes.push(confidence::straddle_note(check, observed, iv, limit, doc));
+        }
         CheckVerdict::Marginal
     } else if pass {
         CheckVerdict::Pass
@@ -230,6 +272,7 @@ fn judge_undersampled(
     check: &Check,
     per_round: &[Found],
     limit: f64,
+    confidence: f64,
     result: &mut CheckResult,
     notes: &mut Vec<String>,
 ) -> bool {
@@ -253,7 +296,7 @@ fn judge_undersampled(
             .map(|f| f.histogram.as_ref().map_or(0, |h| h.0))
             .sum();
         if per_round.len() > 1 && crate::util::stats::percentile_supported(total, asked) {
-            if let Some(pooled) = pooled_percentile(per_round, asked) {
+            if let Some((pooled, ci)) = pooled_percentile(per_round, asked, confidence) {
                 // Enough samples over all rounds together: judge the pooled histogram (exact merge
                 // of the rounds' HDR histograms); per-round figures stay in `rounds`.
                 notes.push(format!(
@@ -263,6 +306,8 @@ fn judge_undersampled(
                     format_value(pooled, &check.unit)
                 ));
                 result.observed = Some(pooled);
+                result.observed_ci = ci.map(|iv| [iv.lo, iv.hi]);
+                result.confidence = ci.map(|_| confidence);
                 result.score = check_score(check.comparison, pooled, limit);
                 result.verdict = if check.comparison.holds(pooled, limit) {
                     CheckVerdict::Pass
@@ -314,6 +359,8 @@ fn judge_undersampled(
                         first.key
                     ));
                     result.verdict = CheckVerdict::Fail;
+                    // The interval is of the under-sampled figure, not of the evidence.
+                    (result.observed_ci, result.confidence) = (None, None);
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
                     return true;
@@ -327,6 +374,7 @@ fn judge_undersampled(
                         first.key
                     ));
                     result.verdict = CheckVerdict::Marginal;
+                    (result.observed_ci, result.confidence) = (None, None);
                     result.score = check_score(check.comparison, lm, limit);
                     result.note = Some(notes.join("; "));
                     return true;
@@ -342,8 +390,9 @@ fn judge_undersampled(
     false
 }
 
-/// The percentile `p` of the rounds' histograms merged; None when one cannot be decoded.
-fn pooled_percentile(rounds: &[Found], p: f64) -> Option<f64> {
+/// The percentile `p` of the rounds' histograms merged, and its interval at `confidence`; None when
+/// one cannot be decoded.
+fn pooled_percentile(rounds: &[Found], p: f64, confidence: f64) -> Option<(f64, Option<Interval>)> {
     let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
     for f in rounds {
         let (_, text) = f.histogram.as_ref()?;
@@ -353,7 +402,18 @@ fn pooled_percentile(rounds: &[Found], p: f64) -> Option<f64> {
             Some(m) => m.add(&h).ok()?,
         }
     }
-    merged.map(|m| m.value_at_quantile(p / 100.0) as f64)
+    let min_max = rounds
+        .iter()
+        .map(|f| f.min_max)
+        .collect::<Option<Vec<_>>>()
+        .map(|v| {
+            let lo = v.iter().map(|x| x.0).min().unwrap_or(0);
+            (lo, v.iter().map(|x| x.1).max().unwrap_or(lo))
+        });
+    merged.map(|m| {
+        let ci = interval::quantile_interval(&m, p / 100.0, confidence, min_max);
+        (m.value_at_quantile(p / 100.0) as f64, ci)
+    })
 }
 
 /// One line naming check, observed value, limit and source.
@@ -377,12 +437,23 @@ pub fn reason(c: &CheckResult) -> String {
     )
 }
 
-/// Judge every check of `profile` against `doc` (a results document's JSON).
+/// Judge every check of `profile` against `doc` (a results document's JSON) at the default
+/// confidence.
 pub fn score(profile: &Profile, doc: &Value, skip: &[(String, String)]) -> Assessment {
+    score_at(profile, doc, skip, DEFAULT_CONFIDENCE)
+}
+
+/// Judge every check of `profile` against `doc`, intervals at `confidence`.
+pub fn score_at(
+    profile: &Profile,
+    doc: &Value,
+    skip: &[(String, String)],
+    confidence: f64,
+) -> Assessment {
     let checks: Vec<CheckResult> = profile
         .checks
         .iter()
-        .map(|c| evaluate(c, doc, skip))
+        .map(|c| evaluate_at(c, doc, skip, confidence))
         .collect();
     summarize(checks)
 }

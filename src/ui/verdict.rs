@@ -31,9 +31,9 @@ pub fn render(doc: &ResultsDocument, reasons: &[String], colour: bool) -> String
         .checks
         .iter()
         .map(|c: &CheckResult| {
-            let obs = match c.observed {
-                Some(v) => {
-                    let mut o = format_value(v, &c.unit);
+            let obs = match c.observed_text() {
+                Some(text) => {
+                    let mut o = text;
                     if c.rounds.len() > 1 {
                         let lo = c.rounds.iter().copied().fold(f64::INFINITY, f64::min);
                         let hi = c.rounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -62,7 +62,7 @@ pub fn render(doc: &ResultsDocument, reasons: &[String], colour: bool) -> String
         .collect();
     let head = [
         "CHECK",
-        "OBSERVED (median; spread)",
+        "OBSERVED (median [interval]; spread)",
         "LIMIT",
         "SEVERITY",
         "VERDICT",

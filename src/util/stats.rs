@@ -1,6 +1,8 @@
 //! Latency recording: an HDR histogram plus exact running moments, and the summary that goes into
 //! results JSON. The statistics here know nothing of disks or etcd.
 
+pub mod interval;
+
 use base64::Engine as _;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;

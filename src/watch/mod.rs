@@ -144,6 +144,7 @@ pub fn run(c: &WatchConfig, on_window: &mut dyn FnMut(&Live)) -> Result<WatchRun
         progress: crate::util::progress::silent(),
         label: None,
         min_free: c.min_free,
+        early_stop: None,
     };
     let start = Instant::now();
     let end = start + c.duration;

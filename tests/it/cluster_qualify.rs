@@ -149,15 +149,26 @@ fn qualify_three_nodes() {
                 "cluster_errors"
             ]
         );
-        assert!(
-            doc["checks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|c| c["verdict"] == "pass"),
-            "{:#}",
-            doc["checks"]
+        assert!(doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] == "pass"));
+        // --cluster judges with the same intervals as a single node: the worst link's RTT p99
+        // carries its order-statistic interval.
+        let rtt = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "cluster_peer_rtt_p99")
+            .unwrap();
+        assert_eq!(rtt["confidence"], 0.95, "{rtt}");
+        let (lo, hi, obs) = (
+            rtt["observed_ci"][0].as_f64().unwrap(),
+            rtt["observed_ci"][1].as_f64().unwrap(),
+            rtt["observed"].as_f64().unwrap(),
         );
+        assert!(lo <= obs && obs <= hi, "{rtt}");
         let written: Value =
             serde_json::from_slice(&std::fs::read(outs[i].path().join("result.json")).unwrap())
                 .unwrap();

@@ -267,6 +267,8 @@ fn judged(severity: &str, verdict: &str, score: f64) -> CheckResult {
         title: "t".into(),
         metric: "m".into(),
         observed: Some(1.0),
+        observed_ci: None,
+        confidence: None,
         rounds: vec![],
         unit: "ns".into(),
         comparison: nodefit::results::Comparison::Le,
@@ -406,4 +408,59 @@ fn probe_alone_cluster_results_are_judged_on_etcd_and_cluster_checks() {
         .map(|c| c.id.as_str())
         .collect();
     assert!(skipped.is_empty(), "{skipped:?}");
+}
+
+/// A workload round whose sync latencies are `n` draws spread evenly over [lo, hi] ns, with its
+/// real encoded histogram (so the check has an interval).
+fn measured_round(lo: u64, hi: u64, n: u64) -> Value {
+    let mut r = nodefit::util::stats::Recorder::new();
+    for i in 0..n {
+        r.record(lo + (hi - lo) * i / n.max(1));
+    }
+    let s = r.summary(&[50.0, 99.0]).unwrap();
+    json!({"spec": {"name": "wal"}, "iops": 1000.0, "latency_ns": {"sync": s}})
+}
+
+#[test]
+fn intervals_decide_marginal_when_they_straddle_or_rounds_disagree() {
+    let ms = 1_000_000u64;
+    let c = check(P99_MUST);
+    // Far below the limit: pass, interval around the point, below the limit.
+    let r = evaluate(&c, &doc(vec![measured_round(ms, 3 * ms, 5000)]), &[]);
+    assert_eq!(r.verdict.as_str(), "pass", "{r:?}");
+    let [lo, hi] = r.observed_ci.unwrap();
+    let obs = r.observed.unwrap();
+    assert!(lo <= obs && obs <= hi && hi < 10e6, "{r:?}");
+    assert_eq!(r.confidence, Some(0.95));
+    // p99 just under the limit from few samples: the interval reaches past it → MARGINAL.
+    let r = evaluate(&c, &doc(vec![measured_round(ms, 10_050_000, 1200)]), &[]);
+    assert_eq!(r.verdict.as_str(), "marginal", "{r:?}");
+    assert!(r.note.as_deref().unwrap().contains("straddles"), "{r:?}");
+    // Two rounds clearly under, one clearly over: the rounds disagree, named.
+    let r = evaluate(
+        &c,
+        &doc(vec![
+            measured_round(ms, 2 * ms, 5000),
+            measured_round(20 * ms, 30 * ms, 5000),
+            measured_round(ms, 2 * ms, 5000),
+        ]),
+        &[],
+    );
+    assert_eq!(r.verdict.as_str(), "marginal", "{r:?}");
+    assert!(
+        r.note
+            .as_deref()
+            .unwrap()
+            .contains("rounds disagree: round 2 p99"),
+        "{r:?}"
+    );
+    // An exact figure has the interval [v, v].
+    let cpu = check(
+        r#"metric = "fingerprint.cpu.count"
+comparison = ">="
+limit = 2
+severity = "should""#,
+    );
+    let r = evaluate(&cpu, &doc(vec![]), &[]);
+    assert_eq!(r.observed_ci, Some([2.0, 2.0]), "{r:?}");
 }

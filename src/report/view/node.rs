@@ -165,10 +165,7 @@ pub fn check_rows(checks: &[CheckResult]) -> Vec<CheckRow<'_>> {
         .iter()
         .map(|c| CheckRow {
             check: c,
-            observed: c
-                .observed
-                .map(|v| crate::util::units::format_value(v, &c.unit))
-                .unwrap_or_else(|| "—".into()),
+            observed: c.observed_text().unwrap_or_else(|| "—".into()),
             limit: format!(
                 "{} {}",
                 c.comparison,

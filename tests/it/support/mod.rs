@@ -21,6 +21,7 @@ pub mod schema;
 pub mod scratch;
 pub mod skip;
 pub mod slowfs;
+pub mod throttled;
 pub mod venv;
 pub mod wait;
 
