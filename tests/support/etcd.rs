@@ -1,4 +1,4 @@
-//! Test fixture: a real etcd cluster (Debian's /usr/bin/etcd) of N members on free loopback ports
+//! Test fixture: a real etcd cluster (the etcd nodefit ships, see bundled.rs) of N members on free loopback ports
 //! with data dirs in a temp dir, optionally serving TLS with client-certificate auth; every member
 //! is killed when the fixture is dropped. Also: test certificates made with the `openssl` CLI.
 
@@ -6,6 +6,8 @@
 
 #[path = "certs.rs"]
 mod certs;
+#[path = "bundled.rs"]
+pub mod bundled;
 
 use certs::{make_ca, make_leaf};
 use std::path::{Path, PathBuf};
@@ -88,7 +90,7 @@ impl EtcdCluster {
             .collect();
         let mut children = Vec::new();
         for i in 0..members {
-            let mut cmd = Command::new("etcd");
+            let mut cmd = Command::new(bundled::etcd());
             cmd.args([
                 "--name",
                 &names[i],
@@ -140,7 +142,7 @@ impl EtcdCluster {
                 .stderr(Stdio::null());
             children.push(Some(
                 cmd.spawn()
-                    .expect("etcd starts (apt-get install etcd-server)"),
+                    .expect("the bundled etcd starts"),
             ));
         }
         let c = EtcdCluster {
@@ -172,7 +174,7 @@ impl EtcdCluster {
     }
 
     pub fn etcdctl_at(&self, endpoints: &str, args: &[&str]) -> Output {
-        let mut cmd = Command::new("etcdctl");
+        let mut cmd = Command::new(bundled::etcdctl());
         cmd.env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={endpoints}"))
             .arg("--dial-timeout=3s");

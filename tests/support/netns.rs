@@ -18,6 +18,9 @@
 
 #![allow(dead_code)]
 
+#[path = "bundled.rs"]
+mod bundled;
+
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
@@ -30,6 +33,11 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// Frames held by a forwarder, each with the time it is due out.
 type FrameQueue = (Mutex<VecDeque<(Instant, Vec<u8>)>>, Condvar);
+
+/// The bundled etcd (what nodefit finds next to itself), for tests that wrap it.
+pub fn bundled_etcd() -> std::path::PathBuf {
+    bundled::etcd()
+}
 
 /// One node: a namespace and its address.
 #[derive(Clone, Debug)]
@@ -45,6 +53,13 @@ impl Node {
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns, program]);
+        c
+    }
+
+    /// The bundled etcdctl, run in this node's namespace.
+    pub fn etcdctl(&self) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns]).arg(bundled::etcdctl());
         c
     }
 
@@ -66,7 +81,7 @@ impl Node {
     /// nodefit's cluster ready keys this node's member holds (etcdctl through the default client
     /// URL, 127.0.0.1:12379); 0 while it does not answer.
     pub fn ready_keys(&self) -> usize {
-        self.command("etcdctl")
+        self.etcdctl()
             .args([
                 "--endpoints",
                 "http://127.0.0.1:12379",
