@@ -172,7 +172,14 @@ fn dist_tarball_holds_binary_profiles_readme_license_and_checksums() {
     assert_eq!(v.lines().next(), mine.lines().next());
     assert_eq!(
         v.lines().nth(1),
-        Some(format!("etcd {} ({})", bundled::ETCD_VERSION, d.join("etcd").display()).as_str()),
+        Some(
+            format!(
+                "etcd {} ({})",
+                bundled::ETCD_VERSION,
+                d.join("etcd").display()
+            )
+            .as_str()
+        ),
         "{v}"
     );
     let p = Command::new(d.join("nodefit"))
@@ -222,5 +229,9 @@ fn dist_glibc_floor_refuses_a_binary_that_needs_a_newer_glibc() {
         .unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "{err}");
-    assert!(err.contains("nodefit: newest glibc symbol 2.") && err.contains("etcd: newest glibc symbol none (static)"), "{err}");
+    assert!(
+        err.contains("nodefit: newest glibc symbol 2.")
+            && err.contains("etcd: newest glibc symbol none (static)"),
+        "{err}"
+    );
 }

@@ -272,7 +272,8 @@ fn embedded_missing_binary_says_what_to_pass() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("'/nonexistent/etcd' not found") && stderr(&out).contains("--etcd-bin PATH"),
+        stderr(&out).contains("'/nonexistent/etcd' not found")
+            && stderr(&out).contains("--etcd-bin PATH"),
         "{}",
         stderr(&out)
     );
@@ -391,7 +392,10 @@ fn no_etcd_anywhere_names_the_places_tried() {
     let beside = home.path().join("etcd");
     assert!(
         e.contains(&format!("tried {} (next to nodefit)", beside.display()))
-            && e.contains(&format!("each directory of PATH ({})", empty.path().display()))
+            && e.contains(&format!(
+                "each directory of PATH ({})",
+                empty.path().display()
+            ))
             && e.contains("--etcd-bin PATH")
             && e.lines().count() == 1,
         "{e}"
@@ -401,7 +405,9 @@ fn no_etcd_anywhere_names_the_places_tried() {
     assert!(v.status.success());
     let text = String::from_utf8_lossy(&v.stdout).into_owned();
     assert!(
-        text.lines().nth(1).is_some_and(|l| l.starts_with("etcd: none usable: no etcd binary")),
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("etcd: none usable: no etcd binary")),
         "{text}"
     );
 

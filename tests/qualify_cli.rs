@@ -75,10 +75,10 @@ fn nodefit(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
-#[path = "support/schema.rs"]
-mod schema;
 #[path = "support/bundled.rs"]
 mod bundled;
+#[path = "support/schema.rs"]
+mod schema;
 use schema::validate;
 
 fn read_doc(p: &Path) -> Value {

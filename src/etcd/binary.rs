@@ -27,7 +27,12 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, EtcdError> {
         .and_then(|exe| exe.parent().map(|d| d.join("etcd")));
     let path_var = std::env::var_os("PATH").unwrap_or_default();
     let on_path = std::env::split_paths(&path_var).map(|d| d.join("etcd"));
-    if let Some(found) = beside.iter().cloned().chain(on_path).find(|p| is_executable(p)) {
+    if let Some(found) = beside
+        .iter()
+        .cloned()
+        .chain(on_path)
+        .find(|p| is_executable(p))
+    {
         return Ok(found);
     }
     let beside = beside.map_or_else(
@@ -102,8 +107,7 @@ fn version_line_within(bin: &Path, timeout: Duration) -> Result<String, EtcdErro
 /// The version number in a `--version` line: "etcd Version: 3.5.1" → "3.5.1"; the line itself when
 /// it has no such shape (an etcd built differently still gets compared, by its whole line).
 pub fn version_number(line: &str) -> &str {
-    line.rsplit_once("Version:")
-        .map_or(line, |(_, v)| v.trim())
+    line.rsplit_once("Version:").map_or(line, |(_, v)| v.trim())
 }
 
 #[cfg(test)]

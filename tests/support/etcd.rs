@@ -4,10 +4,10 @@
 
 #![allow(dead_code)]
 
-#[path = "certs.rs"]
-mod certs;
 #[path = "bundled.rs"]
 pub mod bundled;
+#[path = "certs.rs"]
+mod certs;
 
 use certs::{make_ca, make_leaf};
 use std::path::{Path, PathBuf};
@@ -140,10 +140,7 @@ impl EtcdCluster {
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            children.push(Some(
-                cmd.spawn()
-                    .expect("the bundled etcd starts"),
-            ));
+            children.push(Some(cmd.spawn().expect("the bundled etcd starts")));
         }
         let c = EtcdCluster {
             dir,
