@@ -47,7 +47,8 @@ fi
 
 # The version the binary itself reports ("nodefit 0.1.0 (commit abc1234)"): the tarball is named after
 # what it contains, not after the tree it was packed from.
-line=$("$bin" --version | head -n 1) || die "$bin --version failed"
+line=$("$bin" --version) || die "$bin --version failed"
+line=${line%%$'\n'*}
 version=$(echo "$line" | awk '{print $2}')
 [ -n "$version" ] || die "cannot read the version from: $line"
 arch=$(uname -m)

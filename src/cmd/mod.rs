@@ -74,7 +74,9 @@ pub fn run() -> Outcome {
             let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayVersion => {
-                    println!("{}", etcd_version_line());
+                    // Not println!: `nodefit --version | head -n 1` closes the pipe first.
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stdout(), "{}", etcd_version_line());
                     Outcome::Done
                 }
                 clap::error::ErrorKind::DisplayHelp => Outcome::Done,
