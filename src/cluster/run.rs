@@ -194,6 +194,13 @@ fn named(nodes: &[NodeSpec], names: &[&String]) -> String {
         .join(", ")
 }
 
+/// The etcd binary this node's member ran and its version line, for `etcd.target.etcd_bin`.
+fn binary_and_version(args: &EtcdOptions) -> Option<String> {
+    let bin = args.etcd_binary().ok()?;
+    let version = crate::etcd::embedded::etcd_version(&bin).ok()?;
+    Some(format!("{} ({version})", bin.display()))
+}
+
 /// The start barrier: publish this node's ready key (a nonce, its etcd version and the load it will
 /// run: "<nonce> etcd <version>; <load>"), wait until every node's is there, the etcd versions and
 /// the loads agree and every other member still listens on its peer port.
@@ -490,11 +497,7 @@ async fn steps(
     etcd.target.kind = "cluster".into();
     etcd.target.member_count = nodes.len() as u32;
     etcd.target.directory = Some(args.directory.display().to_string());
-    etcd.target.etcd_bin = args.etcd_binary().ok().and_then(|bin| {
-        crate::etcd::embedded::etcd_version(&bin)
-            .ok()
-            .map(|v| format!("{} ({v})", bin.display()))
-    });
+    etcd.target.etcd_bin = binary_and_version(args);
     let unfinished: Vec<String> = nodes
         .iter()
         .filter(|n| n.name != me && !reports.contains_key(&n.name))
