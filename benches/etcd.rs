@@ -13,6 +13,8 @@
 //! Medians over the rounds.
 
 // The test fixture, and the certificates it takes from its parent module (`super::certs`).
+#[path = "../tests/it/support/bundled.rs"]
+pub mod bundled;
 #[path = "../tests/it/support/certs.rs"]
 mod certs;
 #[path = "../tests/it/support/etcd.rs"]
@@ -107,7 +109,7 @@ fn after(text: &str, markers: &[&str]) -> Option<f64> {
 
 fn check_perf(endpoints: &str, load: &str) -> Sample {
     let cpu0 = children_cpu();
-    let out = Command::new("etcdctl")
+    let out = Command::new(etcd_support::bundled::etcdctl())
         .env("ETCDCTL_API", "3")
         .args([
             &format!("--endpoints={endpoints}"),
@@ -117,7 +119,7 @@ fn check_perf(endpoints: &str, load: &str) -> Sample {
             load,
         ])
         .output()
-        .expect("etcdctl runs (apt-get install etcd-client)");
+        .expect("the bundled etcdctl runs");
     let cpu = children_cpu() - cpu0;
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Install what nodefit needs on a Debian/Ubuntu machine, skipping what is already there.
-#   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, etcd, fio)
+#   scripts/setup.sh          build + run dependencies (protoc + the well-known .proto files, fio, pip), and
+#                             nodefit's pinned etcd into the build tree (scripts/bundled-etcd.sh)
 #   scripts/setup.sh --test   plus what the test suite uses (fuse3, openssl, chromium, fonts, iproute2, ethtool,
 #                             promtool, node_exporter, sshd, python3-venv, systemd-analyze, unshare; loads
 #                             the fuse and loop modules: CI fails a test that skips)
+# What `make dist` builds the fleet artifact with (zig, cargo-zigbuild) is scripts/setup-dist.sh's.
+# No etcd package: Debian's etcd-server creates an etcd user and /var/lib/etcd and starts etcd.service on
+# 2379/2380, which is exactly what a node about to receive a control plane must not have.
 # Every package is named here: nothing may be assumed to be on a new machine (scripts/fresh-machine-check
 # proves it in a bare Debian root). Exit 2 with a one-line "install X by hand" where that is not possible.
 set -euo pipefail
@@ -22,8 +26,9 @@ need=()
 # from libprotobuf-dev, only a Recommends of protobuf-compiler.
 have_cmd protoc   || need+=(protobuf-compiler)
 have_file /usr/include/google/protobuf/descriptor.proto || need+=(libprotobuf-dev)
-have_cmd etcd     || need+=(etcd-server)
-have_cmd etcdctl  || need+=(etcd-client)
+have_cmd python3  || need+=(python3)
+# pip fetches the pinned etcd (bundled-etcd.sh); Debian's python3 leaves it to python3-pip.
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 have_cmd fio      || need+=(fio)
 have_cmd cc       || need+=(gcc)
 have_file /usr/include/stdio.h || need+=(libc6-dev)
@@ -46,7 +51,6 @@ if [ "${1:-}" = "--test" ]; then
   have_cmd prometheus-node-exporter || need+=(prometheus-node-exporter)
   have_file /usr/sbin/sshd || need+=(openssh-server)
   have_cmd ssh-keygen || need+=(openssh-client)
-  have_cmd python3 || need+=(python3)
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
   # modprobe, for /dev/fuse and /dev/loop-control when their modules are not loaded (below).
   { have_file /dev/fuse && have_file /dev/loop-control; } || have_cmd modprobe || need+=(kmod)
@@ -88,4 +92,5 @@ if ! have_cmd cargo; then
     die "could not install Rust with rustup (no network to sh.rustup.rs?): install Rust from https://rustup.rs by hand, then run again"
   fi
 fi
+"$(dirname "$0")/bundled-etcd.sh"
 echo "setup: ok"

@@ -92,7 +92,7 @@ pub fn preflight(
         return Err(ClusterError::Invalid("--join-timeout must be > 0".into()));
     }
     let tls = peer_tls(c)?;
-    crate::etcd::embedded::etcd_version(&args.etcd_bin)?;
+    crate::etcd::embedded::etcd_version(&args.etcd_binary()?)?;
     if let member::PeerTls::Files { cert, key, ca } = &tls {
         for (flag, f) in [
             ("--peer-cert-file", cert),
@@ -202,6 +202,13 @@ pub enum ClusterError {
     /// A peer does not hold this run's cluster secret.
     #[error("{0}")]
     Unauthenticated(String),
+    #[error("{other} runs etcd {theirs} and {me} runs etcd {mine}: the members of one run must run the same etcd (copy the same nodefit tarball to every node, it carries its etcd, or give every node the same --etcd-bin)")]
+    EtcdVersions {
+        other: String,
+        theirs: String,
+        me: String,
+        mine: String,
+    },
     #[error("interrupted")]
     Interrupted,
     #[error("cannot start the async runtime: {0}")]

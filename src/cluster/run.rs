@@ -102,9 +102,15 @@ async fn run(
     progress: &Progress,
 ) -> Result<(EtcdResult, ClusterResult), ClusterError> {
     let (nodes, me, tls) = super::preflight(args, c)?;
-    let terms = load_terms(args, &nodes[me].name)?;
+    let bin = args.etcd_binary()?;
+    let version = crate::etcd::embedded::etcd_version(&bin)?;
+    let terms = format!(
+        "etcd {}; {}",
+        crate::etcd::binary::version_number(&version),
+        load_terms(args, &nodes[me].name)?
+    );
     let plan = MemberPlan {
-        bin: args.etcd_bin.clone(),
+        bin,
         directory: args.directory.clone(),
         nodes: nodes.clone(),
         me,
@@ -194,8 +200,16 @@ fn named(nodes: &[NodeSpec], names: &[&String]) -> String {
         .join(", ")
 }
 
-/// The start barrier: publish this node's ready key (a nonce and the load it will run), wait until
-/// every node's is there, the loads agree and every other member still listens on its peer port.
+/// The etcd binary this node's member ran and its version line, for `etcd.target.etcd_bin`.
+fn binary_and_version(args: &EtcdOptions) -> Option<String> {
+    let bin = args.etcd_binary().ok()?;
+    let version = crate::etcd::embedded::etcd_version(&bin).ok()?;
+    Some(format!("{} ({version})", bin.display()))
+}
+
+/// The start barrier: publish this node's ready key (a nonce, its etcd version and the load it will
+/// run: "<nonce> etcd <version>; <load>"), wait until every node's is there, the etcd versions and
+/// the loads agree and every other member still listens on its peer port.
 /// Returns the run id (the nonce of the first node by name: random, and the same for everyone).
 async fn join(
     plan: &MemberPlan,
@@ -305,22 +319,41 @@ async fn join(
     }
 }
 
-/// Every node's ready key names the same load as this node's, or the run stops here.
+/// Every node's ready key names the same etcd version and the same load as this node's, or the
+/// run stops here: figures of members on different etcd versions are not of one cluster.
 fn agree(
     plan: &MemberPlan,
     terms: &str,
     seen: &BTreeMap<String, String>,
 ) -> Result<(), ClusterError> {
     let me = &plan.nodes[plan.me].name;
+    let (mine, my_load) = split_terms(terms);
     for (name, value) in seen {
-        let theirs = value.split_once(' ').map(|(_, t)| t).unwrap_or("");
-        if theirs != terms {
+        let (theirs, their_load) = split_terms(value.split_once(' ').map(|(_, t)| t).unwrap_or(""));
+        if theirs != mine {
+            return Err(ClusterError::EtcdVersions {
+                other: name.clone(),
+                theirs: theirs.to_string(),
+                me: me.clone(),
+                mine: mine.to_string(),
+            });
+        }
+        if their_load != my_load {
             return Err(ClusterError::Invalid(format!(
-                "{name} was started with another load ({theirs}) than {me} ({terms}); start every node with the same options"
+                "{name} was started with another load ({their_load}) than {me} ({my_load}); start every node with the same options"
             )));
         }
     }
     Ok(())
+}
+
+/// A ready key's terms "etcd <version>; <load>" as (version, load); a node that sent none (an older
+/// nodefit) has version "unknown", so it differs from any version sent.
+fn split_terms(terms: &str) -> (&str, &str) {
+    terms
+        .strip_prefix("etcd ")
+        .and_then(|t| t.split_once("; "))
+        .unwrap_or(("unknown", terms))
 }
 
 /// Nodes whose ready key is there but whose member no longer listens on its peer port: they joined
@@ -485,9 +518,7 @@ async fn steps(
     etcd.target.kind = "cluster".into();
     etcd.target.member_count = nodes.len() as u32;
     etcd.target.directory = Some(args.directory.display().to_string());
-    etcd.target.etcd_bin = crate::etcd::embedded::etcd_version(&args.etcd_bin)
-        .ok()
-        .map(|v| format!("{} ({v})", args.etcd_bin.display()));
+    etcd.target.etcd_bin = binary_and_version(args);
     let unfinished: Vec<String> = nodes
         .iter()
         .filter(|n| n.name != me && !reports.contains_key(&n.name))

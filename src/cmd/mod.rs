@@ -76,9 +76,13 @@ pub fn run() -> Outcome {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                clap::error::ErrorKind::DisplayVersion => {
+                    // Not println!: `nodefit --version | head -n 1` closes the pipe first.
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stdout(), "{}", etcd_version_line());
                     Outcome::Done
                 }
+                clap::error::ErrorKind::DisplayHelp => Outcome::Done,
                 _ => Outcome::CouldNotRun,
             };
         }
@@ -100,6 +104,17 @@ pub fn run() -> Outcome {
         eprintln!("nodefit: error: {text}");
         Outcome::CouldNotRun
     })
+}
+
+/// The second line of `nodefit --version`: the etcd the probes would run, as found now (asked at
+/// run time rather than stamped at build time, so it names the binary actually used: the one next to
+/// nodefit, the first on PATH, or what is missing), e.g. "etcd 3.5.1 (/opt/nodefit/etcd)".
+fn etcd_version_line() -> String {
+    use crate::etcd::binary;
+    match binary::locate(None).and_then(|bin| binary::version_line(&bin).map(|v| (bin, v))) {
+        Ok((bin, line)) => format!("etcd {} ({})", binary::version_number(&line), bin.display()),
+        Err(e) => format!("etcd: none usable: {e}"),
+    }
 }
 
 /// Write `bytes` to `path`, or stdout when there is none.

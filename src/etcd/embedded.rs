@@ -1,4 +1,4 @@
-//! A throwaway local etcd for the probe: 1, 3 or 5 members of the installed etcd (3.4 flags) on
+//! A throwaway local etcd for the probe: 1, 3 or 5 members of the located etcd (3.4/3.5 flags) on
 //! free loopback ports, data dirs inside the directory under test. [`Embedded`] stops every member
 //! (SIGTERM, then SIGKILL) and removes its run directory when dropped — on success, error and
 //! Ctrl-C alike — and members die with nodefit if it is killed outright (parent-death signal).
@@ -32,26 +32,9 @@ fn free_port() -> Result<u16, EtcdError> {
         .map_err(|e| EtcdError::Embedded(format!("no free loopback port: {e}")))
 }
 
-/// `etcd --version` answers at once; a binary that does not within this is not one to run.
-const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The version line of `bin`, or [`EtcdError::BinaryMissing`].
+/// The version line of `bin` (within a timeout), or [`EtcdError::BinaryMissing`].
 pub fn etcd_version(bin: &Path) -> Result<String, EtcdError> {
-    let out =
-        crate::util::subprocess::output_within(Command::new(bin).arg("--version"), VERSION_TIMEOUT)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                    EtcdError::BinaryMissing(bin.display().to_string())
-                }
-                _ => EtcdError::Embedded(format!("cannot run {}: {e}", bin.display())),
-            })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(crate::util::text::printable(
-        text.lines()
-            .next()
-            .unwrap_or("etcd (unknown version)")
-            .trim(),
-    ))
+    super::binary::version_line(bin)
 }
 
 impl Embedded {

@@ -7,6 +7,7 @@
 //! errors and Ctrl-C); a user's cluster is never compacted, defragmented or reconfigured; an embedded
 //! etcd is always stopped and its data dirs removed.
 
+pub mod binary;
 pub mod client;
 pub mod config;
 pub mod embedded;
@@ -29,8 +30,10 @@ pub use crate::results::etcd::*;
 pub enum EtcdError {
     #[error("invalid option: {0}")]
     Invalid(String),
-    #[error("etcd binary '{0}' not found; install it (Debian/Ubuntu: apt-get install etcd-server) or pass --etcd-bin PATH")]
+    #[error("etcd binary '{0}' not found or not executable: pass --etcd-bin PATH to an etcd binary (nodefit's tarball carries one next to nodefit)")]
     BinaryMissing(String),
+    #[error("no etcd binary: tried {beside} (next to nodefit) and each directory of PATH ({path}); unpack nodefit's tarball whole (etcd travels next to nodefit), run scripts/bundled-etcd.sh in a source tree, or pass --etcd-bin PATH")]
+    BinaryNotFound { beside: String, path: String },
     #[error("embedded etcd failed: {0}")]
     Embedded(String),
     #[error("cannot reach etcd at {endpoints} within {timeout_s}s: {reason}")]

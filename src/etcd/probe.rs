@@ -61,9 +61,10 @@ pub async fn probe(args: &EtcdOptions, progress: Progress) -> Result<EtcdResult,
         args.endpoints.clone()
     } else {
         target.kind = "embedded".into();
-        let e = Embedded::start(&args.etcd_bin, &args.directory, args.members, &id)?;
+        let bin = args.etcd_binary()?;
+        let e = Embedded::start(&bin, &args.directory, args.members, &id)?;
         target.directory = Some(args.directory.display().to_string());
-        target.etcd_bin = Some(format!("{} ({})", args.etcd_bin.display(), e.version));
+        target.etcd_bin = Some(format!("{} ({})", bin.display(), e.version));
         let urls = e.client_urls.clone();
         embedded = Some(e);
         urls

@@ -117,9 +117,9 @@ pub struct EtcdOptions {
     /// Embedded etcd: directory (on the disk under test) for its data dirs
     #[arg(long, default_value = ".", help_heading = "Embedded etcd")]
     pub directory: PathBuf,
-    /// Embedded etcd: the etcd binary
-    #[arg(long, default_value = "etcd", help_heading = "Embedded etcd")]
-    pub etcd_bin: PathBuf,
+    /// Embedded etcd: the etcd binary (default: the etcd next to nodefit, else the first on PATH)
+    #[arg(long, help_heading = "Embedded etcd")]
+    pub etcd_bin: Option<PathBuf>,
     /// Embedded etcd: number of members (1, 3 or 5)
     #[arg(long, default_value_t = 1, help_heading = "Embedded etcd")]
     pub members: u32,
@@ -185,7 +185,7 @@ impl Default for EtcdOptions {
             dial_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(5),
             directory: PathBuf::from("."),
-            etcd_bin: PathBuf::from("etcd"),
+            etcd_bin: None,
             members: 1,
             op: OpKind::Put,
             key_size: 256,
@@ -276,8 +276,8 @@ impl EtcdOptions {
         if self.directory != d.directory {
             flag("directory", path(&self.directory));
         }
-        if self.etcd_bin != d.etcd_bin {
-            flag("etcd-bin", path(&self.etcd_bin));
+        if let Some(p) = &self.etcd_bin {
+            flag("etcd-bin", path(p));
         }
         if self.members != d.members {
             flag("members", self.members.to_string());
@@ -368,7 +368,7 @@ mod tests {
             dial_timeout: Duration::from_millis(1500),
             command_timeout: Duration::from_secs(7),
             directory: "/d".into(),
-            etcd_bin: "/bin/etcd".into(),
+            etcd_bin: Some("/bin/etcd".into()),
             members: 3,
             op: OpKind::Range,
             key_size: 64,

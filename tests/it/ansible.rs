@@ -323,9 +323,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// `artifact` repacked with `etcd` beside nodefit and SHA256SUMS and the .sha256 remade: what
-/// `make dist` packs once it bundles etcd. Written to `out`, same name.
-fn with_bundled_etcd(artifact: &Path, etcd: &Path, out: &Path) -> PathBuf {
+/// `artifact` repacked without the etcd `make dist` bundles (an older artifact), SHA256SUMS and the
+/// .sha256 remade. Written to `out`, same name.
+fn without_bundled_etcd(artifact: &Path, out: &Path) -> PathBuf {
     let name = artifact.file_name().unwrap().to_string_lossy().into_owned();
     let top = name.trim_end_matches(".tar.gz").to_string();
     let stage = out.join("stage");
@@ -335,7 +335,9 @@ fn with_bundled_etcd(artifact: &Path, etcd: &Path, out: &Path) -> PathBuf {
         .arg(artifact)
         .arg("-C")
         .arg(&stage));
-    std::fs::copy(etcd, stage.join(&top).join("etcd")).unwrap();
+    for f in ["etcd", "LICENSE.etcd"] {
+        std::fs::remove_file(stage.join(&top).join(f)).unwrap();
+    }
     run(Command::new("sh")
         .arg("-c")
         .arg("find . -type f ! -name SHA256SUMS -printf '%P\\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS")
@@ -353,11 +355,6 @@ fn with_bundled_etcd(artifact: &Path, etcd: &Path, out: &Path) -> PathBuf {
         .current_dir(out));
     std::fs::remove_dir_all(&stage).unwrap();
     tarball
-}
-
-fn which(cmd: &str) -> PathBuf {
-    let out = run(Command::new("sh").args(["-c", &format!("command -v {cmd}")]));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn stamps(reports: &Path, node: &str) -> Vec<String> {
@@ -394,7 +391,6 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         ("ip", "iproute2"),
         ("/usr/sbin/sshd", "openssh-server"),
         ("ssh-keygen", "openssh-client"),
-        ("etcd", "etcd-server"),
     ] {
         if !have(cmd) {
             skip!("{cmd} is absent (apt-get install -y {pkg}, or scripts/setup.sh --test)");
@@ -422,15 +418,15 @@ fn playbook_qualifies_three_namespaced_nodes_fetches_compares_and_cleans_up() {
         std::fs::create_dir_all(d.join("hosts").join(n)).unwrap();
     }
 
-    // The artifact, packed as `make dist` packs it; and with etcd bundled, as it will.
+    // The artifact, packed as `make dist` packs it (etcd beside nodefit); and an older one without.
     let out = run(
         Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dist.sh"))
             .args(["--binary", BIN, "--out"])
             .arg(d.join("dist")),
     );
-    let bare = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    std::fs::create_dir_all(d.join("dist-etcd")).unwrap();
-    let artifact = with_bundled_etcd(&bare, &which("etcd"), &d.join("dist-etcd"));
+    let artifact = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    std::fs::create_dir_all(d.join("dist-bare")).unwrap();
+    let bare = without_bundled_etcd(&artifact, &d.join("dist-bare"));
 
     // Run 2's inventory: kubespray with etcd on other hosts than the control plane.
     let inv2 = fleet.inventory(

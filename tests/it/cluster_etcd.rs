@@ -566,7 +566,7 @@ fn wait_for_leader(net: &Netns) -> String {
 fn leader(net: &Netns) -> Option<String> {
     for n in &net.nodes {
         let out = n
-            .command("etcdctl")
+            .etcdctl()
             .args([
                 "--endpoints",
                 "http://127.0.0.1:12379",
@@ -801,6 +801,61 @@ fn nodes_with_different_loads_are_refused() {
         assert!(
             err.contains("another load") && err.contains("at 60/s") && err.contains("at 50/s"),
             "{err}"
+        );
+    }
+    assert_clean(&net, &runs);
+}
+
+/// Members on different etcd versions make no cluster of one version: every node refuses at the
+/// start barrier with one line naming both versions, and cleans up. The odd node runs the bundled
+/// etcd through a wrapper that answers `--version` with another version (a real etcd all the same,
+/// so the cluster forms and the refusal is the barrier's, not a failed start).
+#[test]
+fn members_with_different_etcd_versions_are_refused() {
+    let Some(net) = Netns::new(3, &[]) else {
+        return;
+    };
+    let wrap = tempfile::tempdir().unwrap();
+    let other = wrap.path().join("etcd");
+    std::fs::write(
+        &other,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'etcd Version: 3.5.0-other'; exit 0; fi\nexec {} \"$@\"\n",
+            netns::bundled_etcd().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let spec = net.cluster_spec();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<Child> = net
+        .nodes
+        .iter()
+        .zip(&dirs)
+        .enumerate()
+        .map(|(i, (n, d))| {
+            let mut extra = vec!["--rate", "50", "--duration", "3s", "--join-timeout", "60s"];
+            if i == 1 {
+                extra.extend(["--etcd-bin", other.to_str().unwrap()]);
+            }
+            start(n, &spec, d.path(), &extra)
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .zip(dirs)
+        .map(|(c, d)| finish(c, d))
+        .collect();
+    for r in &runs {
+        let err = String::from_utf8_lossy(&r.out.stderr);
+        assert_eq!(r.out.status.code(), Some(2), "{err}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("the same etcd"))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert!(
+            line.contains("etcd 3.5.0-other") && line.contains("etcd 3.5.1"),
+            "{line}"
         );
     }
     assert_clean(&net, &runs);

@@ -61,6 +61,8 @@ fn embedded_three_members() {
     let dir = tempfile::tempdir().unwrap();
     let a = EtcdOptions {
         directory: dir.path().to_path_buf(),
+        // The library runs in the test binary, which has no etcd beside it: name the bundled one.
+        etcd_bin: Some(etcd_support::bundled::etcd()),
         members: 3,
         rate: Some(100.0),
         clients: Some(10),
@@ -74,6 +76,13 @@ fn embedded_three_members() {
     assert_eq!(r.target.member_count, 3);
     assert_eq!(r.members.len(), 3);
     assert!(r.members.iter().all(|m| m.peer_rtt.is_some()));
+    // The etcd version the probe used is recorded: the binary's line and each member's status.
+    let want = etcd_support::bundled::ETCD_VERSION;
+    let bin = r.target.etcd_bin.as_deref().unwrap_or_default();
+    assert!(bin.ends_with(&format!("(etcd Version: {want})")), "{bin}");
+    for m in &r.members {
+        assert_eq!(m.version.as_deref(), Some(want), "{}", m.name);
+    }
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     // The document validates against the checked-in schema (nulls for unobserved estimates too).
     let mut doc = nodefit::results::ResultsDocument::new(std::time::SystemTime::now());

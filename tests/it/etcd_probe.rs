@@ -281,7 +281,7 @@ fn embedded_run_leaves_no_data_dir() {
 }
 
 #[test]
-fn embedded_missing_binary_says_what_to_install() {
+fn embedded_missing_binary_says_what_to_pass() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&[
         "etcd",
@@ -293,7 +293,8 @@ fn embedded_missing_binary_says_what_to_install() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("apt-get install etcd-server"),
+        stderr(&out).contains("'/nonexistent/etcd' not found")
+            && stderr(&out).contains("--etcd-bin PATH"),
         "{}",
         stderr(&out)
     );
@@ -384,5 +385,67 @@ fn ctrl_c_cleans_up_and_reports_partial_result() {
         c.count("/nodefit-test/ctrlc/"),
         0,
         "prefix deleted after Ctrl-C"
+    );
+}
+
+/// With no --etcd-bin, nodefit runs the etcd next to itself, before any on PATH; with neither, it
+/// says every place it tried. (A hard link of the test build in a directory of its own stands for an
+/// unpacked tarball: the same binary, another directory.)
+#[test]
+fn no_etcd_anywhere_names_the_places_tried() {
+    use std::path::Path;
+    let bin = Path::new(env!("CARGO_BIN_EXE_nodefit"));
+    let home = tempfile::tempdir_in(bin.parent().unwrap()).unwrap();
+    let copy = home.path().join("nodefit");
+    std::fs::hard_link(bin, &copy).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let disk = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(&copy)
+            .args(args)
+            .env("PATH", empty.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["etcd", "--directory", disk.path().to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = stderr(&out);
+    let beside = home.path().join("etcd");
+    assert!(
+        e.contains(&format!("tried {} (next to nodefit)", beside.display()))
+            && e.contains(&format!(
+                "each directory of PATH ({})",
+                empty.path().display()
+            ))
+            && e.contains("--etcd-bin PATH")
+            && e.lines().count() == 1,
+        "{e}"
+    );
+    assert!(std::fs::read_dir(disk.path()).unwrap().next().is_none());
+    let v = run(&["--version"]);
+    assert!(v.status.success());
+    let text = String::from_utf8_lossy(&v.stdout).into_owned();
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("etcd: none usable: no etcd binary")),
+        "{text}"
+    );
+
+    // The bundled etcd beside it is found with no flag, and named by `--version`.
+    std::os::unix::fs::symlink(etcd_support::bundled::etcd(), &beside).unwrap();
+    let v = run(&["--version"]);
+    let text = String::from_utf8_lossy(&v.stdout).into_owned();
+    assert_eq!(
+        text.lines().nth(1),
+        Some(
+            format!(
+                "etcd {} ({})",
+                etcd_support::bundled::ETCD_VERSION,
+                beside.display()
+            )
+            .as_str()
+        ),
+        "{text}"
     );
 }

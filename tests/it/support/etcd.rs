@@ -1,9 +1,10 @@
-//! Test fixture: a real etcd cluster (Debian's /usr/bin/etcd) of N members on free loopback ports
+//! Test fixture: a real etcd cluster (the etcd nodefit ships, see bundled.rs) of N members on free loopback ports
 //! with data dirs in a temp dir, optionally serving TLS with client-certificate auth; every member
 //! is killed when the fixture is dropped. Also: test certificates made with the `openssl` CLI.
 
 #![allow(dead_code)]
 
+pub use super::bundled;
 use super::certs;
 
 use certs::{make_ca, make_leaf};
@@ -87,7 +88,7 @@ impl EtcdCluster {
             .collect();
         let mut children = Vec::new();
         for i in 0..members {
-            let mut cmd = Command::new("etcd");
+            let mut cmd = Command::new(bundled::etcd());
             cmd.args([
                 "--name",
                 &names[i],
@@ -137,10 +138,7 @@ impl EtcdCluster {
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            children.push(Some(
-                cmd.spawn()
-                    .expect("etcd starts (apt-get install etcd-server)"),
-            ));
+            children.push(Some(cmd.spawn().expect("the bundled etcd starts")));
         }
         let c = EtcdCluster {
             dir,
@@ -171,7 +169,7 @@ impl EtcdCluster {
     }
 
     pub fn etcdctl_at(&self, endpoints: &str, args: &[&str]) -> Output {
-        let mut cmd = Command::new("etcdctl");
+        let mut cmd = Command::new(bundled::etcdctl());
         cmd.env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={endpoints}"))
             .arg("--dial-timeout=3s");

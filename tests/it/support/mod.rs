@@ -12,6 +12,7 @@ macro_rules! skip {
 }
 
 pub mod blkio;
+pub mod bundled;
 pub mod certs;
 pub mod chromium;
 pub mod etcd;

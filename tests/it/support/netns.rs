@@ -18,6 +18,7 @@
 
 #![allow(dead_code)]
 
+use super::bundled;
 use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
@@ -30,6 +31,11 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// Frames held by a forwarder, each with the time it is due out.
 type FrameQueue = (Mutex<VecDeque<(Instant, Vec<u8>)>>, Condvar);
+
+/// The bundled etcd (what nodefit finds next to itself), for tests that wrap it.
+pub fn bundled_etcd() -> std::path::PathBuf {
+    bundled::etcd()
+}
 
 /// One node: a namespace and its address.
 #[derive(Clone, Debug)]
@@ -58,6 +64,13 @@ impl Node {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns, program]);
         c.env("NODEFIT_CLUSTER_SECRET_FILE", &self.secret_file);
+        c
+    }
+
+    /// The bundled etcdctl, run in this node's namespace.
+    pub fn etcdctl(&self) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns]).arg(bundled::etcdctl());
         c
     }
 
@@ -96,7 +109,7 @@ impl Node {
     /// The keys under `prefix` this node's member holds (etcdctl through the default client URL,
     /// 127.0.0.1:12379); none while it does not answer.
     fn keys(&self, prefix: &str) -> Vec<String> {
-        self.command("etcdctl")
+        self.etcdctl()
             .args([
                 "--endpoints",
                 "http://127.0.0.1:12379",
