@@ -64,17 +64,18 @@ pub fn version_line(bin: &Path) -> Result<String, EtcdError> {
 fn version_line_within(bin: &Path, timeout: Duration) -> Result<String, EtcdError> {
     let mut cmd = Command::new(bin);
     cmd.arg("--version");
-    let out = crate::util::subprocess::output_within(&mut cmd, timeout).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-            EtcdError::BinaryMissing(bin.display().to_string())
-        }
-        std::io::ErrorKind::TimedOut => EtcdError::Embedded(format!(
-            "{} --version did not answer within {:?}",
-            bin.display(),
-            timeout
-        )),
-        _ => EtcdError::Embedded(format!("cannot run {}: {e}", bin.display())),
-    })?;
+    let out =
+        crate::util::subprocess::output_within(&mut cmd, timeout).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                EtcdError::BinaryMissing(bin.display().to_string())
+            }
+            std::io::ErrorKind::TimedOut => EtcdError::Embedded(format!(
+                "{} --version did not answer within {:?}",
+                bin.display(),
+                timeout
+            )),
+            _ => EtcdError::Embedded(format!("cannot run {}: {e}", bin.display())),
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     // The line is printed and recorded: no escape sequence from an unknown binary reaches a terminal.
     Ok(crate::util::text::printable(

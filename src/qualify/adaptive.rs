@@ -12,10 +12,10 @@
 //! without adaptive stopping.
 
 use crate::disk::looks::EarlyStop;
+use crate::results::check::Severity;
 use crate::results::path::{Lookup, Selector};
 use crate::results::{CheckVerdict, WorkloadResult};
 use crate::score::confidence::side_of;
-use crate::results::check::Severity;
 use crate::score::profile::{Check, Profile};
 use crate::util::stats::interval::{self, Side};
 use crate::util::units::format_value;

@@ -27,9 +27,9 @@ pub mod profile;
 use crate::results::check::{CheckVerdict, Comparison, Severity, Verdict};
 use crate::results::path::{self, Found, Lookup, Selector};
 use crate::results::CheckResult;
+use crate::util::stats::interval::{self, Interval, Side, DEFAULT_CONFIDENCE};
 use crate::util::stats::median;
 use crate::util::units::format_value;
-use crate::util::stats::interval::{self, Interval, Side, DEFAULT_CONFIDENCE};
 use profile::{Check, Profile};
 use serde_json::Value;
 

@@ -18,8 +18,7 @@ fn head_commit() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-#[path = "support/bundled.rs"]
-mod bundled;
+use crate::support::bundled;
 
 #[test]
 fn version_names_package_version_and_git_commit_and_the_etcd_beside_it() {

@@ -3,8 +3,8 @@
 //! to the end, nothing of nodefit's may be left in the directory and no etcd may be running.
 //! Seeded: the seed is printed, and `NODEFIT_KILL_SEED=N` replays a failing sequence.
 
-use crate::support::nodefit;
 use crate::support::bundled;
+use crate::support::nodefit;
 use rand::{RngExt, SeedableRng};
 use std::path::Path;
 use std::process::Stdio;

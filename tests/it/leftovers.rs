@@ -2,11 +2,11 @@
 //! filling up: the next run, or `nodefit clean`, removes what they left — and only that. Real
 //! processes, real kills, real files; nothing here measures speed.
 
+use crate::support::bundled;
 use crate::support::nodefit;
 use crate::support::scratch::second_block_written;
 use crate::support::wait::wait_until;
 use crate::support::BIN;
-use crate::support::bundled;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -4,9 +4,9 @@
 //! HTTP. Also: the atomic writer refuses symlinks and missing directories before measuring, and the
 //! example alert rules pass `promtool check rules` and their `promtool test rules` unit tests.
 
+use crate::support::bundled;
 use crate::support::skip::skipped;
 use crate::support::BIN;
-use crate::support::bundled;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
