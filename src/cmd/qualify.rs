@@ -95,23 +95,16 @@ fn parse_confidence(s: &str) -> Result<f64, String> {
     }
 }
 
-pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
-    let profile = Profile::find(&a.profile)?;
-    if let Some(p) = &a.prometheus_textfile {
-        crate::export::prometheus::check_path(p)?;
-        if let Some(dir) = &a.output_dir {
-            let (json, html) = (dir.join("result.json"), dir.join("report.html"));
-            let files = [
-                ("--prometheus-textfile", p.as_path()),
-                ("--output-dir's", json.as_path()),
-                ("--output-dir's", html.as_path()),
-            ];
-            if let Some(e) = super::same_file(&files) {
-                anyhow::bail!("{e}");
-            }
-        }
-    }
-    let quiet = a.quiet || a.output_format == OutputFormat::Json;
+/// The probe the profile and the flags ask for: the embedded or live probe's options, with
+/// `--etcd-arg` words applied last (ripgrep's low → high), and with `--cluster` the cluster options —
+/// refused now (bad list, unreachable peer), not after the disk phase.
+fn resolve_probe(
+    a: &QualifyArgs,
+    profile: &Profile,
+) -> anyhow::Result<(
+    Option<crate::options::etcd::EtcdOptions>,
+    Option<crate::options::cluster::ClusterOptions>,
+)> {
     let mut cluster = None;
     let etcd = match (&profile.etcd, a.no_etcd) {
         (Some(e), false) => {
@@ -164,6 +157,27 @@ pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
             profile.name
         );
     }
+    Ok((etcd, cluster))
+}
+
+pub fn run(a: QualifyArgs) -> anyhow::Result<Outcome> {
+    let profile = Profile::find(&a.profile)?;
+    if let Some(p) = &a.prometheus_textfile {
+        crate::export::prometheus::check_path(p)?;
+        if let Some(dir) = &a.output_dir {
+            let (json, html) = (dir.join("result.json"), dir.join("report.html"));
+            let files = [
+                ("--prometheus-textfile", p.as_path()),
+                ("--output-dir's", json.as_path()),
+                ("--output-dir's", html.as_path()),
+            ];
+            if let Some(e) = super::same_file(&files) {
+                anyhow::bail!("{e}");
+            }
+        }
+    }
+    let quiet = a.quiet || a.output_format == OutputFormat::Json;
+    let (etcd, cluster) = resolve_probe(&a, &profile)?;
     if let Some(line) = crate::util::scratch::clean_before_run(&a.directory) {
         eprintln!("nodefit: {line}");
     }

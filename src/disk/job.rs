@@ -36,12 +36,12 @@ pub struct JobShared {
     pub decided: AtomicBool,
     /// Where jobs leave copies of their measurements at planned looks; None without adaptive
     /// stopping.
-    pub looks: Option<super::looks::LookBoard>,
+    pub looks: Option<super::looks::LookBoard<JobOutcome>>,
 }
 
 impl JobShared {
     /// Nothing shared yet; `looks` for adaptive stopping.
-    pub fn new(looks: Option<super::looks::LookBoard>) -> Self {
+    pub fn new(looks: Option<super::looks::LookBoard<JobOutcome>>) -> Self {
         JobShared {
             abort: AtomicBool::new(false),
             live: LiveCounters::default(),

@@ -4,10 +4,7 @@
 //! decided. When it is, the jobs stop as at their deadline. Looks happen only at the planned times
 //! (not continuously), so the caller can account for how often it peeks.
 
-use super::job::{JobOutcome, JobShared};
-use crate::results::spec::JobSpec;
 use crate::results::WorkloadResult;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,17 +21,16 @@ pub struct EarlyStop {
 }
 
 /// What one job left for the looks so far.
-#[derive(Default)]
-struct JobLooks {
-    taken: Vec<JobOutcome>,
+struct JobLooks<T> {
+    taken: Vec<T>,
     finished: bool,
 }
 
-/// Where each job leaves its copies, one slot per job.
-pub struct LookBoard {
+/// Where each job leaves its copies (`T`: what a job has measured so far), one slot per job.
+pub struct LookBoard<T> {
     /// Times into the measured phase of the looks.
     pub at: Vec<Duration>,
-    slots: Vec<Mutex<JobLooks>>,
+    slots: Vec<Mutex<JobLooks<T>>>,
 }
 
 /// The look that decided a run: when, and why.
@@ -44,23 +40,30 @@ pub struct Decision {
     pub why: String,
 }
 
-impl LookBoard {
+impl<T: Clone> LookBoard<T> {
     pub fn new(at: Vec<Duration>, jobs: usize) -> Self {
         LookBoard {
             at,
-            slots: (0..jobs).map(|_| Mutex::new(JobLooks::default())).collect(),
+            slots: (0..jobs)
+                .map(|_| {
+                    Mutex::new(JobLooks {
+                        taken: Vec::new(),
+                        finished: false,
+                    })
+                })
+                .collect(),
         }
     }
 
     /// Job `job`'s copy for its next look.
-    pub fn deposit(&self, job: usize, copy: JobOutcome) {
+    pub fn deposit(&self, job: usize, copy: T) {
         if let Some(s) = self.slots.get(job) {
             s.lock().unwrap_or_else(|p| p.into_inner()).taken.push(copy);
         }
     }
 
     /// Job `job` ended with `last`: it stands in for every later look.
-    pub fn finish(&self, job: usize, last: JobOutcome) {
+    pub fn finish(&self, job: usize, last: T) {
         if let Some(s) = self.slots.get(job) {
             let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
             s.taken.push(last);
@@ -69,7 +72,7 @@ impl LookBoard {
     }
 
     /// Every job has ended: nothing is left to stop.
-    fn all_finished(&self) -> bool {
+    pub fn all_finished(&self) -> bool {
         self.slots
             .iter()
             .all(|s| s.lock().unwrap_or_else(|p| p.into_inner()).finished)
@@ -77,7 +80,7 @@ impl LookBoard {
 
     /// Every job's copy for look `k` once each has one (a finished job's last copy standing in);
     /// None while some job has not reached the look yet.
-    fn ready(&self, k: usize) -> Option<Vec<JobOutcome>> {
+    pub fn ready(&self, k: usize) -> Option<Vec<T>> {
         let mut out = Vec::with_capacity(self.slots.len());
         for s in &self.slots {
             let s = s.lock().unwrap_or_else(|p| p.into_inner());
@@ -92,54 +95,4 @@ impl LookBoard {
         }
         Some(out)
     }
-}
-
-/// Look at each planned time until the rule decides, every job has ended (`done`) or the looks
-/// run out. `job_spec[j]` is the index in `specs` of job j. On a decision the jobs are told to
-/// stop (`shared.decided`).
-pub fn monitor(
-    specs: &[JobSpec],
-    job_spec: &[usize],
-    rule: &EarlyStop,
-    shared: &JobShared,
-    done: &AtomicBool,
-) -> Option<Decision> {
-    let board = shared.looks.as_ref()?;
-    let mut k = 0;
-    while k < board.at.len() && !done.load(Ordering::Relaxed) {
-        if board.all_finished() {
-            // Ended by size (or error) before this look: not a decision.
-            return None;
-        }
-        let Some(copies) = board.ready(k) else {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        };
-        if copies.iter().any(|c| c.error.is_some() || c.interrupted) {
-            return None;
-        }
-        let results: Vec<WorkloadResult> = specs
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                let mine: Vec<&JobOutcome> = copies
-                    .iter()
-                    .zip(job_spec)
-                    .filter(|(_, s)| **s == i)
-                    .map(|(c, _)| c)
-                    .collect();
-                let wall = mine.iter().map(|c| c.runtime).max().unwrap_or_default();
-                super::fold(spec, &mine, (Duration::ZERO, Duration::ZERO), wall)
-            })
-            .collect();
-        if let Some(why) = (rule.decide)(&results) {
-            shared.decided.store(true, Ordering::Relaxed);
-            return Some(Decision {
-                at: board.at[k],
-                why,
-            });
-        }
-        k += 1;
-    }
-    None
 }

@@ -7,6 +7,7 @@ pub mod headroom;
 pub mod job;
 pub mod layout;
 pub mod looks;
+pub mod monitor;
 
 use crate::error::Error;
 use crate::results::spec::JobSpec;
@@ -48,25 +49,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
                 // Ctrl-C while laying out is an interrupt like one mid-run, not a failure to
                 // run: every spec comes back incomplete with nothing measured, and the files
                 // made so far go with `scratch` on return.
-                Err(e @ Error::Interrupted(_)) => {
-                    let why = e.to_string();
-                    return Ok(specs
-                        .iter()
-                        .map(|spec| {
-                            let none = JobOutcome {
-                                interrupted: true,
-                                error: Some(why.clone()),
-                                ..JobOutcome::empty()
-                            };
-                            fold(
-                                spec,
-                                &[&none],
-                                (Duration::ZERO, Duration::ZERO),
-                                Duration::ZERO,
-                            )
-                        })
-                        .collect());
-                }
+                Err(e @ Error::Interrupted(_)) => return Ok(interrupted_before_start(specs, &e)),
                 Err(e) => return Err(e),
             };
             files.push((i, f));
@@ -111,7 +94,7 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
         scope.spawn(|| watch_files(&watched, &shared, &done, &vanished));
         let monitor = opts.early_stop.as_ref().map(|rule| {
             let (shared, done, job_spec) = (&shared, &done, &job_spec);
-            scope.spawn(move || looks::monitor(specs, job_spec, rule, shared, done))
+            scope.spawn(move || monitor::monitor(specs, job_spec, rule, shared, done))
         });
         let mut handles = Vec::new();
         for (job, (i, mut engine, cache_fd)) in engines.drain(..).enumerate() {
@@ -170,22 +153,45 @@ pub fn run_workloads(specs: &[JobSpec], opts: &RunOptions) -> Result<Vec<Workloa
     scratch.remove_all();
     let vanished = vanished.into_inner().unwrap_or_else(|p| p.into_inner());
 
-    let mut results = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
-        let mine: Vec<&JobOutcome> = outcomes
-            .iter()
-            .filter(|(j, _)| *j == i)
-            .map(|(_, o)| o)
-            .collect();
-        let mut r = fold(spec, &mine, cpu, wall);
-        if let Some(why) = &vanished {
-            r.complete = false;
-            r.error = Some(why.clone());
-        }
-        r.stop = Some(stop_of(spec, &r, decision.as_ref()));
-        results.push(r);
-    }
-    Ok(results)
+    Ok(specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let mine: Vec<&JobOutcome> = outcomes
+                .iter()
+                .filter(|(j, _)| *j == i)
+                .map(|(_, o)| o)
+                .collect();
+            let mut r = fold(spec, &mine, cpu, wall);
+            if let Some(why) = &vanished {
+                r.complete = false;
+                r.error = Some(why.clone());
+            }
+            r.stop = Some(stop_of(spec, &r, decision.as_ref()));
+            r
+        })
+        .collect())
+}
+
+/// Every spec as a run interrupted while laying out its files reads: incomplete, nothing measured.
+fn interrupted_before_start(specs: &[JobSpec], e: &Error) -> Vec<WorkloadResult> {
+    let why = e.to_string();
+    specs
+        .iter()
+        .map(|spec| {
+            let none = JobOutcome {
+                interrupted: true,
+                error: Some(why.clone()),
+                ..JobOutcome::empty()
+            };
+            fold(
+                spec,
+                &[&none],
+                (Duration::ZERO, Duration::ZERO),
+                Duration::ZERO,
+            )
+        })
+        .collect()
 }
 
 /// Why a workload's measured phase ended: an error, a decision at a look, its runtime, or its size.

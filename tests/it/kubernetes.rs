@@ -288,8 +288,7 @@ fn kustomize_tree_renders_what_render_sh_renders() {
     let venv = match validate_venv() {
         Ok(v) => v,
         Err(why) => {
-            println!("skipped: no kubernetes-validate: {why}");
-            return;
+            skip!("no kubernetes-validate: {why}");
         }
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -341,14 +340,12 @@ fn kustomize_tree_renders_what_render_sh_renders() {
 #[test]
 fn pod_shell_as_pid1_forwards_sigterm_to_nodefit() {
     if !nix::unistd::geteuid().is_root() {
-        println!("skipped: needs root (unshare --pid)");
-        return;
+        skip!("needs root (unshare --pid)");
     }
     let venv = match validate_venv() {
         Ok(v) => v,
         Err(why) => {
-            println!("skipped: no PyYAML (kubernetes-validate venv): {why}");
-            return;
+            skip!("no PyYAML (kubernetes-validate venv): {why}");
         }
     };
     let tmp = tempfile::tempdir().unwrap();
