@@ -27,63 +27,63 @@ pub const ETCD_DEFAULTS_MS: (u64, u64) = (100, 1000);
 
 /// Advice for every installer from the advised heartbeat and election timeout (ms).
 pub fn per_installer(heartbeat_ms: u64, election_ms: u64) -> Vec<InstallerAdvice> {
-    let raise = |d: (u64, u64)| (heartbeat_ms.max(d.0), election_ms.max(d.1));
-    let keep = |d: (u64, u64)| heartbeat_ms <= d.0 && election_ms <= d.1;
-    let mut out = Vec::new();
-
-    let d = KUBESPRAY_DEFAULTS_MS;
-    let (hb, el) = raise(d);
-    out.push(InstallerAdvice {
-        installer: "kubespray",
-        defaults_ms: d,
-        set_ms: (hb, el),
-        keep_defaults: keep(d),
-        snippet: if keep(d) {
-            format!(
-                "keep yours: {}/{} ms already ≥ what this network needs ({heartbeat_ms}/{election_ms})",
-                d.0, d.1
-            )
-        } else {
-            format!("# inventory/<cluster>/group_vars/etcd.yml\netcd_heartbeat_interval: \"{hb}\"\netcd_election_timeout: \"{el}\"")
-        },
-    });
-
-    let d = KUBEADM_DEFAULTS_MS;
-    let (hb, el) = raise(d);
-    out.push(InstallerAdvice {
-        installer: "kubeadm",
-        defaults_ms: d,
-        set_ms: (hb, el),
-        keep_defaults: keep(d),
-        snippet: if keep(d) {
-            format!(
-                "keep etcd's defaults: {}/{} ms already ≥ what this network needs ({heartbeat_ms}/{election_ms})",
-                d.0, d.1
-            )
-        } else {
-            format!(
+    let need = (heartbeat_ms, election_ms);
+    vec![
+        advise(
+            "kubespray",
+            KUBESPRAY_DEFAULTS_MS,
+            need,
+            "keep yours",
+            |hb, el| {
+                format!("# inventory/<cluster>/group_vars/etcd.yml\netcd_heartbeat_interval: \"{hb}\"\netcd_election_timeout: \"{el}\"")
+            },
+        ),
+        advise(
+            "kubeadm",
+            KUBEADM_DEFAULTS_MS,
+            need,
+            "keep etcd's defaults",
+            |hb, el| {
+                format!(
                 "# kubeadm ClusterConfiguration (v1beta4; v1beta3 takes a map: heartbeat-interval: \"{hb}\")\netcd:\n  local:\n    extraArgs:\n      - name: heartbeat-interval\n        value: \"{hb}\"\n      - name: election-timeout\n        value: \"{el}\""
             )
-        },
-    });
+            },
+        ),
+        advise(
+            "etcd",
+            ETCD_DEFAULTS_MS,
+            need,
+            "keep etcd's defaults",
+            |hb, el| format!("etcd ... --heartbeat-interval={hb} --election-timeout={el}"),
+        ),
+    ]
+}
 
-    let d = ETCD_DEFAULTS_MS;
-    let (hb, el) = raise(d);
-    out.push(InstallerAdvice {
-        installer: "etcd",
-        defaults_ms: d,
-        set_ms: (hb, el),
-        keep_defaults: keep(d),
-        snippet: if keep(d) {
+/// One installer's advice: `need` raised to its `defaults`; the note to keep them when they
+/// already cover it, else the `snippet` that sets the raised values.
+fn advise(
+    installer: &'static str,
+    defaults: (u64, u64),
+    need: (u64, u64),
+    keep_words: &str,
+    snippet: impl Fn(u64, u64) -> String,
+) -> InstallerAdvice {
+    let set_ms = (need.0.max(defaults.0), need.1.max(defaults.1));
+    let keep_defaults = need.0 <= defaults.0 && need.1 <= defaults.1;
+    InstallerAdvice {
+        installer,
+        defaults_ms: defaults,
+        set_ms,
+        keep_defaults,
+        snippet: if keep_defaults {
             format!(
-                "keep etcd's defaults: {}/{} ms already ≥ what this network needs",
-                d.0, d.1
+                "{keep_words}: {}/{} ms already ≥ what this network needs ({}/{})",
+                defaults.0, defaults.1, need.0, need.1
             )
         } else {
-            format!("etcd ... --heartbeat-interval={hb} --election-timeout={el}")
+            snippet(set_ms.0, set_ms.1)
         },
-    });
-    out
+    }
 }
 
 #[cfg(test)]
